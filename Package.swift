@@ -1,0 +1,95 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Settings every target shares: Swift 6 language mode plus the upcoming features of the house style.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "swift-mmm",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "mmm_control", targets: ["mmm_control"]),
+        .executable(name: "mmm-benchmark", targets: ["mmm-benchmark"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        // Pure decisions: standard library only, no clocks, no I/O.
+        .target(name: "MMMCore", swiftSettings: swiftSettings),
+        .target(name: "MMMConfig", dependencies: ["MMMCore"], swiftSettings: swiftSettings),
+        .systemLibrary(
+            name: "CMariaDB",
+            pkgConfig: "libmariadb",
+            providers: [.apt(["libmariadb-dev"])]
+        ),
+        .target(
+            name: "MariaDBClient",
+            dependencies: [
+                "CMariaDB",
+                "MMMCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Drives bench/bench.sh (real mariadbd hosts in network namespaces) for tests and benchmarks.
+        .target(
+            name: "MMMTestSupport",
+            dependencies: ["MariaDBClient", "MMMCore"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "mmm_control",
+            dependencies: [
+                "MMMConfig",
+                "MMMCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "mmm-benchmark",
+            dependencies: [
+                "MariaDBClient",
+                "MMMTestSupport",
+                "MMMCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MMMCoreTests",
+            dependencies: ["MMMCore", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MMMConfigTests",
+            dependencies: ["MMMConfig", "MMMCore"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MariaDBClientTests",
+            dependencies: ["MariaDBClient", "MMMCore"],
+            swiftSettings: swiftSettings
+        ),
+        // Real mariadbd servers on the bench; gated on MMM_TEST_MARIADB=1 (the README test command sets it).
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "MariaDBClient", "MMMTestSupport", "MMMCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

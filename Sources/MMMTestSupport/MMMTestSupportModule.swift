@@ -1,0 +1,3 @@
+import MariaDBClient
+/// Test support: the real-server bench driver.
+public enum MMMTestSupportModule {}

@@ -1,0 +1,2 @@
+/// Benchmarks (filled by the foundation issue).
+@main struct MMMBenchmark { static func main() {} }
