@@ -39,10 +39,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Runs external programs without a shell, with deadlines (ip, arping, the bench script, kill_host_bin).
+        .target(
+            name: "MMMSystem",
+            dependencies: ["MMMCore", .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
         // Drives bench/bench.sh (real mariadbd hosts in network namespaces) for tests and benchmarks.
         .target(
             name: "MMMTestSupport",
-            dependencies: ["MariaDBClient", "MMMCore"],
+            dependencies: [
+                "MariaDBClient", "MMMCore", "MMMSystem", .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -1,0 +1,139 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import MMMCore
+import NIOPosix
+
+/// The result of running an external program.
+public struct CommandResult: Sendable, Hashable {
+    /// The exit status (0 for success), or 128 + the signal number if a signal ended it.
+    public var status: Int32
+    /// Standard output and standard error, interleaved as the program wrote them.
+    public var output: String
+}
+
+/// Runs external programs without a shell, each with a deadline.
+///
+/// Arguments are passed to `posix_spawn` as a vector, so nothing in them is ever interpreted by a shell. Output goes
+/// to a private temporary file rather than a pipe, so a program that leaves a daemon behind (which would keep a
+/// pipe open) cannot make the caller wait. The wait for the child runs on a dedicated thread pool, never on Swift's
+/// cooperative pool, and the child is killed with SIGKILL when its deadline passes.
+public struct CommandRunner: Sendable {
+    private let pool: NIOThreadPool
+
+    /// Creates a runner whose waits use `pool` (which must be started).
+    public init(pool: NIOThreadPool) {
+        self.pool = pool
+    }
+
+    /// Runs `executable` (an absolute path) with `arguments` and returns its status and output.
+    ///
+    /// - Throws: ``MMMError/Code/commandFailed`` if the program cannot be started, ``MMMError/Code/timedOut`` (after
+    ///   killing it) if it outlives `deadline`.
+    public func run(
+        _ executable: String,
+        _ arguments: [String],
+        deadline: Duration,
+        environment: [String: String]? = nil
+    ) async throws -> CommandResult {
+        guard executable.hasPrefix("/") else {
+            throw MMMError(.invalidArgument, "program '\(executable)' must be an absolute path")
+        }
+        var template = Array("/tmp/mmm-command-XXXXXX".utf8CString)
+        let outputFD = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard outputFD >= 0 else {
+            throw MMMError(.commandFailed, "could not create a temporary file for the output of \(executable): errno \(errno)")
+        }
+        let outputPath = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        defer {
+            close(outputFD)
+            unlink(outputPath)
+        }
+        let pid = try Self.spawn(executable, arguments, outputFD: outputFD, environment: environment)
+        let started = ContinuousClock.now
+        let status: Int32 = try await withThrowingTaskGroup(of: Int32?.self) { group in
+            group.addTask { try await self.pool.runIfActive { Self.waitForExit(pid) } }
+            group.addTask {
+                try? await Task.sleep(until: started + deadline, clock: .continuous)
+                return nil
+            }
+            // Force-unwrap: two children, so at least one result.
+            let first = try await group.next()!
+            if let status = first {
+                group.cancelAll()
+                return status
+            }
+            // The deadline came first: kill the child; the waiting child task then returns its status.
+            kill(pid, SIGKILL)
+            while let next = try await group.next() {
+                if next != nil { break }
+            }
+            throw MMMError(
+                .timedOut,
+                "\(executable) \(arguments.joined(separator: " ")) did not finish within \(deadline) and was killed"
+            )
+        }
+        let output = Self.readAll(outputFD)
+        return CommandResult(status: status, output: output)
+    }
+
+    private static func spawn(
+        _ executable: String,
+        _ arguments: [String],
+        outputFD: Int32,
+        environment: [String: String]?
+    ) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, outputFD, 1)
+        posix_spawn_file_actions_adddup2(&actions, outputFD, 2)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var envp: [UnsafeMutablePointer<CChar>?] = []
+        if let environment {
+            envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        }
+        defer { envp.forEach { free($0) } }
+        var pid: pid_t = 0
+        let result: Int32
+        if environment != nil {
+            result = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+        } else {
+            result = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        }
+        guard result == 0 else {
+            throw MMMError(
+                .commandFailed,
+                "could not start \(executable): \(String(cString: strerror(result))); check that it is installed and executable"
+            )
+        }
+        return pid
+    }
+
+    /// Blocking: waits for the child and returns its exit status (128 + signal when killed).
+    private static func waitForExit(_ pid: pid_t) -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            if errno != EINTR { return -1 }
+        }
+        let low = status & 0x7f
+        if low == 0 { return (status >> 8) & 0xff }  // exited normally
+        return 128 + low  // ended by a signal
+    }
+
+    private static func readAll(_ fd: Int32) -> String {
+        lseek(fd, 0, SEEK_SET)
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            bytes.append(contentsOf: buffer[0..<count])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

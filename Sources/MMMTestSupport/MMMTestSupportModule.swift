@@ -1,3 +1,0 @@
-import MariaDBClient
-/// Test support: the real-server bench driver.
-public enum MMMTestSupportModule {}

@@ -1,2 +1,0 @@
-/// Async MariaDB client over Connector/C (filled by the foundation issue).
-public enum MariaDBClientModule {}

@@ -1,0 +1,81 @@
+import MMMCore
+
+/// Commands the server runs for its own replication or housekeeping; fencing never kills these (rule R6 lists
+/// which sessions `read_only` does not stop; these are the ones that must survive).
+private let protectedCommands = ["Binlog Dump", "Binlog Dump GTID", "Slave_IO", "Slave_SQL", "Slave_worker", "Daemon"]
+/// Internal accounts of the server itself.
+private let systemUsers = ["system user", "event_scheduler"]
+
+extension MariaDBConnection {
+    /// Reads ``ServerFacts``: `read_only`, ids, every GTID variable, strict mode, semi-sync settings and status.
+    public func serverFacts() async throws -> ServerFacts {
+        let variables = try await self.query(ServerFacts.variablesSQL).singleRow("the server facts query")
+        let status = try await self.query(ServerFacts.statusSQL)
+        return try ServerFacts(variables: variables, status: status)
+    }
+
+    /// Sets the global `read_only`.
+    ///
+    /// Turning it on waits for running writes (rule R7), bounded by `lockWaitTimeout` on the server; a timeout there
+    /// fails with error 1205 (``MMMError/Code/timedOut``), and the caller kills the blockers and retries.
+    /// `read_only` does not stop root, `ALL PRIVILEGES` or `READ_ONLY ADMIN` sessions (rule R6): fencing also needs
+    /// ``killClientSessions(sparing:)``.
+    public func setReadOnly(_ on: Bool, lockWaitTimeout: Duration = .seconds(1)) async throws {
+        let seconds = max(1, lockWaitTimeout.wholeSecondsRoundedUp)
+        _ = try await self.query("SET SESSION lock_wait_timeout=\(seconds)")
+        _ = try await self.query("SET GLOBAL read_only=\(on ? "ON" : "OFF")")
+    }
+
+    /// Lists client sessions: everything but replication threads (`Binlog Dump`, `Slave_IO`, `Slave_SQL`, workers),
+    /// system threads, this connection, and the accounts in `sparing` (e.g. the replication and monitor users).
+    public func clientSessions(sparing users: [String] = []) async throws -> [ClientSession] {
+        for user in users { try SQLValidation.requireUser(user, "account to spare") }
+        let excludedUsers = (systemUsers + users).map(SQLValidation.quote).joined(separator: ", ")
+        let excludedCommands = protectedCommands.map(SQLValidation.quote).joined(separator: ", ")
+        let result = try await self.query(
+            """
+            SELECT ID, USER, HOST, COMMAND, TIME, STATE FROM information_schema.PROCESSLIST \
+            WHERE ID <> CONNECTION_ID() AND COMMAND NOT IN (\(excludedCommands)) AND USER NOT IN (\(excludedUsers)) \
+            ORDER BY ID
+            """
+        )
+        return try result.rows.map { row in
+            ClientSession(
+                id: try row.uint64("ID") ?? 0,
+                user: try row.string("USER") ?? "",
+                host: try row.string("HOST") ?? "",
+                command: try row.string("COMMAND") ?? "",
+                time: try row.int("TIME") ?? 0,
+                state: try row.string("STATE") ?? ""
+            )
+        }
+    }
+
+    /// Kills a session and rolls back its transaction (`KILL CONNECTION`). A session that already ended is fine.
+    public func killConnection(_ id: UInt64) async throws {
+        try await self.kill("KILL CONNECTION \(id)")
+    }
+
+    /// Interrupts a session's running statement (`KILL QUERY`); the session and its open transaction stay.
+    public func killQuery(_ id: UInt64) async throws {
+        try await self.kill("KILL QUERY \(id)")
+    }
+
+    /// Kills every client session (see ``clientSessions(sparing:)``) and returns the ones it killed.
+    /// Replication threads, system threads, this connection and the `sparing` accounts are never touched.
+    public func killClientSessions(sparing users: [String] = []) async throws -> [ClientSession] {
+        let sessions = try await self.clientSessions(sparing: users)
+        for session in sessions {
+            try await self.killConnection(session.id)
+        }
+        return sessions
+    }
+
+    private func kill(_ statement: String) async throws {
+        do {
+            _ = try await self.query(statement)
+        } catch let error as MMMError where error.mariaDBErrorNumber == MariaDBErrorNumber.unknownThread {
+            // The session ended on its own between listing and killing: the goal is reached.
+        }
+    }
+}
