@@ -20,7 +20,7 @@ enum GTIDText {
         let parts = trimmed.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3 else {
             if parts.count == 1 {
-                return .failure(Reason("it has no '-' between its numbers"))
+                return .failure(Reason("it is not three numbers separated by '-'"))
             }
             return .failure(Reason("it has \(parts.count) parts separated by '-' instead of 3"))
         }
