@@ -41,8 +41,12 @@ import Testing
     }
 
     @Test func duplicateDomainIsAlwaysRejected() async {
-        await propertyCheck(count: Self.cases, input: GTIDGen.widePosition, GTIDGen.wideGTID, GTIDGen.seed) {
-            position, extra, seed in
+        await propertyCheck(
+            count: Self.cases,
+            input: GTIDGen.widePosition,
+            GTIDGen.wideGTID,
+            GTIDGen.seed
+        ) { position, extra, seed in
             guard let victim = position.gtids.first else { return }
             let duplicate = GTID(domain: victim.domain, serverID: extra.serverID, sequence: extra.sequence)
             let text = noisyList(position.gtids + [duplicate], seed: seed)

@@ -59,7 +59,10 @@ import Testing
 
     @Test func rejectsMalformedEntriesNamingThem() {
         #expect(
-            throws: MMMError(.invalidGTID, "invalid GTID binlog state '0-1-6,': entry 2 is empty (a stray comma?); \(Self.listShape)")
+            throws: MMMError(
+                .invalidGTID,
+                "invalid GTID binlog state '0-1-6,': entry 2 is empty (a stray comma?); \(Self.listShape)"
+            )
         ) {
             try GTIDBinlogState(parsing: "0-1-6,")
         }

@@ -77,8 +77,10 @@ enum GTIDGen {
 struct NoiseRandom: RandomNumberGenerator {
     private var state: UInt64
 
+    /// A generator whose whole output is fixed by `seed`.
     init(seed: UInt64) { self.state = seed }
 
+    /// The next 64 random bits.
     mutating func next() -> UInt64 {
         self.state &+= 0x9E37_79B9_7F4A_7C15
         var z = self.state

@@ -46,11 +46,13 @@ import Testing
         let position = try Self.pos("2-2-3,0-2-7,1-1-2")
         #expect(position.count == 3)
         #expect(position.domains == [0, 1, 2])
-        #expect(position.gtids == [
-            GTID(domain: 0, serverID: 2, sequence: 7),
-            GTID(domain: 1, serverID: 1, sequence: 2),
-            GTID(domain: 2, serverID: 2, sequence: 3),
-        ])
+        #expect(
+            position.gtids == [
+                GTID(domain: 0, serverID: 2, sequence: 7),
+                GTID(domain: 1, serverID: 1, sequence: 2),
+                GTID(domain: 2, serverID: 2, sequence: 3),
+            ]
+        )
         #expect(position[domain: 1] == GTID(domain: 1, serverID: 1, sequence: 2))
         #expect(position[domain: 3] == nil)
     }
@@ -75,35 +77,57 @@ import Testing
     }
 
     @Test(arguments: [
-        ("0-1-6,0-2-7",
-         "invalid GTID list '0-1-6,0-2-7': domain 0 appears twice (0-1-6 and 0-2-7); "
-            + "a position holds at most one GTID per domain"),
-        ("0-1-1,,0-1-2",
-         "invalid GTID list '0-1-1,,0-1-2': entry 2 is empty (a stray comma?); \(listShape)"),
-        ("0-1-1,",
-         "invalid GTID list '0-1-1,': entry 2 is empty (a stray comma?); \(listShape)"),
-        (",0-1-1",
-         "invalid GTID list ',0-1-1': entry 1 is empty (a stray comma?); \(listShape)"),
-        ("0-1-1,\n ,1-1-1",
-         "invalid GTID list '0-1-1,\\n ,1-1-1': entry 2 is empty (a stray comma?); \(listShape)"),
-        ("garbage",
-         "invalid GTID list 'garbage': entry 1 'garbage' is not a GTID: "
-            + "it is not three numbers separated by '-'; \(gtidShape)"),
-        ("0-1-3,1-1-x",
-         "invalid GTID list '0-1-3,1-1-x': entry 2 '1-1-x' is not a GTID: "
-            + "its sequence 'x' is not a decimal number; \(gtidShape)"),
-        ("0-1-3;1-1-3",
-         "invalid GTID list '0-1-3;1-1-3': entry 1 '0-1-3;1-1-3' is not a GTID: "
-            + "it has 5 parts separated by '-' instead of 3; \(gtidShape)"),
-        ("0-1-3,\n-1-1-3",
-         "invalid GTID list '0-1-3,\\n-1-1-3': entry 2 '-1-1-3' is not a GTID: "
-            + "it starts with a sign; GTID numbers are unsigned; \(gtidShape)"),
-        ("0-1-3 1-1-3",
-         "invalid GTID list '0-1-3 1-1-3': entry 1 '0-1-3 1-1-3' is not a GTID: "
-            + "it has 5 parts separated by '-' instead of 3; \(gtidShape)"),
-        ("0-4294967296-3",
-         "invalid GTID list '0-4294967296-3': entry 1 '0-4294967296-3' is not a GTID: "
-            + "its server_id 4294967296 is larger than 4294967295; \(gtidShape)"),
+        (
+            "0-1-6,0-2-7",
+            "invalid GTID list '0-1-6,0-2-7': domain 0 appears twice (0-1-6 and 0-2-7); "
+                + "a position holds at most one GTID per domain"
+        ),
+        (
+            "0-1-1,,0-1-2",
+            "invalid GTID list '0-1-1,,0-1-2': entry 2 is empty (a stray comma?); \(listShape)"
+        ),
+        (
+            "0-1-1,",
+            "invalid GTID list '0-1-1,': entry 2 is empty (a stray comma?); \(listShape)"
+        ),
+        (
+            ",0-1-1",
+            "invalid GTID list ',0-1-1': entry 1 is empty (a stray comma?); \(listShape)"
+        ),
+        (
+            "0-1-1,\n ,1-1-1",
+            "invalid GTID list '0-1-1,\\n ,1-1-1': entry 2 is empty (a stray comma?); \(listShape)"
+        ),
+        (
+            "garbage",
+            "invalid GTID list 'garbage': entry 1 'garbage' is not a GTID: "
+                + "it is not three numbers separated by '-'; \(gtidShape)"
+        ),
+        (
+            "0-1-3,1-1-x",
+            "invalid GTID list '0-1-3,1-1-x': entry 2 '1-1-x' is not a GTID: "
+                + "its sequence 'x' is not a decimal number; \(gtidShape)"
+        ),
+        (
+            "0-1-3;1-1-3",
+            "invalid GTID list '0-1-3;1-1-3': entry 1 '0-1-3;1-1-3' is not a GTID: "
+                + "it has 5 parts separated by '-' instead of 3; \(gtidShape)"
+        ),
+        (
+            "0-1-3,\n-1-1-3",
+            "invalid GTID list '0-1-3,\\n-1-1-3': entry 2 '-1-1-3' is not a GTID: "
+                + "it starts with a sign; GTID numbers are unsigned; \(gtidShape)"
+        ),
+        (
+            "0-1-3 1-1-3",
+            "invalid GTID list '0-1-3 1-1-3': entry 1 '0-1-3 1-1-3' is not a GTID: "
+                + "it has 5 parts separated by '-' instead of 3; \(gtidShape)"
+        ),
+        (
+            "0-4294967296-3",
+            "invalid GTID list '0-4294967296-3': entry 1 '0-4294967296-3' is not a GTID: "
+                + "its server_id 4294967296 is larger than 4294967295; \(gtidShape)"
+        ),
     ])
     func rejectsMalformedListsNamingTheEntry(text: String, message: String) {
         #expect(throws: MMMError(.invalidGTID, message)) {
@@ -146,9 +170,11 @@ import Testing
         #expect(errant.first?.count == 2)
         #expect(!newWriter.contains(oldWriter))
         // The GTIDs themselves, as the errant report lists them.
-        #expect(errant.first.map { [$0.firstGTID, $0.lastGTID] } == [
-            GTID(domain: 1, serverID: 1, sequence: 2), GTID(domain: 1, serverID: 1, sequence: 3),
-        ])
+        #expect(
+            errant.first.map { [$0.firstGTID, $0.lastGTID] } == [
+                GTID(domain: 1, serverID: 1, sequence: 2), GTID(domain: 1, serverID: 1, sequence: 3),
+            ]
+        )
     }
 
     @Test func domainOnlyTheNewWriterHasIsNotErrant() throws {

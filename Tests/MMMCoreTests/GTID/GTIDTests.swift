@@ -10,8 +10,10 @@ import Testing
         ("0-1-100", GTID(domain: 0, serverID: 1, sequence: 100)),
         ("1-2-57", GTID(domain: 1, serverID: 2, sequence: 57)),
         ("0-0-0", GTID(domain: 0, serverID: 0, sequence: 0)),
-        ("4294967295-4294967295-18446744073709551615",
-         GTID(domain: .max, serverID: .max, sequence: .max)),
+        (
+            "4294967295-4294967295-18446744073709551615",
+            GTID(domain: .max, serverID: .max, sequence: .max)
+        ),
         (" 2-2-3\n", GTID(domain: 2, serverID: 2, sequence: 3)),
         ("0-01-005", GTID(domain: 0, serverID: 1, sequence: 5)),
     ])
@@ -44,8 +46,11 @@ import Testing
         ("٣-1-1", "invalid GTID '٣-1-1': its domain '٣' is not a decimal number"),
         ("4294967296-1-1", "invalid GTID '4294967296-1-1': its domain 4294967296 is larger than 4294967295"),
         ("0-99999999999-1", "invalid GTID '0-99999999999-1': its server_id 99999999999 is larger than 4294967295"),
-        ("0-1-18446744073709551616",
-         "invalid GTID '0-1-18446744073709551616': its sequence 18446744073709551616 is larger than 18446744073709551615"),
+        (
+            "0-1-18446744073709551616",
+            "invalid GTID '0-1-18446744073709551616': its sequence 18446744073709551616 "
+                + "is larger than 18446744073709551615"
+        ),
         ("0-1-1,1-1-1", "invalid GTID '0-1-1,1-1-1': it has 5 parts separated by '-' instead of 3"),
         ("0-1-\n1", "invalid GTID '0-1-\\n1': its sequence '\\n1' is not a decimal number"),
     ])
