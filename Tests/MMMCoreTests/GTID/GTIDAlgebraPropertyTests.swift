@@ -47,9 +47,11 @@ import Testing
             GTIDGen.wideGTID,
             GTIDGen.seed
         ) { position, extra, seed in
-            guard let victim = position.gtids.first else { return }
+            // Every case counts: an empty position gets `extra` as its one GTID.
+            let gtids = position.isEmpty ? [extra] : position.gtids
+            let victim = gtids[Int(seed % UInt64(gtids.count))]
             let duplicate = GTID(domain: victim.domain, serverID: extra.serverID, sequence: extra.sequence)
-            let text = noisyList(position.gtids + [duplicate], seed: seed)
+            let text = noisyList(gtids + [duplicate], seed: seed)
             let error = #expect(throws: MMMError.self) { try GTIDPosition(parsing: text) }
             #expect(error?.code == .invalidGTID)
             #expect(error?.message.contains("domain \(victim.domain) appears twice") == true)
