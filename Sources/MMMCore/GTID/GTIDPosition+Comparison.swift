@@ -52,8 +52,8 @@ extension GTIDPosition {
     ///
     /// This is `MASTER_GTID_WAIT`'s test (fact R5): `MASTER_GTID_WAIT(other)` on a server returns 0 at once exactly
     /// when its `gtid_slave_pos` contains `other`. A domain of `other` that is missing here is never reached, even
-    /// at sequence 0: MariaDB's documentation says the server then waits until the domain appears. The empty position is contained in every position; every
-    /// position contains itself, and containment is transitive.
+    /// at sequence 0: MariaDB's documentation says the server then waits until the domain appears. The empty
+    /// position is contained in every position; every position contains itself, and containment is transitive.
     ///
     /// Uses: drained (``isDrained(received:applied:)``, R4); zero-loss switchover (the candidate's position
     /// contains the fenced writer's `gtid_binlog_pos`); attaching a replica (R12: a replica whose `gtid_slave_pos`

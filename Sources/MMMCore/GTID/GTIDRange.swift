@@ -4,8 +4,9 @@
 /// ``GTIDPosition/ranges(notIn:)`` and ``GTIDBinlogState/ranges(notIn:)``).
 ///
 /// - Note: A range names sequence numbers, not proven transactions. In a domain that only one server writes (the
-///   swift-mmm layout: one domain per master) every number of the range is a transaction of ``serverID``. In a
-///   domain shared by several servers some numbers of the range may belong to other servers' transactions.
+///   swift-mmm layout: one domain per master) every number of the range is normally a transaction of ``serverID``
+///   (sequence numbers grow by one per transaction unless a session sets `gtid_seq_no`). In a domain shared by
+///   several servers some numbers of the range may belong to other servers' transactions.
 public struct GTIDRange: Hashable, Sendable {
     /// The replication domain.
     public var domain: UInt32

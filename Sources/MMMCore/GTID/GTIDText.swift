@@ -20,7 +20,7 @@ enum GTIDText {
         let parts = trimmed.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3 else {
             if parts.count == 1 {
-                return .failure(Reason("it has no '-' between its numbers"))
+                return .failure(Reason("it is not three numbers separated by '-'"))
             }
             return .failure(Reason("it has \(parts.count) parts separated by '-' instead of 3"))
         }
@@ -44,7 +44,7 @@ enum GTIDText {
 
     /// Parses a comma-separated GTID list into its GTIDs, in the order written.
     ///
-    /// Whitespace (spaces, tabs, newlines) is allowed around each entry, because MariaDB prints long lists with
+    /// Whitespace (spaces, tabs, newlines) is allowed around each entry, because MariaDB may print long lists with
     /// `",\n"`. Blank text is the empty list. An empty entry (`0-1-1,,0-1-2`, a trailing comma) is an error.
     /// - Parameter kind: what the list is, for the message (`GTID list`, `GTID binlog state`).
     static func parseList(_ text: some StringProtocol, kind: String) throws(MMMError) -> [GTID] {
@@ -58,7 +58,8 @@ enum GTIDText {
             if trimmed.isEmpty {
                 throw MMMError(
                     .invalidGTID,
-                    "invalid \(kind) \(self.quote(whole)): entry \(index + 1) is empty (a stray comma?); \(self.listShape)"
+                    "invalid \(kind) \(self.quote(whole)): entry \(index + 1) is empty (a stray comma?); "
+                        + self.listShape
                 )
             }
             switch self.parseGTID(trimmed) {
@@ -75,9 +76,11 @@ enum GTIDText {
         return gtids
     }
 
-    /// Why a piece of text is not a GTID, in words that complete "it ...".
+    /// Why a piece of text is not a GTID, as a clause such as `it is empty`.
     struct Reason: Error, Hashable {
+        /// The reason, e.g. `its sequence 'x' is not a decimal number`.
         var text: String
+        /// Creates a reason from its words.
         init(_ text: String) { self.text = text }
     }
 
@@ -93,7 +96,8 @@ enum GTIDText {
         var value: T = 0
         for byte in text.utf8 {
             guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else {
-                let what = (byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-")) ? "has a sign" : "is not a decimal number"
+                let what =
+                    (byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-")) ? "has a sign" : "is not a decimal number"
                 return .failure(Reason("its \(field) \(self.quote(text)) \(what)"))
             }
             let (shifted, overflow1) = value.multipliedReportingOverflow(by: 10)
