@@ -81,7 +81,8 @@ struct ConfigParser {
         // The section being filled: (kind, name) plus where it opened, or nil at the top level.
         var open: (kind: String, name: String?, location: SourceLocation, known: Bool)?
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // "\r\n" is one Character in Swift, so it has to be matched as a separator of its own.
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNumber += 1
             let location = SourceLocation(file: path, line: lineNumber)
             var line = rawLine

@@ -33,6 +33,12 @@ extension ConfigBuilder {
         return nil
     }
 
+    /// The section a value was written in: `<host default>` for a value inherited from the template,
+    /// so that one bad template line is reported once, not once per host.
+    static func place(_ value: RawValue, _ section: RawSection) -> String {
+        value.fromTemplate ? "<\(section.kind) default>" : section.label
+    }
+
     /// A free-form string.
     mutating func string(_ name: String, in section: RawSection, requiredBy: Set<ConfigProgram> = []) -> String? {
         self.value(name, in: section, requiredBy: requiredBy)?.text
@@ -49,7 +55,7 @@ extension ConfigBuilder {
         guard NameRules.isValidName(value.text) else {
             self.report(
                 at: value.location,
-                "`\(name) \(value.text)` in \(section.label) is not a valid name",
+                "`\(name) \(value.text)` in \(Self.place(value, section)) is not a valid name",
                 fix: "use a section name of A-Z a-z 0-9 _ . -, e.g. `\(name) \(Self.examples[name] ?? "db1")`"
             )
             return nil
@@ -65,7 +71,7 @@ extension ConfigBuilder {
         else {
             self.report(
                 at: value.location,
-                "`\(name) \(value.text)` in \(section.label) is not a whole number from \(range.lowerBound) to \(range.upperBound)",
+                "`\(name) \(value.text)` in \(Self.place(value, section)) is not a whole number from \(range.lowerBound) to \(range.upperBound)",
                 fix: "write e.g. `\(name) \(range.lowerBound == 0 ? 10 : range.lowerBound)` (digits only)"
             )
             return nil
@@ -82,7 +88,7 @@ extension ConfigBuilder {
         default:
             self.report(
                 at: value.location,
-                "`\(name) \(value.text)` in \(section.label) is not a boolean",
+                "`\(name) \(value.text)` in \(Self.place(value, section)) is not a boolean",
                 fix: "write `\(name) 1` or `\(name) 0` (also accepted: true/false, on/off, yes/no)"
             )
             return nil
@@ -98,7 +104,7 @@ extension ConfigBuilder {
         guard let value = self.value(name, in: section, requiredBy: requiredBy) else { return nil }
         guard let result = E(rawValue: value.text) else {
             let choices = E.allCases.map { "`\(name) \($0.rawValue)`" }.joined(separator: " or ")
-            self.report(at: value.location, "`\(name) \(value.text)` in \(section.label) is not allowed", fix: "write \(choices)")
+            self.report(at: value.location, "`\(name) \(value.text)` in \(Self.place(value, section)) is not allowed", fix: "write \(choices)")
             return nil
         }
         return result
@@ -110,7 +116,7 @@ extension ConfigBuilder {
         guard let duration = Self.parseSeconds(value.text), !positive || duration > .zero else {
             self.report(
                 at: value.location,
-                "`\(name) \(value.text)` in \(section.label) is not a \(positive ? "positive " : "")number of seconds",
+                "`\(name) \(value.text)` in \(Self.place(value, section)) is not a \(positive ? "positive " : "")number of seconds",
                 fix: "write seconds as digits with an optional fraction, e.g. `\(name) \(positive ? "2" : "10")` or `\(name) 0.5`"
             )
             return nil
@@ -127,7 +133,7 @@ extension ConfigBuilder {
         if items.contains(where: \.isEmpty) {
             self.report(
                 at: value.location,
-                "`\(name)` in \(section.label) has an empty item",
+                "`\(name)` in \(Self.place(value, section)) has an empty item",
                 fix: "separate items with single commas, e.g. `\(name) \(Self.examples[name] ?? "a, b")`"
             )
             return nil
@@ -139,7 +145,7 @@ extension ConfigBuilder {
     mutating func ip(_ name: String, in section: RawSection, requiredBy: Set<ConfigProgram> = []) -> IPAddress? {
         guard let value = self.value(name, in: section, requiredBy: requiredBy) else { return nil }
         guard let address = IPAddress(value.text) else {
-            self.reportMalformedIP(value.text, directive: name, in: section, at: value.location)
+            self.reportMalformedIP(value.text, directive: name, in: Self.place(value, section), at: value.location)
             return nil
         }
         return address
@@ -148,14 +154,14 @@ extension ConfigBuilder {
     /// A comma-separated list of IP addresses.
     mutating func ipList(_ name: String, in section: RawSection, requiredBy: Set<ConfigProgram> = []) -> [IPAddress]? {
         guard let items = self.list(name, in: section, requiredBy: requiredBy) else { return nil }
-        let location = section.values[name]?.location ?? section.location
+        let value = section.values[name] ?? RawValue(text: "", location: section.location)
         var addresses: [IPAddress] = []
         var valid = true
         for item in items {
             if let address = IPAddress(item) {
                 addresses.append(address)
             } else {
-                self.reportMalformedIP(item, directive: name, in: section, at: location)
+                self.reportMalformedIP(item, directive: name, in: Self.place(value, section), at: value.location)
                 valid = false
             }
         }
@@ -165,12 +171,12 @@ extension ConfigBuilder {
     private mutating func reportMalformedIP(
         _ text: String,
         directive name: String,
-        in section: RawSection,
+        in place: String,
         at location: SourceLocation
     ) {
         self.report(
             at: location,
-            "`\(text)` in `\(name)` of \(section.label) is not a valid IP address",
+            "`\(text)` in `\(name)` of \(place) is not a valid IP address",
             fix: "write an IPv4 dotted quad of four numbers 0-255 without leading zeros (e.g. `192.168.1.101`) or an IPv6 address"
         )
     }

@@ -113,7 +113,7 @@ struct ConfigBuilder {
         {
             self.report(
                 at: value.location,
-                "`cluster_interface \(interface)` in \(section.label) is not a valid interface name",
+                "`cluster_interface \(interface)` in \(Self.place(value, section)) is not a valid interface name",
                 fix: "use 1-15 characters of A-Z a-z 0-9 _ . - :, e.g. `cluster_interface eth0`"
             )
         }
@@ -148,7 +148,7 @@ struct ConfigBuilder {
                 if !NameRules.isAbsolutePath(exec) {
                     self.report(
                         at: value.location,
-                        "`endpoint_exec` in \(section.label) is not an absolute path",
+                        "`endpoint_exec` in \(Self.place(value, section)) is not an absolute path",
                         fix: "write the program's full path, e.g. `endpoint_exec /usr/local/sbin/mmm-endpoint`"
                     )
                 }
