@@ -3,6 +3,7 @@ import MMMConfig
 
 /// `mmm_control [--config-dir DIR] [@CLUSTER] check-config`: validate the config files, like `nginx -t`.
 struct CheckConfig: ParsableCommand {
+    /// Name, help text and the MMM-style alias.
     static let configuration = CommandConfiguration(
         commandName: "check-config",
         abstract: "Validate the config files and print every problem (like nginx -t).",
@@ -17,8 +18,10 @@ struct CheckConfig: ParsableCommand {
         aliases: ["check_config"]
     )
 
+    /// `--config-dir` and `--cluster`.
     @OptionGroup var options: GlobalOptions
 
+    /// Prints the report and exits 1 if there is an error.
     func run() throws {
         let report = self.options.directory.checkConfig(cluster: self.options.cluster)
         for line in report.lines {

@@ -6,12 +6,14 @@ struct GlobalOptions: ParsableArguments {
     /// MMM's directory.
     static let defaultConfigDirectory = ConfigDirectory.defaultPath
 
+    /// `--config-dir DIR`.
     @Option(
         name: .customLong("config-dir"),
         help: ArgumentHelp("Directory holding mmm_common.conf, mmm_agent.conf and mmm_mon.conf.", valueName: "DIR")
     )
     var configDir: String = GlobalOptions.defaultConfigDirectory
 
+    /// `--cluster NAME` (MMM: `@NAME`).
     @Option(
         help: ArgumentHelp(
             "Cluster name: use mmm_agent_NAME.conf and mmm_mon_NAME.conf (MMM writes this as @NAME before the command).",

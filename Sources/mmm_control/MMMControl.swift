@@ -7,6 +7,7 @@ import ArgumentParser
 /// underscore spellings are aliases (`check_config`).
 @main
 struct MMMControl: AsyncParsableCommand {
+    /// Name, help text and the verbs.
     static let configuration = CommandConfiguration(
         commandName: "mmm_control",
         abstract: "Control a swift-mmm cluster (MMM 2.2 compatible).",
@@ -23,6 +24,7 @@ struct MMMControl: AsyncParsableCommand {
         await self.main(ControlArguments.normalize(Array(CommandLine.arguments.dropFirst())))
     }
 
+    /// Without a verb, prints the help, as MMM does.
     func run() async throws {
         print(Self.helpMessage())
     }

@@ -187,7 +187,6 @@ public struct ConfigValidation: Sendable {
 }
 
 /// Collects file modes during one parse; lives only inside ``ConfigDirectory/validate(_:program:)``.
-private final class ModeRecorder: @unchecked Sendable {
-    // Only touched synchronously by the parser of one validate call, never shared across threads.
+private final class ModeRecorder {
     var modes: [String: UInt16] = [:]
 }

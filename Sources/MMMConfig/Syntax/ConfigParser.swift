@@ -24,10 +24,12 @@ struct ConfigParser {
     let read: (String) -> ConfigFileContents
     /// Directory that relative `include`s are resolved against.
     let directory: String
+    /// Problems found so far.
     private(set) var problems: [ConfigProblem] = []
     private var raw: RawConfiguration
     private static let maxIncludeDepth = 16
 
+    /// Creates a parser; use ``parse(mainFile:directory:read:)``.
     init(mainFile: String, directory: String, read: @escaping (String) -> ConfigFileContents) {
         self.read = read
         self.directory = directory
@@ -359,6 +361,7 @@ struct ConfigParser {
         self.problems.append(ConfigProblem(at: location, "unknown directive `\(name)` in \(place)", fix: fix))
     }
 
+    /// `<kind name>` or `<kind>`.
     static func label(_ kind: String, _ name: String?) -> String {
         if let name { return "<\(kind) \(name)>" }
         return "<\(kind)>"
@@ -373,6 +376,7 @@ struct ConfigParser {
         }
     }
 
+    /// Splits `name value` at the first space or tab; the value is trimmed (empty when missing).
     static func splitDirective(_ content: Substring) -> (String, String) {
         guard let space = content.firstIndex(where: { $0 == " " || $0 == "\t" }) else {
             return (String(content), "")
@@ -380,6 +384,7 @@ struct ConfigParser {
         return (String(content[..<space]), String(self.trim(content[space...])))
     }
 
+    /// Removes leading and trailing spaces and tabs.
     static func trim(_ text: Substring) -> Substring {
         let start = text.drop { $0 == " " || $0 == "\t" }
         var end = start.endIndex
@@ -391,6 +396,7 @@ struct ConfigParser {
         return start[..<end]
     }
 
+    /// `directory/file`.
     static func join(_ directory: String, _ file: String) -> String {
         if directory.isEmpty { return file }
         return directory.hasSuffix("/") ? directory + file : directory + "/" + file

@@ -38,6 +38,7 @@ struct RawConfiguration: Sendable {
     /// Every file read, in order, with the line of its first password or secret (if any).
     var files: [(path: String, firstSecretLine: Int?)] = []
 
+    /// An empty configuration whose top level belongs to `mainFile`.
     init(mainFile: String) {
         self.globals = RawSection(kind: "", name: nil, location: SourceLocation(file: mainFile, line: nil))
     }

@@ -1,5 +1,6 @@
 /// Checks between sections: peers, role hosts, `prefer`, duplicate addresses, `this`, `active_master_role`.
 extension ConfigBuilder {
+    /// Reports references that point nowhere or conflict; runs after every section is typed.
     mutating func checkReferences(_ configuration: MMMConfiguration) {
         let hostSections = self.applyingTemplate(self.raw.sections("host"), kind: "host")
         let knownHosts = hostSections.compactMap(\.name)
@@ -190,10 +191,12 @@ extension ConfigBuilder {
         }
     }
 
+    /// `one of: a, b` or `none is defined yet`, for fixes.
     static func choices(_ names: [String]) -> String {
         names.isEmpty ? "none is defined yet" : "one of: " + names.joined(separator: ", ")
     }
 
+    /// `names` without repeats, in order.
     static func uniqued(_ names: [String]) -> [String] {
         var seen: Set<String> = []
         return names.filter { seen.insert($0).inserted }

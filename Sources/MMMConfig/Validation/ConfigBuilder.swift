@@ -4,13 +4,16 @@
 /// here; references between sections (peers, role hosts, VIPs) in `ConfigBuilder+References.swift`.
 /// The result is meaningful only when no problem has severity `.error`.
 struct ConfigBuilder {
+    /// What the parser produced.
     let raw: RawConfiguration
     /// Whose requirements apply; `nil` checks grammar, types and references only.
     let program: ConfigProgram?
+    /// Problems found so far.
     private(set) var problems: [ConfigProblem] = []
     /// Hosts whose `ip` or `mode` was missing or malformed: left out of reference checks to avoid noise.
     var incompleteHosts: Set<String> = []
 
+    /// Creates a builder; use ``build(_:program:)``.
     init(raw: RawConfiguration, program: ConfigProgram?) {
         self.raw = raw
         self.program = program
@@ -23,6 +26,7 @@ struct ConfigBuilder {
         return (configuration, builder.problems)
     }
 
+    /// Records a problem.
     mutating func report(
         _ severity: ConfigProblem.Severity = .error,
         at location: SourceLocation,
