@@ -13,6 +13,7 @@ extension ConfigBuilder {
 
     /// The raw value of `name`, or `nil`; reports it missing when the current program requires it.
     mutating func value(_ name: String, in section: RawSection, requiredBy required: Set<ConfigProgram>) -> RawValue? {
+        self.consulted.insert("\(section.kind).\(name)")
         if let value = section.values[name] { return value }
         if let program = self.program, required.contains(program) {
             let example = "`\(name) \(Self.examples[name] ?? "VALUE")`"

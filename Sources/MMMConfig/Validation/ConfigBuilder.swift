@@ -12,6 +12,9 @@ struct ConfigBuilder {
     private(set) var problems: [ConfigProblem] = []
     /// Hosts whose `ip` or `mode` was missing or malformed: left out of reference checks to avoid noise.
     var incompleteHosts: Set<String> = []
+    /// Every `kind.directive` the builder looked up (`.this` for the top level); tests use it to prove
+    /// that no directive the parser accepts is silently ignored.
+    var consulted: Set<String> = []
 
     /// Creates a builder; use ``build(_:program:)``.
     init(raw: RawConfiguration, program: ConfigProgram?) {
@@ -34,6 +37,11 @@ struct ConfigBuilder {
         fix: String
     ) {
         self.problems.append(ConfigProblem(severity, at: location, message, fix: fix))
+    }
+
+    /// Runs the build on this builder, keeping ``consulted`` and ``problems`` for inspection.
+    mutating func buildForTesting() -> MMMConfiguration {
+        self.build()
     }
 
     private mutating func build() -> MMMConfiguration {
