@@ -1,0 +1,49 @@
+/// The `<monitor>` section.
+public struct MonitorConfiguration: Sendable, Hashable {
+    /// `ip`: where the monitor listens for `mmm_control` (required).
+    public var ip: IPAddress
+    /// `port`, default 9988.
+    public var port: Int = 9988
+    /// `pid_path` (monitor).
+    public var pidPath: String?
+    /// `bin_path` (monitor): base for a relative `kill_host_bin`.
+    public var binPath: String?
+    /// `status_path` (monitor): the persisted state file.
+    public var statusPath: String?
+    /// `ping_interval`, default 1 s: time between rounds of the network self-check.
+    public var pingInterval: Duration = .seconds(1)
+    /// `ping_ips` (monitor): if any answers, the monitor has a network.
+    public var pingIPs: [IPAddress] = []
+    /// `flap_duration`, default 3600 s: the flap window.
+    public var flapDuration: Duration = .seconds(3600)
+    /// `flap_count`, default 3; 0 disables flap detection.
+    public var flapCount: Int = 3
+    /// `auto_set_online`, default 0 (disabled): time in AWAITING_RECOVERY before going ONLINE by itself.
+    public var autoSetOnline: Duration = .zero
+    /// `kill_host_bin`, default `kill_host` (relative to `bin_path/monitor/`); see ``resolvedKillHostBin``.
+    public var killHostBin: String = "kill_host"
+    /// `careful_startup`, default true (MMM's code; its docs say 0).
+    public var carefulStartup: Bool = true
+    /// `mode`, default `active`.
+    public var mode: MonitorMode = .active
+    /// `wait_for_other_master`, default 120 s; 0 waits forever.
+    public var waitForOtherMaster: Duration = .seconds(120)
+    /// `failover_policy` (swift-mmm), default `default`.
+    public var failoverPolicy: FailoverPolicy = .default
+    /// `drain_timeout` (swift-mmm), default 10 s: how long a candidate may take to apply its relay log.
+    public var drainTimeout: Duration = .seconds(10)
+    /// `drain_timeout_action` (swift-mmm), default `stop`.
+    public var drainTimeoutAction: DrainTimeoutAction = .stop
+
+    /// Creates a monitor section with defaults.
+    public init(ip: IPAddress) {
+        self.ip = ip
+    }
+
+    /// `kill_host_bin` as MMM runs it: a relative name is resolved to `bin_path/monitor/NAME`.
+    public var resolvedKillHostBin: String {
+        if self.killHostBin.hasPrefix("/") { return self.killHostBin }
+        let base = self.binPath ?? ""
+        return (base.hasSuffix("/") ? base : base + "/") + "monitor/" + self.killHostBin
+    }
+}

@@ -1,2 +1,0 @@
-/// Typed, validated MMM configuration (issue 3 fills this module).
-public enum MMMConfigModule {}
