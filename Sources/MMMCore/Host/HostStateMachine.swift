@@ -250,10 +250,10 @@ public struct HostStateMachine: Hashable, Sendable {
 
     // MARK: - Commands (validated by the cluster machine, which owns the reply texts)
 
-    /// `set_online` was accepted: ONLINE, and the flapping flag is cleared.
+    /// `set_online` was accepted: ONLINE, and the flapping flag is cleared (drops already counted in the
+    /// window stay counted, as in MMM; the window restarted when the flag was raised).
     public mutating func setOnlineAccepted(at now: MonitorInstant) -> HostTransition {
         self.flapping = false
-        self.flapDrops = []
         return self.enter(.online, rule: .adminSetOnline, at: now)
     }
 
