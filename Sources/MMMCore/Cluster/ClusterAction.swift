@@ -25,8 +25,14 @@ public enum ClusterAction: Hashable, Sendable {
     case repointReplicas(newWriter: String, replicas: [String])
     /// The monitor mode changed.
     case modeChanged(from: MonitorMode, to: MonitorMode)
-    /// Send every host its full status, in this order (passive master, slaves, writer last), each followed
-    /// by `CLEAR_BAD_ROLES`: MMM's `cleanup_and_send_status` at startup and when leaving PASSIVE.
+    /// Push every host its full status from ``ClusterStateMachine/assignment``: MMM's
+    /// `cleanup_and_send_status` at startup and when leaving PASSIVE, in MMM's host order (passive
+    /// master, slaves, writer last).
+    ///
+    /// - Important: in two passes. First every host, in this order, drops each role IP it holds but is
+    ///   not assigned (MMM's `CLEAR_BAD_ROLES`; for the writer role: deny writes first) and confirms;
+    ///   only then does each host, in this order, get its assigned roles. MMM's single pass can briefly
+    ///   put an exclusive role on two hosts when it moved while the monitor was down or PASSIVE.
     case sendStatusToAll(hosts: [String])
 }
 

@@ -63,11 +63,21 @@ public struct ClusterStateMachine: Sendable {
     }
 
     /// What to persist now.
+    ///
+    /// In PASSIVE mode the writer is persisted as the agents last heard it: a writer moved by `set_ip` has
+    /// not drained yet and must not win the startup vote on the strength of the status file alone.
     public var snapshot: ClusterSnapshot {
-        ClusterSnapshot(
+        var roles = self.assignment
+        if self.mode == .passive, self.writer != self.writerAtPassiveEntry {
+            roles.unassign(self.topology.writerRoleIP)
+            if let entryWriter = self.writerAtPassiveEntry {
+                roles.assign(self.topology.writerRoleIP, to: entryWriter)
+            }
+        }
+        return ClusterSnapshot(
             mode: self.mode,
             hosts: self.hosts.mapValues(\.snapshot),
-            roles: self.assignment,
+            roles: roles,
             lastWriter: self.lastWriter
         )
     }
@@ -140,7 +150,8 @@ public struct ClusterStateMachine: Sendable {
     public mutating func promotionDrained(host: String, at now: MonitorInstant) -> [ClusterAction] {
         guard let pending = self.pendingPromotion, pending.host == host else { return [] }
         self.pendingPromotion = nil
-        guard self.mode != .passive, self.hosts[host]?.state == .online, self.writer == nil else {
+        let fit = pending.forced ? self.hosts[host]?.state == .online : self.eligibility(of: host).canBecomeWriter
+        guard self.mode != .passive, fit, self.writer == nil else {
             return [.cancelDrain(host: host)] + self.decide(at: now)
         }
         let writerIP = self.topology.writerRoleIP
@@ -201,6 +212,12 @@ public struct ClusterStateMachine: Sendable {
                 actions.append(.hostStateChanged(host: spec.name, transition))
                 actions += self.hostLeftOnlineIfNeeded(spec.name, transition)
             }
+        }
+        // A candidate that stopped being fit to write while draining is called off (a forced move is the
+        // operator's explicit choice and is not second-guessed).
+        if let pending = self.pendingPromotion, !pending.forced, !self.eligibility(of: pending.host).canBecomeWriter {
+            self.pendingPromotion = nil
+            actions.append(.cancelDrain(host: pending.host))
         }
         actions += self.checkWaitMode(at: now)
         actions += self.distributeRoles(at: now)
@@ -268,18 +285,23 @@ public struct ClusterStateMachine: Sendable {
 
     /// Replaces the assignment, returning removals (all hosts) before additions.
     mutating func transition(to newAssignment: RoleAssignment) -> [ClusterAction] {
+        guard newAssignment != self.assignment else { return [] }
+        var removed: [String: [RoleIP]] = [:]
+        var added: [String: [RoleIP]] = [:]
+        for (roleIP, host) in self.assignment.holders where newAssignment.holder(of: roleIP) != host {
+            removed[host, default: []].append(roleIP)
+        }
+        for (roleIP, host) in newAssignment.holders where self.assignment.holder(of: roleIP) != host {
+            added[host, default: []].append(roleIP)
+        }
         var removals: [ClusterAction] = []
         var additions: [ClusterAction] = []
         for spec in self.topology.hosts {
-            let before = Set(self.assignment.roles(of: spec.name))
-            let after = Set(newAssignment.roles(of: spec.name))
-            let removed = before.subtracting(after).sorted()
-            let added = after.subtracting(before).sorted()
-            if !removed.isEmpty {
-                removals.append(.removeRoles(host: spec.name, roles: removed))
+            if let roles = removed[spec.name] {
+                removals.append(.removeRoles(host: spec.name, roles: roles.sorted()))
             }
-            if !added.isEmpty {
-                additions.append(.addRoles(host: spec.name, roles: added))
+            if let roles = added[spec.name] {
+                additions.append(.addRoles(host: spec.name, roles: roles.sorted()))
             }
         }
         if let writer = newAssignment.holder(of: self.topology.writerRoleIP) {

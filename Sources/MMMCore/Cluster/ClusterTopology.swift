@@ -157,6 +157,11 @@ public struct ClusterTopology: Hashable, Sendable, Codable {
         self.hosts = hosts
         self.roles = roles
         self.activeMasterRole = activeMasterRole
+        // Checked above: the writer role exists and has an IP. Cached because every decision reads them.
+        let writer = roles.first { $0.name == activeMasterRole }!
+        self.writerRole = writer
+        self.writerRoleIP = RoleIP(role: activeMasterRole, ip: writer.ips[0])
+        self.allRoleIPs = roles.flatMap { role in role.effectiveIPs.map { RoleIP(role: role.name, ip: $0) } }
     }
 
     /// The host called `name`, if configured.
@@ -169,21 +174,14 @@ public struct ClusterTopology: Hashable, Sendable, Codable {
         self.roles.first { $0.name == name }
     }
 
-    /// The writer role's description (validated to exist in `init`).
-    public var writerRole: RoleSpec {
-        // init rejects a topology without it
-        self.roles.first { $0.name == self.activeMasterRole }!
-    }
+    /// The writer role's description.
+    public let writerRole: RoleSpec
 
     /// The writer role's IP (its first IP).
-    public var writerRoleIP: RoleIP {
-        RoleIP(role: self.activeMasterRole, ip: self.writerRole.ips[0])
-    }
+    public let writerRoleIP: RoleIP
 
     /// Every role IP the cluster can assign, roles in config order.
-    public var allRoleIPs: [RoleIP] {
-        self.roles.flatMap { role in role.effectiveIPs.map { RoleIP(role: role.name, ip: $0) } }
-    }
+    public let allRoleIPs: [RoleIP]
 
     /// The role owning `ip`, if any (any listed IP, even beyond the first of an exclusive role).
     public func role(owningIP ip: String) -> RoleSpec? {

@@ -132,13 +132,16 @@ public struct RolePlanner: Sendable {
             guard hosts.count >= 2 else { continue }
             // Each move strictly lowers the sum of squared loads, so this ends; the bound is a backstop.
             for _ in 0..<(role.ips.count * hosts.count + 1) {
-                let holders = hosts.filter { host in assignment.roles(of: host).contains { $0.role == role.name } }
+                let holders = hosts.filter { host in
+                    assignment.holders.contains { $0.key.role == role.name && $0.value == host }
+                }
                 guard let maxHost = holders.max(by: { load($0) < load($1) }),
                     let minHost = hosts.min(by: { load($0) < load($1) }),
                     load(maxHost) - load(minHost) > 2
                 else { break }
                 // The holder's IPs of this role are sorted; move the last one for determinism.
-                guard let roleIP = assignment.roles(of: maxHost).last(where: { $0.role == role.name }) else { break }
+                guard let roleIP = assignment.holders.filter({ $0.value == maxHost && $0.key.role == role.name }).keys.max()
+                else { break }
                 assignment.assign(roleIP, to: minHost)
             }
         }
