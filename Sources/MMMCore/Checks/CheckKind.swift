@@ -41,10 +41,18 @@ public struct CheckPolicy: Hashable, Sendable, Codable {
     /// How long a reported failure must stay OK before recovery is reported. MMM has no such setting
     /// (zero: the first OK result is reported), which makes hosts flap; swift-mmm makes it configurable.
     public var recoveryPeriod: Duration
+    /// `max_backlog`: the largest `Seconds_Behind_Master` that passes `rep_backlog` (ignored by other checks).
+    public var maxBacklog: Int
 
-    /// Creates a policy with MMM's defaults (10 s trap, no recovery debounce).
-    public init(trapPeriod: Duration = .seconds(10), recoveryPeriod: Duration = .zero) {
+    /// Creates a policy with MMM's defaults (10 s trap, no recovery debounce, 60 s backlog).
+    public init(trapPeriod: Duration = .seconds(10), recoveryPeriod: Duration = .zero, maxBacklog: Int = 60) {
         self.trapPeriod = trapPeriod
         self.recoveryPeriod = recoveryPeriod
+        self.maxBacklog = maxBacklog
+    }
+
+    /// The `rep_backlog` outcome for a `Seconds_Behind_Master` value under this policy's `max_backlog`.
+    public func repBacklogOutcome(secondsBehindMaster: Int?) -> CheckOutcome {
+        CheckOutcome.repBacklog(secondsBehindMaster: secondsBehindMaster, maxBacklog: self.maxBacklog)
     }
 }

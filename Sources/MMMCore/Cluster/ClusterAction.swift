@@ -3,7 +3,10 @@
 /// In PASSIVE mode the machine returns only ``hostStateChanged(host:_:)`` and ``modeChanged(from:to:)``:
 /// nothing may reach an agent.
 public enum ClusterAction: Hashable, Sendable {
-    /// A host changed state: log it, persist, and send the host its status.
+    /// A host changed state: log it (notice; critical when ``HostTransition/flapDetected``), persist, and
+    /// send the host its status. Entering ADMIN_OFFLINE the agent stops replication (`STOP SLAVE`); leaving
+    /// it, the agent starts it again, as in MMM. If the status cannot be delivered to a host that just lost
+    /// roles, the executor fences it (MMM's `kill_host`).
     case hostStateChanged(host: String, HostTransition)
     /// Take these role IPs from the host. When the writer role is among them the agent denies writes
     /// (`read_only=ON`, kill client sessions) before dropping the VIP. Always returned before any

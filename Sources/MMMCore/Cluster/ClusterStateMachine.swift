@@ -40,9 +40,11 @@ public struct ClusterStateMachine: Sendable {
     /// Whether the monitor's network self-check passes; without network nothing is decided.
     public internal(set) var hasNetwork: Bool
 
+    /// Per-host check debouncers (trap and recovery periods).
     var debouncers: [String: HostCheckDebouncers]
     /// What the agents were last told about the writer when PASSIVE began (used when leaving PASSIVE).
     var writerAtPassiveEntry: String?
+    /// The role planner for ``topology``.
     let planner: RolePlanner
 
     // MARK: - Derived views

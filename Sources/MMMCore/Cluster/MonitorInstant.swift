@@ -26,6 +26,7 @@ public struct MonitorInstant: Hashable, Comparable, Sendable, Codable, CustomStr
     /// The instant `rhs` after `lhs`.
     public static func + (lhs: Self, rhs: Duration) -> Self { lhs.advanced(by: rhs) }
 
+    /// Earlier instants sort first.
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.sinceOrigin < rhs.sinceOrigin }
 
     /// `t+<seconds>s`.

@@ -102,6 +102,8 @@ import Testing
         #expect(CheckOutcome.repBacklog(secondsBehindMaster: nil, maxBacklog: 60) == .ok(message: "OK: Backlog is null"))
         #expect(CheckOutcome.repBacklog(secondsBehindMaster: 60, maxBacklog: 60) == .ok(message: "OK"))
         #expect(CheckOutcome.repBacklog(secondsBehindMaster: 61, maxBacklog: 60) == .failed(message: "ERROR: Backlog is too big"))
+        #expect(CheckPolicy(maxBacklog: 5).repBacklogOutcome(secondsBehindMaster: 6) == .failed(message: "ERROR: Backlog is too big"))
+        #expect(CheckPolicy().repBacklogOutcome(secondsBehindMaster: 0) == .ok(message: "OK: Backlog is null"))
     }
 
     @Test func hostDebouncersKeepChecksApart() {
