@@ -182,7 +182,11 @@ public struct ClusterStateMachine: Sendable {
     /// One pass of MMM's main loop: host states, WAIT mode, then roles.
     mutating func decide(at now: MonitorInstant) -> [ClusterAction] {
         guard self.hasNetwork else { return [] }
-        self.drainFailures = self.drainFailures.filter { $0.value.duration(to: now) < self.policy.drainRetryDelay }
+        // Closures below capture locals only: capturing `self` in a mutating method copies the whole machine.
+        let retryDelay = self.policy.drainRetryDelay
+        if !self.drainFailures.isEmpty {
+            self.drainFailures = self.drainFailures.filter { $0.value.duration(to: now) < retryDelay }
+        }
         var actions: [ClusterAction] = []
         for spec in self.topology.hosts {
             guard let checks = self.checks[spec.name], checks.isKnown, var machine = self.hosts[spec.name] else {
@@ -190,9 +194,9 @@ public struct ClusterStateMachine: Sendable {
             }
             let activeMaster = self.activeMaster
             let peerName = self.topology.peer(of: spec.name, activeMaster: activeMaster)
-            let peer = peerName.flatMap { name -> PeerView? in
-                guard let peerMachine = self.hosts[name] else { return nil }
-                return PeerView(
+            var peer: PeerView? = nil
+            if let name = peerName, let peerMachine = self.hosts[name] {
+                peer = PeerView(
                     state: peerMachine.state,
                     onlineSince: peerMachine.onlineSince,
                     isReachable: self.checks[name]?.isReachable ?? false
@@ -245,7 +249,8 @@ public struct ClusterStateMachine: Sendable {
     /// WAIT switches to ACTIVE when both masters are ONLINE, or one has been for `wait_for_other_master`.
     mutating func checkWaitMode(at now: MonitorInstant) -> [ClusterAction] {
         guard self.mode == .wait else { return [] }
-        let masters = self.topology.writerRole.hosts.prefix(2).compactMap { self.hosts[$0] }
+        let hosts = self.hosts
+        let masters = self.topology.writerRole.hosts.prefix(2).compactMap { hosts[$0] }
         let online = masters.compactMap(\.onlineSince)
         let bothOnline = online.count == masters.count && !masters.isEmpty
         var waitedLongEnough = false

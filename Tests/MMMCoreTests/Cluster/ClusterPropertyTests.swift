@@ -392,7 +392,7 @@ struct ClusterSimulation {
 
 @Suite struct ClusterPropertyTests {
     static let sequences = 10_000
-    static let steps = 40
+    static let steps = 32
     /// The sequences run in shards so the test uses every core; together they cover seeds 0..<10,000.
     static let shards = 4
 
