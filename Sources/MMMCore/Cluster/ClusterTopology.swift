@@ -94,7 +94,7 @@ public struct RoleIP: Hashable, Comparable, Sendable, Codable, CustomStringConve
 /// The config loader maps `mmm_common.conf` onto this value. The initializer checks only what the core
 /// relies on (names resolve, the writer role is exclusive with an IP); the loader reports config errors
 /// with file and line before this is ever built.
-public struct ClusterTopology: Hashable, Sendable, Codable {
+public struct ClusterTopology: Hashable, Sendable {
     /// Hosts in config order.
     public private(set) var hosts: [HostSpec]
     /// Roles in config order.
