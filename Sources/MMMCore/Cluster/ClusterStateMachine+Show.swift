@@ -1,0 +1,46 @@
+extension ClusterStateMachine {
+    /// The text of `mmm_control show`, as MMM 2.2 prints it (behaviour reference §7.2), plus swift-mmm's
+    /// lines for errant transactions and a promotion waiting for its drain.
+    ///
+    /// Order: passive header, unreachable-agent warnings, one line per host sorted by name
+    /// (`  db1(192.168.0.31) master/ONLINE. Roles: reader(192.168.0.51), writer(192.168.0.50)`),
+    /// preference lines, then swift-mmm's lines (all starting with `#`).
+    public var showText: String {
+        var lines: [String] = []
+        if self.mode == .passive {
+            lines.append("# --- Monitor is in PASSIVE MODE ---")
+            let cause = (self.passiveCause ?? "").split(separator: "\n", omittingEmptySubsequences: false)
+            for (index, line) in cause.enumerated() {
+                lines.append(index == 0 ? "# Cause: \(line)" : "# \(line)")
+            }
+        }
+        let sortedHosts = self.topology.hosts.sorted { $0.name < $1.name }
+        for host in sortedHosts where self.agentDown.contains(host.name) {
+            lines.append("# Warning: agent on host \(host.name) is not reachable")
+        }
+        for host in sortedHosts {
+            let state = self.hosts[host.name]?.state ?? .awaitingRecovery
+            let roles = self.assignment.roles(of: host.name).map(\.description).joined(separator: ", ")
+            lines.append("  \(host.name)(\(host.ip)) \(host.mode.rawValue)/\(state.rawValue). Roles: \(roles)")
+        }
+        for role in self.topology.roles where role.mode == .exclusive {
+            guard let prefer = role.prefer, let ip = role.effectiveIPs.first else { continue }
+            switch self.assignment.holder(of: RoleIP(role: role.name, ip: ip)) {
+            case .some(let holder) where holder == prefer:
+                lines.append("# Role \(role.name) is assigned to it's preferred host \(prefer).")
+            case .some(let holder):
+                lines.append("# Role \(role.name) has \(prefer) configured as it's preferred host but is assigned to \(holder) at the moment.")
+            case .none:
+                lines.append("# Role \(role.name) has \(prefer) configured as it's preferred host.")
+            }
+        }
+        for host in sortedHosts {
+            guard let errant = self.hosts[host.name]?.errantTransactions, !errant.isEmpty else { continue }
+            lines.append("# Host \(host.name) has errant transactions: \(errant.joined(separator: ", ")). It stays out until repaired.")
+        }
+        if let pending = self.pendingPromotion {
+            lines.append("# Role \(self.topology.activeMasterRole) is being moved to \(pending.host): waiting until it has applied everything.")
+        }
+        return lines.map { $0 + "\n" }.joined()
+    }
+}

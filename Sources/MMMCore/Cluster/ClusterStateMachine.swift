@@ -1,0 +1,320 @@
+/// The monitor's decisions for one cluster: host states, monitor mode, roles and promotions.
+///
+/// A plain value (no I/O, no clock). Events come in as past-tense mutating methods carrying the time;
+/// each returns the actions to execute in order. Every event ends with one pass of MMM's main loop
+/// (`_check_host_states`, then `_distribute_roles`) unless the monitor has no network.
+///
+/// Safety rules enforced here (DESIGN.md §3, the parts decidable without I/O):
+/// - a role is only ever on an ONLINE host, in every mode (MMM keeps roles on failed hosts in
+///   MANUAL/WAIT; swift-mmm takes them away, and still leaves moves to the operator there);
+/// - at most one writer: the writer role is given only by ``ClusterAction/promote(host:role:)``, only
+///   after ``promotionDrained(host:at:)`` for the host named in the preceding
+///   ``ClusterAction/drainThenPromote(host:previousWriter:)``, and only after the old holder's
+///   ``ClusterAction/removeRoles(host:roles:)``;
+/// - a host is never made writer while its own rep checks fail, while it has errant transactions, or
+///   while it is REPLICATION_FAIL/DELAY (`move_role --force` first makes it ONLINE, as in MMM); the
+///   current writer's replication is not judged (as in MMM).
+public struct ClusterStateMachine: Sendable {
+    /// The configured cluster.
+    public let topology: ClusterTopology
+    /// Timings and policy.
+    public let policy: ClusterPolicy
+    /// The current monitor mode.
+    public internal(set) var mode: MonitorMode
+    /// Why the monitor is PASSIVE (shown by `show`), when it is.
+    public internal(set) var passiveCause: String?
+    /// Per-host state machines.
+    public internal(set) var hosts: [String: HostStateMachine]
+    /// Per-host debounced checks.
+    public internal(set) var checks: [String: HostCheckStatus]
+    /// Who holds which role IP.
+    public internal(set) var assignment: RoleAssignment
+    /// A promotion waiting for its drain confirmation.
+    public internal(set) var pendingPromotion: PendingPromotion?
+    /// The last host that held the writer role.
+    public internal(set) var lastWriter: String?
+    /// Hosts whose agent did not answer last time (they keep their roles but get no new ones).
+    public internal(set) var agentDown: Set<String>
+    /// Hosts that failed to drain, and when; skipped as writer for ``ClusterPolicy/drainRetryDelay``.
+    public internal(set) var drainFailures: [String: MonitorInstant]
+    /// Whether the monitor's network self-check passes; without network nothing is decided.
+    public internal(set) var hasNetwork: Bool
+
+    /// Per-host check debouncers (trap and recovery periods).
+    var debouncers: [String: HostCheckDebouncers]
+    /// What the agents were last told about the writer when PASSIVE began (used when leaving PASSIVE).
+    var writerAtPassiveEntry: String?
+    /// The role planner for ``topology``.
+    let planner: RolePlanner
+
+    // MARK: - Derived views
+
+    /// The host holding the writer role, if any.
+    public var writer: String? {
+        self.assignment.holder(of: self.topology.writerRoleIP)
+    }
+
+    /// MMM's active master for state evaluation: the writer, or the host being promoted.
+    var activeMaster: String? {
+        self.writer ?? self.pendingPromotion?.host
+    }
+
+    /// The state of `host` (nil for an unknown name).
+    public func state(of host: String) -> HostState? {
+        self.hosts[host]?.state
+    }
+
+    /// What to persist now.
+    ///
+    /// In PASSIVE mode the writer is persisted as the agents last heard it: a writer moved by `set_ip` has
+    /// not drained yet and must not win the startup vote on the strength of the status file alone.
+    public var snapshot: ClusterSnapshot {
+        var roles = self.assignment
+        if self.mode == .passive, self.writer != self.writerAtPassiveEntry {
+            roles.unassign(self.topology.writerRoleIP)
+            if let entryWriter = self.writerAtPassiveEntry {
+                roles.assign(self.topology.writerRoleIP, to: entryWriter)
+            }
+        }
+        return ClusterSnapshot(
+            mode: self.mode,
+            hosts: self.hosts.mapValues(\.snapshot),
+            roles: roles,
+            lastWriter: self.lastWriter
+        )
+    }
+
+    /// Whether `host` may receive roles and the writer role now.
+    public func eligibility(of host: String) -> HostEligibility {
+        guard let machine = self.hosts[host], let checks = self.checks[host] else { return .none }
+        let online = machine.state == .online
+        let canReceive = online && !self.agentDown.contains(host) && checks.isKnown && checks.isReachable
+        let canWrite =
+            canReceive
+            && checks.repThreads == true && checks.repBacklog == true
+            && machine.errantTransactions.isEmpty
+            && self.drainFailures[host] == nil
+            && self.topology.writerRole.hosts.contains(host)
+        return HostEligibility(isOnline: online, canReceiveRoles: canReceive, canBecomeWriter: canWrite)
+    }
+
+    // MARK: - Events
+
+    /// A probe of `check` on `host` finished. Debounces it; a reported change is evaluated at once.
+    public mutating func probeCompleted(
+        host: String,
+        check: CheckKind,
+        outcome: CheckOutcome,
+        at now: MonitorInstant
+    ) -> [ClusterAction] {
+        guard self.hosts[host] != nil else { return [] }
+        guard let report = self.debouncers[host]?.probeCompleted(check, outcome, at: now) else { return [] }
+        self.checks[host, default: HostCheckStatus()].record(report, for: check)
+        return self.decide(at: now)
+    }
+
+    /// Time passed: time-based rules (auto_set_online, WAIT timeout, drain retry) are re-evaluated.
+    public mutating func tick(at now: MonitorInstant) -> [ClusterAction] {
+        self.decide(at: now)
+    }
+
+    /// The host's agent answered (any command); `uptime` is the agent host's uptime from the reply.
+    public mutating func agentAnswered(host: String, uptime: Duration, at now: MonitorInstant) -> [ClusterAction] {
+        guard self.hosts[host] != nil else { return [] }
+        self.hosts[host]?.agentAnswered(uptime: uptime)
+        self.agentDown.remove(host)
+        return self.decide(at: now)
+    }
+
+    /// The host's agent could not be reached. It keeps its roles (MMM); the host gets no new ones.
+    public mutating func agentUnreachable(host: String, at now: MonitorInstant) -> [ClusterAction] {
+        guard self.hosts[host] != nil else { return [] }
+        self.agentDown.insert(host)
+        return self.decide(at: now)
+    }
+
+    /// A GTID comparison of `host` against the writer finished; `errant` lists transactions the writer
+    /// lacks (empty: clean). An errant host never goes ONLINE by itself.
+    public mutating func gtidCompared(host: String, errant: [String], at now: MonitorInstant) -> [ClusterAction] {
+        guard self.hosts[host] != nil else { return [] }
+        self.hosts[host]?.gtidCompared(errant: errant)
+        return self.decide(at: now)
+    }
+
+    /// The monitor's network self-check changed (`ping_ips`). Without network nothing is decided.
+    public mutating func networkChanged(available: Bool, at now: MonitorInstant) -> [ClusterAction] {
+        self.hasNetwork = available
+        return self.decide(at: now)
+    }
+
+    /// The candidate of ``ClusterAction/drainThenPromote(host:previousWriter:)`` has applied everything:
+    /// it becomes the writer. Ignored when no promotion of `host` is pending (a late or stale answer).
+    public mutating func promotionDrained(host: String, at now: MonitorInstant) -> [ClusterAction] {
+        guard let pending = self.pendingPromotion, pending.host == host else { return [] }
+        self.pendingPromotion = nil
+        let fit = pending.forced ? self.hosts[host]?.state == .online : self.eligibility(of: host).canBecomeWriter
+        guard self.mode != .passive, fit, self.writer == nil else {
+            return [.cancelDrain(host: host)] + self.decide(at: now)
+        }
+        let writerIP = self.topology.writerRoleIP
+        self.assignment.assign(writerIP, to: host)
+        self.lastWriter = host
+        self.drainFailures[host] = nil
+        var actions: [ClusterAction] = [.promote(host: host, role: writerIP)]
+        let replicas = self.topology.hosts.filter { $0.mode == .slave && $0.name != host }.map(\.name)
+        if !replicas.isEmpty {
+            actions.append(.repointReplicas(newWriter: host, replicas: replicas))
+        }
+        return actions + self.decide(at: now)
+    }
+
+    /// The candidate could not drain within its bound. It is skipped as writer for
+    /// ``ClusterPolicy/drainRetryDelay`` and the next eligible host is tried.
+    public mutating func drainFailed(host: String, reason: String, at now: MonitorInstant) -> [ClusterAction] {
+        guard let pending = self.pendingPromotion, pending.host == host else { return [] }
+        self.pendingPromotion = nil
+        self.drainFailures[host] = now
+        return self.decide(at: now)
+    }
+
+    // MARK: - The main loop
+
+    /// One pass of MMM's main loop: host states, WAIT mode, then roles.
+    mutating func decide(at now: MonitorInstant) -> [ClusterAction] {
+        guard self.hasNetwork else { return [] }
+        // Closures below capture locals only: capturing `self` in a mutating method copies the whole machine.
+        let retryDelay = self.policy.drainRetryDelay
+        if !self.drainFailures.isEmpty {
+            self.drainFailures = self.drainFailures.filter { $0.value.duration(to: now) < retryDelay }
+        }
+        var actions: [ClusterAction] = []
+        for spec in self.topology.hosts {
+            guard let checks = self.checks[spec.name], checks.isKnown, var machine = self.hosts[spec.name] else {
+                continue
+            }
+            let activeMaster = self.activeMaster
+            let peerName = self.topology.peer(of: spec.name, activeMaster: activeMaster)
+            var peer: PeerView? = nil
+            if let name = peerName, let peerMachine = self.hosts[name] {
+                peer = PeerView(
+                    state: peerMachine.state,
+                    onlineSince: peerMachine.onlineSince,
+                    isReachable: self.checks[name]?.isReachable ?? false
+                )
+            }
+            let input = HostEvaluation(
+                checks: checks,
+                isActiveMaster: activeMaster == spec.name,
+                peer: peer,
+                activeMasterExists: activeMaster != nil,
+                canBeActiveMaster: self.topology.writerRole.hosts.contains(spec.name)
+            )
+            let result = machine.checksEvaluated(input, at: now)
+            self.hosts[spec.name] = machine
+            switch result {
+            case .stay:
+                continue
+            case .transition(let transition):
+                actions.append(.hostStateChanged(host: spec.name, transition))
+                actions += self.hostLeftOnlineIfNeeded(spec.name, transition)
+            }
+        }
+        // A candidate that stopped being fit to write while draining is called off (a forced move is the
+        // operator's explicit choice and is not second-guessed).
+        if let pending = self.pendingPromotion, !pending.forced, !self.eligibility(of: pending.host).canBecomeWriter {
+            self.pendingPromotion = nil
+            actions.append(.cancelDrain(host: pending.host))
+        }
+        actions += self.checkWaitMode(at: now)
+        actions += self.distributeRoles(at: now)
+        return actions
+    }
+
+    /// Applies the role consequences of a host leaving ONLINE.
+    mutating func hostLeftOnlineIfNeeded(_ host: String, _ transition: HostTransition) -> [ClusterAction] {
+        guard transition.from == .online, transition.to != .online else { return [] }
+        var actions: [ClusterAction] = []
+        if self.pendingPromotion?.host == host {
+            self.pendingPromotion = nil
+            actions.append(.cancelDrain(host: host))
+        }
+        let removed = self.assignment.removeAll(from: host)
+        // PASSIVE clears roles in memory only (MMM); agents hear nothing until PASSIVE ends.
+        if !removed.isEmpty, self.mode != .passive {
+            actions.append(.removeRoles(host: host, roles: removed))
+        }
+        return actions
+    }
+
+    /// WAIT switches to ACTIVE when both masters are ONLINE, or one has been for `wait_for_other_master`.
+    mutating func checkWaitMode(at now: MonitorInstant) -> [ClusterAction] {
+        guard self.mode == .wait else { return [] }
+        let hosts = self.hosts
+        let masters = self.topology.writerRole.hosts.prefix(2).compactMap { hosts[$0] }
+        let online = masters.compactMap(\.onlineSince)
+        let bothOnline = online.count == masters.count && !masters.isEmpty
+        var waitedLongEnough = false
+        if let wait = self.policy.waitForOtherMaster, let first = online.min() {
+            waitedLongEnough = first.duration(to: now) >= wait
+        }
+        guard bothOnline || waitedLongEnough else { return [] }
+        self.mode = .active
+        return [.modeChanged(from: .wait, to: .active)]
+    }
+
+    /// MMM's `_distribute_roles`, turning the planner's answer into ordered actions.
+    mutating func distributeRoles(at now: MonitorInstant) -> [ClusterAction] {
+        guard self.mode != .passive else { return [] }
+        var eligibility: [String: HostEligibility] = [:]
+        for spec in self.topology.hosts {
+            eligibility[spec.name] = self.eligibility(of: spec.name)
+        }
+        let plan = self.planner.plan(
+            current: self.assignment,
+            eligibility: eligibility,
+            mode: self.mode,
+            writerInTransit: self.pendingPromotion?.host
+        )
+        let previousWriter = self.writer
+        var actions = self.transition(to: plan.assignment)
+        if let candidate = plan.writerCandidate {
+            let previous = previousWriter ?? self.lastWriter
+            self.pendingPromotion = PendingPromotion(
+                host: candidate,
+                previousWriter: previous == candidate ? nil : previous,
+                requestedAt: now,
+                forced: false
+            )
+            actions.append(.drainThenPromote(host: candidate, previousWriter: previous == candidate ? nil : previous))
+        }
+        return actions
+    }
+
+    /// Replaces the assignment, returning removals (all hosts) before additions.
+    mutating func transition(to newAssignment: RoleAssignment) -> [ClusterAction] {
+        guard newAssignment != self.assignment else { return [] }
+        var removed: [String: [RoleIP]] = [:]
+        var added: [String: [RoleIP]] = [:]
+        for (roleIP, host) in self.assignment.holders where newAssignment.holder(of: roleIP) != host {
+            removed[host, default: []].append(roleIP)
+        }
+        for (roleIP, host) in newAssignment.holders where self.assignment.holder(of: roleIP) != host {
+            added[host, default: []].append(roleIP)
+        }
+        var removals: [ClusterAction] = []
+        var additions: [ClusterAction] = []
+        for spec in self.topology.hosts {
+            if let roles = removed[spec.name] {
+                removals.append(.removeRoles(host: spec.name, roles: roles.sorted()))
+            }
+            if let roles = added[spec.name] {
+                additions.append(.addRoles(host: spec.name, roles: roles.sorted()))
+            }
+        }
+        if let writer = newAssignment.holder(of: self.topology.writerRoleIP) {
+            self.lastWriter = writer
+        }
+        self.assignment = newAssignment
+        return removals + additions
+    }
+}

@@ -1,0 +1,467 @@
+import MMMCore
+import Testing
+
+/// A small, fast, seedable generator (SplitMix64), so a failing sequence can be replayed from its seed.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+
+    init(seed: UInt64) {
+        self.state = seed
+    }
+
+    mutating func next() -> UInt64 {
+        self.state &+= 0x9E37_79B9_7F4A_7C15
+        var z = self.state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// The safety properties checked over random event sequences.
+enum ClusterProperty: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    /// No two hosts hold an exclusive role IP at once, in the world the actions build (agents applying
+    /// them in order), at every single action.
+    case atMostOneHolderOfEachExclusiveRole
+    /// The machine never has a role on a host that is not ONLINE.
+    case rolesOnlyOnOnlineHosts
+    /// After the sequence settles in ACTIVE mode, the writer role is held whenever an eligible host is ONLINE.
+    case writerHeldWhenEligibleHostOnline
+    /// The writer role changes hands only by `promote`, answering `promotionDrained` for the host whose drain
+    /// was requested and not cancelled, and never onto a host in REPLICATION_FAIL/DELAY or with errant GTIDs.
+    case noPromotionBeforeDrain
+
+    var testDescription: String { self.rawValue }
+}
+
+/// Drives one random sequence against a `ClusterStateMachine` and a model of the agents.
+struct ClusterSimulation {
+    let seed: UInt64
+    var random: SplitMix64
+    let topology: ClusterTopology
+    let policy: ClusterPolicy
+    let checkPolicies: [CheckKind: CheckPolicy]
+    var machine: ClusterStateMachine
+    var now: MonitorInstant = .zero
+    /// Role IPs each agent holds, built only from the actions.
+    var applied: [String: Set<RoleIP>] = [:]
+    /// The host whose drain was requested and not cancelled.
+    var drainRequested: (host: String, forced: Bool)? = nil
+    /// Uptime per host, for agent answers.
+    var uptimes: [String: Duration] = [:]
+    /// Violations found (empty when every property held).
+    var violations: [String] = []
+    var log: [String] = []
+    /// How often interesting things happened, so the test can show it is not vacuous.
+    var promotions = 0
+    var restarts = 0
+    var writerLosses = 0
+    /// Record every event and its actions (slow; for replaying a failing seed).
+    var logging = false
+
+    static let topologies: [ClusterTopology] = {
+        // Literal fixtures; a throw here is a broken test.
+        let twoMasters = try! ClusterTopology(
+            hosts: [
+                HostSpec(name: "db1", ip: "10.0.0.1", mode: .master, peer: "db2"),
+                HostSpec(name: "db2", ip: "10.0.0.2", mode: .master, peer: "db1"),
+            ],
+            roles: [
+                RoleSpec(name: "writer", mode: .exclusive, hosts: ["db1", "db2"], ips: ["10.0.0.50"]),
+                RoleSpec(name: "reader", mode: .balanced, hosts: ["db1", "db2"], ips: ["10.0.0.51", "10.0.0.52"]),
+            ],
+            activeMasterRole: "writer"
+        )
+        let fourHosts = try! ClusterTopology(
+            hosts: [
+                HostSpec(name: "db1", ip: "10.0.0.1", mode: .master, peer: "db2"),
+                HostSpec(name: "db2", ip: "10.0.0.2", mode: .master, peer: "db1"),
+                HostSpec(name: "db3", ip: "10.0.0.3", mode: .slave),
+                HostSpec(name: "db4", ip: "10.0.0.4", mode: .slave),
+            ],
+            roles: [
+                RoleSpec(name: "writer", mode: .exclusive, hosts: ["db1", "db2"], ips: ["10.0.0.50"], prefer: "db2"),
+                RoleSpec(name: "reader", mode: .balanced, hosts: ["db1", "db2", "db3", "db4"], ips: ["10.0.0.51", "10.0.0.52", "10.0.0.53"]),
+                RoleSpec(name: "backup", mode: .exclusive, hosts: ["db3", "db4"], ips: ["10.0.0.60"], prefer: "db4"),
+            ],
+            activeMasterRole: "writer"
+        )
+        return [
+            ClusterFixtures.topology(), ClusterFixtures.topology(writerPrefer: "db1"),
+            ClusterFixtures.topology(readerHosts: ["db2", "db3"]), twoMasters, fourHosts,
+        ]
+    }()
+
+    init(seed: UInt64, logging: Bool = false) {
+        self.seed = seed
+        self.logging = logging
+        var random = SplitMix64(seed: seed)
+        self.topology = Self.topologies[Int.random(in: 0..<Self.topologies.count, using: &random)]
+        let modes: [MonitorMode] = [.active, .active, .active, .manual, .wait]
+        self.policy = ClusterPolicy(
+            autoSetOnline: Bool.random(using: &random) ? .seconds(Int.random(in: 1...30, using: &random)) : nil,
+            flapDuration: .seconds(Int.random(in: 30...600, using: &random)),
+            flapCount: Int.random(in: 0...3, using: &random),
+            waitForOtherMaster: Bool.random(using: &random) ? .seconds(60) : nil,
+            drainRetryDelay: .seconds(Int.random(in: 5...40, using: &random)),
+            initialMode: modes[Int.random(in: 0..<modes.count, using: &random)]
+        )
+        let trap = Duration.seconds(Int.random(in: 0...10, using: &random))
+        let recovery = Duration.seconds(Int.random(in: 0...5, using: &random))
+        self.checkPolicies = Dictionary(
+            uniqueKeysWithValues: CheckKind.allCases.map { ($0, CheckPolicy(trapPeriod: trap, recoveryPeriod: recovery)) }
+        )
+        self.machine = ClusterStateMachine(topology: self.topology, policy: self.policy, checkPolicies: self.checkPolicies, at: .zero)
+        self.random = random
+        for host in self.topology.hosts {
+            self.applied[host.name] = []
+            self.uptimes[host.name] = .seconds(10_000)
+        }
+        self.apply(self.machine.started(at: .zero), after: "started")
+        // Most sequences start from a running cluster, the rest from a monitor's very first start.
+        if self.chance(75) {
+            for host in self.hostNames {
+                for check in CheckKind.allCases {
+                    self.apply(self.machine.probeCompleted(host: host, check: check, outcome: .ok(message: "OK"), at: .zero), after: "bootstrap checks")
+                }
+                self.apply(self.machine.agentAnswered(host: host, uptime: .seconds(10_000), at: .zero), after: "bootstrap agent")
+                let reply = self.machine.setOnlineRequested(host: host, agentReachable: true, at: .zero)
+                self.apply(reply.actions, after: "bootstrap set_online \(host): \(reply.text)")
+            }
+            if let pending = self.machine.pendingPromotion?.host {
+                self.apply(self.machine.promotionDrained(host: pending, at: .zero), after: "bootstrap drained", drained: pending)
+            }
+        }
+    }
+
+    // MARK: - Random choices
+
+    mutating func pick<T>(_ values: [T]) -> T {
+        values[Int.random(in: 0..<values.count, using: &self.random)]
+    }
+
+    mutating func chance(_ percent: Int) -> Bool {
+        Int.random(in: 0..<100, using: &self.random) < percent
+    }
+
+    var hostNames: [String] { self.topology.hosts.map(\.name) }
+
+    mutating func randomHost() -> String {
+        self.chance(3) ? "db9" : self.pick(self.hostNames)
+    }
+
+    mutating func randomStatus() -> HostCheckStatus {
+        switch Int.random(in: 0..<12, using: &self.random) {
+        case 0..<7: return .allOK
+        case 7: return .unreachable
+        case 8: return .mysqlDown
+        case 9: return .replicationBroken
+        case 10: return .replicationLagging
+        default:
+            return HostCheckStatus(
+                ping: Bool.random(using: &self.random),
+                mysql: Bool.random(using: &self.random),
+                repThreads: Bool.random(using: &self.random),
+                repBacklog: Bool.random(using: &self.random)
+            )
+        }
+    }
+
+    // MARK: - One step
+
+    mutating func step() {
+        self.now = self.now + .seconds(Int.random(in: 0...15, using: &self.random))
+        let now = self.now
+        switch Int.random(in: 0..<100, using: &self.random) {
+        case 0..<25:
+            let host = self.pick(self.hostNames)
+            let status = self.randomStatus()
+            var actions: [ClusterAction] = []
+            for check in CheckKind.allCases {
+                let outcome: CheckOutcome =
+                    self.chance(5) ? .unknown(message: "?") : (status[check] == true ? .ok(message: "OK") : .failed(message: "ERR"))
+                actions += self.machine.probeCompleted(host: host, check: check, outcome: outcome, at: now)
+            }
+            self.apply(actions, after: "checks \(host) \(status.ping!)/\(status.mysql!)/\(status.repThreads!)/\(status.repBacklog!)")
+        case 25..<30:
+            let host = self.pick(self.hostNames)
+            let check = self.pick(CheckKind.allCases)
+            let outcome: CheckOutcome = self.pick([.ok(message: "OK"), .failed(message: "ERR"), .unknown(message: "?")])
+            self.apply(self.machine.probeCompleted(host: host, check: check, outcome: outcome, at: now), after: "probe \(host) \(check) \(outcome)")
+        case 30..<40:
+            let host = self.pick(self.hostNames)
+            let uptime: Duration = self.chance(20) ? .seconds(Int.random(in: 1...50, using: &self.random)) : self.uptimes[host]! + .seconds(15)
+            self.uptimes[host] = uptime
+            self.apply(self.machine.agentAnswered(host: host, uptime: uptime, at: now), after: "agent answered \(host)")
+        case 40..<43:
+            let host = self.pick(self.hostNames)
+            self.apply(self.machine.agentUnreachable(host: host, at: now), after: "agent unreachable \(host)")
+        case 43..<47:
+            let host = self.pick(self.hostNames)
+            let errant = self.chance(65) ? [] : ["0-9-\(Int.random(in: 1...99, using: &self.random))"]
+            self.apply(self.machine.gtidCompared(host: host, errant: errant, at: now), after: "gtid \(host) \(errant)")
+        case 47..<60:
+            let pending = self.machine.pendingPromotion?.host
+            let host = (pending != nil && self.chance(85)) ? pending! : self.pick(self.hostNames)
+            if self.chance(75) {
+                self.apply(self.machine.promotionDrained(host: host, at: now), after: "drained \(host)", drained: host)
+            } else {
+                // A failed drain has ended on the executor's side.
+                if self.machine.pendingPromotion?.host == host, self.drainRequested?.host == host {
+                    self.drainRequested = nil
+                }
+                self.apply(self.machine.drainFailed(host: host, reason: "timeout", at: now), after: "drain failed \(host)")
+            }
+        case 60..<65:
+            self.apply(self.machine.tick(at: now), after: "tick")
+        case 65..<67:
+            let available = self.chance(60)
+            self.apply(self.machine.networkChanged(available: available, at: now), after: "network \(available)")
+        case 67..<75:
+            let host = self.randomHost()
+            let reply = self.machine.setOnlineRequested(host: host, agentReachable: self.chance(90), at: now)
+            self.apply(reply.actions, after: "set_online \(host): \(reply.text)")
+        case 75..<80:
+            let host = self.randomHost()
+            let reply = self.machine.setOfflineRequested(host: host, agentReachable: self.chance(90), at: now)
+            self.apply(reply.actions, after: "set_offline \(host): \(reply.text)")
+        case 80..<87:
+            let role = self.chance(5) ? "nosuch" : self.pick(self.topology.roles.map(\.name))
+            let host = self.randomHost()
+            let force = self.chance(30)
+            let reply = self.machine.moveRoleRequested(role: role, host: host, force: force, agentReachable: self.chance(90), at: now)
+            self.apply(reply.actions, after: "move_role \(force ? "--force " : "")\(role) \(host): \(reply.text)")
+        case 87..<89:
+            let ip = self.pick(self.topology.allRoleIPs.map(\.ip) + ["10.9.9.9"])
+            let host = self.randomHost()
+            let reply = self.machine.setIPRequested(ip: ip, host: host, at: now)
+            self.apply(reply.actions, after: "set_ip \(ip) \(host): \(reply.text)")
+        case 89..<97:
+            let reply: ControlReply
+            switch Int.random(in: 0..<5, using: &self.random) {
+            case 0: reply = self.machine.setPassiveRequested(at: now)
+            case 1: reply = self.machine.setManualRequested(at: now)
+            default: reply = self.machine.setActiveRequested(at: now)
+            }
+            self.apply(reply.actions, after: "mode: \(reply.text)")
+        default:
+            self.restart()
+        }
+    }
+
+    /// A monitor restart: persist, start a new machine from the snapshot and what the agents report.
+    mutating func restart() {
+        let snapshot = self.machine.snapshot
+        var observations: [String: StartupObservation] = [:]
+        let writerIP = self.topology.writerRoleIP
+        for host in self.hostNames where self.chance(90) {
+            let roles = self.applied[host] ?? []
+            observations[host] = StartupObservation(
+                agentState: self.machine.state(of: host),
+                agentRoles: roles.sorted(),
+                writable: roles.contains(writerIP),
+                configuredIPs: roles.map(\.ip)
+            )
+        }
+        self.machine = ClusterStateMachine(
+            topology: self.topology,
+            policy: self.policy,
+            checkPolicies: self.checkPolicies,
+            restoring: snapshot,
+            observations: observations,
+            at: self.now
+        )
+        // A drain in flight dies with the monitor.
+        self.drainRequested = nil
+        self.restarts += 1
+        let writer = self.machine.writer
+        if let writer, !(self.applied[writer]?.contains(writerIP) ?? false) {
+            self.violations.append("restart gave the writer to \(writer), which did not hold it")
+        }
+        if self.machine.mode == .passive, self.machine.passiveCause?.contains("more than one host") == true {
+            self.violations.append("restart found the writer IP on more than one host")
+        }
+        self.apply(self.machine.started(at: self.now), after: "restart")
+    }
+
+    // MARK: - Applying actions and checking invariants
+
+    mutating func apply(_ actions: [ClusterAction], after event: @autoclosure () -> String, drained: String? = nil) {
+        // Describing actions is slow; a failing seed is replayed with logging on.
+        if self.logging {
+            self.log.append("\(self.now): \(event()) -> \(actions)")
+        }
+        let writerIP = self.topology.writerRoleIP
+        for action in actions {
+            switch action {
+            case .hostStateChanged, .modeChanged, .repointReplicas:
+                break
+            case .removeRoles(let host, let roles):
+                if roles.contains(writerIP) { self.writerLosses += 1 }
+                self.applied[host, default: []].subtract(roles)
+            case .addRoles(let host, let roles):
+                if roles.contains(writerIP) {
+                    self.violations.append("addRoles gave the writer role to \(host)")
+                }
+                self.applied[host, default: []].formUnion(roles)
+            case .drainThenPromote(let host, _):
+                if let previous = self.drainRequested, previous.host != host {
+                    self.violations.append("drain of \(host) requested while \(previous.host)'s was not cancelled")
+                }
+                self.drainRequested = (host, self.machine.pendingPromotion?.forced ?? false)
+            case .cancelDrain(let host):
+                if self.drainRequested?.host == host { self.drainRequested = nil }
+            case .promote(let host, let role):
+                if drained != host || self.drainRequested?.host != host || role != writerIP {
+                    self.violations.append("promote(\(host)) without a confirmed drain of it")
+                }
+                let forced = self.drainRequested?.forced ?? false
+                self.drainRequested = nil
+                if let state = self.machine.state(of: host), state != .online {
+                    self.violations.append("promoted \(host) in state \(state)")
+                }
+                if !forced, let checks = self.machine.checks[host], checks.repThreads != true || checks.repBacklog != true {
+                    self.violations.append("promoted \(host) with failing replication checks")
+                }
+                if !(self.machine.hosts[host]?.errantTransactions.isEmpty ?? true) {
+                    self.violations.append("promoted \(host) with errant transactions")
+                }
+                self.applied[host, default: []].insert(role)
+                self.promotions += 1
+            case .sendStatusToAll(let hosts):
+                // Two passes, as documented: first every host drops what it must not hold, then each gets its roles.
+                for host in hosts {
+                    self.applied[host, default: []].formIntersection(self.machine.assignment.roles(of: host))
+                }
+                for host in hosts {
+                    self.applied[host] = Set(self.machine.assignment.roles(of: host))
+                    self.checkExclusiveRoles(after: "status to \(host)")
+                }
+            }
+            self.checkExclusiveRoles(after: "\(action)")
+        }
+        self.checkMachine(after: event)
+    }
+
+    mutating func checkExclusiveRoles(after what: @autoclosure () -> String) {
+        for role in self.topology.roles where role.mode == .exclusive {
+            let holders = self.applied.filter { $0.value.contains { $0.role == role.name } }.keys.sorted()
+            if holders.count > 1 {
+                self.violations.append("exclusive role \(role.name) on \(holders) after \(what())")
+            }
+        }
+    }
+
+    mutating func checkMachine(after event: () -> String) {
+        for (roleIP, host) in self.machine.assignment.holders where self.machine.state(of: host) != .online {
+            self.violations.append("\(roleIP) on \(host) in state \(self.machine.state(of: host).map(\.rawValue) ?? "?") after \(event())")
+        }
+        for (roleIP, host) in self.machine.assignment.holders where self.machine.mode != .passive {
+            if self.applied[host]?.contains(roleIP) != true {
+                self.violations.append("machine says \(host) holds \(roleIP) but it was never told, after \(event())")
+            }
+        }
+    }
+
+    /// Lets the sequence settle: network back, drains confirmed, drain retries expired, time advanced.
+    mutating func settle() {
+        self.apply(self.machine.networkChanged(available: true, at: self.now), after: "settle: network")
+        for _ in 0..<4 {
+            if let pending = self.machine.pendingPromotion?.host {
+                self.apply(self.machine.promotionDrained(host: pending, at: self.now), after: "settle: drained \(pending)", drained: pending)
+            }
+            self.now = self.now + self.policy.drainRetryDelay + .seconds(1)
+            self.apply(self.machine.tick(at: self.now), after: "settle: tick")
+        }
+    }
+
+    /// A host that could take the writer role now, judged independently of the planner.
+    func eligibleWriterHosts() -> [String] {
+        self.topology.writerRole.hosts.filter { host in
+            guard let machine = self.machine.hosts[host], let checks = self.machine.checks[host] else { return false }
+            return machine.state == .online && checks.ping == true && checks.mysql == true
+                && checks.repThreads == true && checks.repBacklog == true
+                && machine.errantTransactions.isEmpty && !self.machine.agentDown.contains(host)
+        }
+    }
+
+    var report: String {
+        "seed \(self.seed): \(self.violations.first ?? "")\n" + self.log.suffix(12).joined(separator: "\n")
+    }
+}
+
+@Suite struct ClusterPropertyTests {
+    static let sequences = 10_000
+    static let steps = 32
+    /// The sequences run in shards so the test uses every core; together they cover seeds 0..<10,000.
+    static let shards = 4
+
+    /// The first violation of `property` in a finished simulation (settled for the writer property).
+    static func failure(of property: ClusterProperty, in simulation: ClusterSimulation) -> String? {
+        switch property {
+        case .atMostOneHolderOfEachExclusiveRole:
+            return simulation.violations.first { $0.hasPrefix("exclusive role") || $0.contains("more than one host") }
+        case .rolesOnlyOnOnlineHosts:
+            return simulation.violations.first { $0.contains(" in state ") || $0.contains("never told") }
+        case .noPromotionBeforeDrain:
+            return simulation.violations.first {
+                $0.contains("promote") || $0.contains("drain of") || $0.contains("addRoles") || $0.contains("restart gave")
+            }
+        case .writerHeldWhenEligibleHostOnline:
+            let eligible = simulation.eligibleWriterHosts()
+            if simulation.machine.mode == .active, !eligible.isEmpty, simulation.machine.writer == nil {
+                return "no writer although \(eligible) eligible in ACTIVE mode"
+            }
+            return nil
+        }
+    }
+
+    /// Each of the 10,000 random sequences is checked against every property: the safety properties at
+    /// every step, the liveness one after the sequence settles (drains confirmed, retry delays passed).
+    /// A failure names its seed and replays it with the last events and actions; rerun one with
+    /// `ClusterSimulation(seed:logging:)`.
+    @Test(arguments: 0..<Self.shards)
+    func everyPropertyHoldsOverTenThousandRandomSequences(shard: Int) {
+        var failed: [ClusterProperty: UInt64] = [:]
+        var checked: [ClusterProperty: Int] = [:]
+        var promotions = 0
+        var writerLosses = 0
+        var restarts = 0
+        var settledActiveWithEligibleWriter = 0
+        let perShard = Self.sequences / Self.shards
+        for seed in UInt64(shard * perShard)..<UInt64((shard + 1) * perShard) {
+            var simulation = ClusterSimulation(seed: seed)
+            for _ in 0..<Self.steps {
+                simulation.step()
+            }
+            simulation.settle()
+            promotions += simulation.promotions
+            writerLosses += simulation.writerLosses
+            restarts += simulation.restarts
+            if simulation.machine.mode == .active, !simulation.eligibleWriterHosts().isEmpty {
+                settledActiveWithEligibleWriter += 1
+            }
+            for property in ClusterProperty.allCases {
+                checked[property, default: 0] += 1
+                guard failed[property] == nil, let failure = Self.failure(of: property, in: simulation) else { continue }
+                failed[property] = seed
+                var replay = ClusterSimulation(seed: seed, logging: true)
+                for _ in 0..<Self.steps {
+                    replay.step()
+                }
+                replay.settle()
+                Issue.record("\(property) failed for seed \(seed): \(failure)\n\(replay.report)")
+            }
+        }
+        for property in ClusterProperty.allCases {
+            #expect(checked[property] == perShard, "\(property) checked on every sequence of the shard")
+        }
+        #expect(failed.isEmpty)
+        // The sequences really exercise failover, restarts and the liveness condition.
+        #expect(promotions > perShard, "promotions: \(promotions)")
+        #expect(writerLosses > perShard / 2, "writer demotions: \(writerLosses)")
+        #expect(restarts > perShard / 2, "restarts: \(restarts)")
+        #expect(settledActiveWithEligibleWriter > perShard / 5, "settled with an eligible writer: \(settledActiveWithEligibleWriter)")
+        print("shard \(shard): promotions \(promotions), writer demotions \(writerLosses), restarts \(restarts), settled ACTIVE with an eligible writer host \(settledActiveWithEligibleWriter) of \(perShard)")
+    }
+}
