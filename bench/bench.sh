@@ -215,7 +215,7 @@ cmd_up() {
     [[ $(id -u) == 0 ]] || die "the bench needs root (namespaces, and mariadbd runs as root here)"
 
     local t0
-    t0=$(date +%s.%N)
+    t0=$(date +%s%N)
     cmd_down
     mkdir -p "$STATE"
     # A failure half-way must not leave namespaces or servers behind.
@@ -269,10 +269,10 @@ MMM_BENCH_VOID_IP=$([[ $mode == netns ]] && echo "$VOID_IP")
 ENV
     BENCH_UP_OK=1
     local t1
-    t1=$(date +%s.%N)
+    t1=$(date +%s%N)
     cmd_status
-    printf 'bench: up in %.2f s (%s mode, state in %s; stop with: %s down)\n' \
-        "$(echo "$t1 - $t0" | bc -l 2>/dev/null || echo 0)" "$mode" "$STATE" "$0"
+    printf 'bench: up in %d ms (%s mode, state in %s; stop with: %s down)\n' \
+        "$(((t1 - t0) / 1000000))" "$mode" "$STATE" "$0"
 }
 
 cmd_status() {

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The swift-mmm test command (README): installs what the tests need, builds, runs the unit tests, then the
+# integration tests against real mariadbd servers on the namespace bench, and fails if those did not run.
+#
+#   scripts/test.sh            everything (needs root: apt-get, network namespaces)
+#   scripts/test.sh --unit     unit tests only (no root, no server)
+#
+# Environment: MMM_BENCH_MODE=loopback runs the bench on 127.0.0.1 ports instead of namespaces (some deadline
+# tests then fail, since they need the black-holed namespace address).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(mariadb-server mariadb-client libmariadb-dev pkg-config iproute2 arping util-linux procps)
+LOGS=${MMM_TEST_LOGS:-$(mktemp -d /tmp/mmm-test-logs.XXXXXX)}
+unit_only=0
+[[ ${1:-} == --unit ]] && unit_only=1
+
+step() { printf '\n=== %s\n' "$*"; }
+
+install_packages() {
+    local missing=()
+    for package in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+    done
+    if ((${#missing[@]} > 0)); then
+        step "installing ${missing[*]}"
+        [[ $(id -u) == 0 ]] || { echo "error: run as root to install ${missing[*]} (or install them first)" >&2; exit 1; }
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    fi
+}
+
+# Swift Testing prints 'Test run with N tests in M suites passed|failed'. Returns the N of a passed run, or fails.
+passed_count() {
+    local log=$1 line
+    line=$(grep -E 'Test run with [0-9]+ tests? in [0-9]+ suites? (passed|failed)' "$log" | tail -1 || true)
+    [[ $line == *passed* ]] || return 1
+    echo "$line" | sed -E 's/.*Test run with ([0-9]+) tests?.*/\1/'
+}
+
+if ((unit_only == 0)); then install_packages; fi
+
+step "build"
+swift build --build-tests 2>&1 | tail -3
+
+step "unit tests (no server)"
+swift test --skip-build --skip IntegrationTests 2>&1 | tee "$LOGS/unit.log" | grep -E '^(✘|✔ Test run|✘ Test run)|error:' || true
+unit=$(passed_count "$LOGS/unit.log") || { echo "unit tests FAILED (log: $LOGS/unit.log)"; exit 1; }
+echo "unit tests: $unit passed"
+((unit_only == 1)) && exit 0
+
+step "integration tests (real mariadbd on the namespace bench)"
+[[ $(id -u) == 0 ]] || { echo "error: the integration tests need root (network namespaces)" >&2; exit 1; }
+# Leftovers of a crashed earlier run never block this one: the bench removes them before it starts, and again here.
+trap 'bench/bench.sh down >/dev/null 2>&1 || true' EXIT
+MMM_TEST_MARIADB=1 swift test --skip-build --filter IntegrationTests 2>&1 | tee "$LOGS/integration.log" |
+    grep -E '^(✔|✘|◇ Suite)|error:' || true
+integration=$(passed_count "$LOGS/integration.log") || {
+    echo "integration tests FAILED (log: $LOGS/integration.log)"
+    exit 1
+}
+if grep -qE 'skipped' "$LOGS/integration.log"; then
+    grep -E 'skipped' "$LOGS/integration.log"
+    echo "integration tests were SKIPPED: that counts as a failure" >&2
+    exit 1
+fi
+((integration > 0)) || { echo "no integration test ran: that counts as a failure" >&2; exit 1; }
+echo "integration tests: $integration passed against real servers"
+printf '\n%s passed, %s failed\n' "$((unit + integration))" 0
