@@ -58,6 +58,7 @@ let package = Package(
             dependencies: [
                 "MMMConfig",
                 "MMMCore",
+                "MariaDBClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

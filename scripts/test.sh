@@ -10,26 +10,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(mariadb-server mariadb-client libmariadb-dev pkg-config iproute2 arping util-linux procps)
 LOGS=${MMM_TEST_LOGS:-$(mktemp -d /tmp/mmm-test-logs.XXXXXX)}
 unit_only=0
 [[ ${1:-} == --unit ]] && unit_only=1
 
 step() { printf '\n=== %s\n' "$*"; }
-
-install_packages() {
-    local missing=()
-    for package in "${PACKAGES[@]}"; do
-        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-    done
-    if ((${#missing[@]} > 0)); then
-        step "installing ${missing[*]}"
-        [[ $(id -u) == 0 ]] || { echo "error: run as root to install ${missing[*]} (or install them first)" >&2; exit 1; }
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq --no-install-recommends "${missing[@]}"
-    fi
-}
 
 # Swift Testing prints 'Test run with N tests in M suites passed|failed'. Returns the N of a passed run, or fails.
 passed_count() {
@@ -39,7 +24,7 @@ passed_count() {
     echo "$line" | sed -E 's/.*Test run with ([0-9]+) tests?.*/\1/'
 }
 
-if ((unit_only == 0)); then install_packages; fi
+if ((unit_only == 0)); then scripts/install-deps.sh; fi
 
 step "build"
 swift build --build-tests 2>&1 | tail -3

@@ -16,7 +16,7 @@ struct MMMControl: AsyncParsableCommand {
             mmm_agent_CLUSTER.conf and mmm_mon_CLUSTER.conf; --config-dir DIR selects the directory \
             (default \(GlobalOptions.defaultConfigDirectory)).
             """,
-        subcommands: [CheckConfig.self]
+        subcommands: [CheckConfig.self, Probe.self]
     )
 
     /// Rewrites MMM's `@CLUSTER` argument into `--cluster`, then runs the parsed command.
