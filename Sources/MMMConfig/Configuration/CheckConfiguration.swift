@@ -1,3 +1,4 @@
+import MMMCore
 /// A `<check NAME>` section, after the `<check default>` template has filled its unset values.
 public struct CheckConfiguration: Sendable, Hashable {
     /// `check_period`, default 5 s: pause after each round over all hosts.
@@ -33,7 +34,7 @@ public struct ChecksConfiguration: Sendable, Hashable {
     public init() {}
 
     /// The configuration of one check.
-    public subscript(_ name: CheckName) -> CheckConfiguration {
+    public subscript(_ name: CheckKind) -> CheckConfiguration {
         get {
             switch name {
             case .ping: return self.ping

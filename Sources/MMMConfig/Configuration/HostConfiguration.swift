@@ -1,3 +1,5 @@
+import MMMCore
+
 /// A `<host NAME>` section, after the `<host default>` template has filled its unset values.
 public struct HostConfiguration: Sendable, Hashable {
     /// The section name (`db1`), used everywhere a host is named.

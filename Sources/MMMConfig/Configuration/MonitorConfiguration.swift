@@ -1,3 +1,5 @@
+import MMMCore
+
 /// The `<monitor>` section.
 public struct MonitorConfiguration: Sendable, Hashable {
     /// `ip`: where the monitor listens for `mmm_control` (required).

@@ -1,3 +1,5 @@
+import MMMCore
+
 /// A `<role NAME>` section.
 public struct RoleConfiguration: Sendable, Hashable {
     /// The section name, e.g. `writer`.

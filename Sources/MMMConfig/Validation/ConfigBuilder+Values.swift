@@ -96,15 +96,15 @@ extension ConfigBuilder {
         }
     }
 
-    /// One of an enum's raw values.
+    /// One of an enum's raw values, in any letter case (MMM writes `mode active`; MMMCore's raw value is `ACTIVE`).
     mutating func enumeration<E: RawRepresentable & CaseIterable>(
         _ name: String,
         in section: RawSection,
         requiredBy: Set<ConfigProgram> = []
     ) -> E? where E.RawValue == String {
         guard let value = self.value(name, in: section, requiredBy: requiredBy) else { return nil }
-        guard let result = E(rawValue: value.text) else {
-            let choices = E.allCases.map { "`\(name) \($0.rawValue)`" }.joined(separator: " or ")
+        guard let result = E.allCases.first(where: { $0.rawValue.lowercased() == value.text.lowercased() }) else {
+            let choices = E.allCases.map { "`\(name) \($0.rawValue.lowercased())`" }.joined(separator: " or ")
             self.report(at: value.location, "`\(name) \(value.text)` in \(Self.place(value, section)) is not allowed", fix: "write \(choices)")
             return nil
         }

@@ -1,3 +1,5 @@
+import MMMCore
+
 /// Turns a ``RawConfiguration`` into a typed ``MMMConfiguration``, collecting every problem.
 ///
 /// Typing (numbers, booleans, enums, addresses, durations) and per-program requirements are checked
@@ -228,7 +230,7 @@ struct ConfigBuilder {
     private mutating func buildChecks() -> ChecksConfiguration {
         var checks = ChecksConfiguration()
         let all = self.raw.namedSections["check"] ?? []
-        for section in all where section.name != "default" && CheckName(rawValue: section.name ?? "") == nil {
+        for section in all where section.name != "default" && CheckKind(rawValue: section.name ?? "") == nil {
             self.report(
                 at: section.location,
                 "unknown check `\(section.name ?? "")`",
@@ -236,7 +238,7 @@ struct ConfigBuilder {
             )
         }
         let template = all.first { $0.name == "default" }
-        for name in CheckName.allCases {
+        for name in CheckKind.allCases {
             let explicit = all.first { $0.name == name.rawValue }
             var section =
                 explicit

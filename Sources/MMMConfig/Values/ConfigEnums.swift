@@ -1,30 +1,4 @@
-/// `mode` of a `<host>` section.
-public enum HostMode: String, Sendable, Hashable, CaseIterable {
-    /// One of the two masters; needs a `peer`.
-    case master
-    /// A replica; repointed to the new writer on failover.
-    case slave
-}
-
-/// `mode` of a `<role>` section.
-public enum RoleMode: String, Sendable, Hashable, CaseIterable {
-    /// One IP, held by one host at a time (the writer).
-    case exclusive
-    /// Many IPs spread evenly over the role's hosts (readers).
-    case balanced
-}
-
-/// `mode` of the `<monitor>` section (MMM §3.5).
-public enum MonitorMode: String, Sendable, Hashable, CaseIterable {
-    /// Decide and act automatically.
-    case active
-    /// Act only on operator commands; never move roles automatically.
-    case manual
-    /// Like manual until both masters are ONLINE or `wait_for_other_master` has passed.
-    case wait
-    /// Decide nothing, change nothing.
-    case passive
-}
+// HostMode, RoleMode and MonitorMode are MMMCore's: the config yields the values the decision core takes.
 
 /// `type` of the `<socket>` section.
 public enum SocketType: String, Sendable, Hashable, CaseIterable {
@@ -65,18 +39,6 @@ public enum EndpointProvider: String, Sendable, Hashable, CaseIterable {
     case vip
     /// Run `endpoint_exec` with validated arguments (cloud alias IPs, load-balancer APIs).
     case exec
-}
-
-/// The four checks of MMM; `<check NAME>` sections must use these names (or `default`).
-public enum CheckName: String, Sendable, Hashable, CaseIterable {
-    /// ICMP echo to the host's `ip`.
-    case ping
-    /// A MariaDB login and query.
-    case mysql
-    /// Both replication threads running.
-    case repThreads = "rep_threads"
-    /// `Seconds_Behind_Master` at most `max_backlog`.
-    case repBacklog = "rep_backlog"
 }
 
 /// The program whose requirements a configuration is validated against (MMM's AGENT/MONITOR/CONTROL).

@@ -1,5 +1,5 @@
 /// How a host takes part in replication (`mode` in a `<host>` section).
-public enum HostMode: String, Hashable, Sendable, Codable {
+public enum HostMode: String, Hashable, Sendable, Codable, CaseIterable {
     /// One of the (at most two) masters that replicate from each other.
     case master
     /// A replica of the current writer; repointed when the writer moves.
@@ -27,7 +27,7 @@ public struct HostSpec: Hashable, Sendable, Codable {
 }
 
 /// `mode` of a `<role>` section.
-public enum RoleMode: String, Hashable, Sendable, Codable {
+public enum RoleMode: String, Hashable, Sendable, Codable, CaseIterable {
     /// One IP, one host at a time (the writer role is always exclusive).
     case exclusive
     /// Many IPs spread over the role's hosts.
