@@ -46,7 +46,10 @@ public struct FrameCodec: Sendable {
     ///     ``defaultMaximumFrameSize``.
     public init(key: ProtocolKey, maximumFrameSize: Int = FrameCodec.defaultMaximumFrameSize) {
         self.key = key
-        self.maximumFrameSize = min(max(maximumFrameSize, Self.fixedHeaderSize + 2 + Self.macSize), Self.defaultMaximumFrameSize)
+        self.maximumFrameSize = min(
+            max(maximumFrameSize, Self.fixedHeaderSize + 2 + Self.macSize),
+            Self.defaultMaximumFrameSize
+        )
     }
 
     // MARK: - Encoding
@@ -65,7 +68,10 @@ public struct FrameCodec: Sendable {
             throw ProtocolRejection(.invalidValue, "sender \(WireWriter.quote(header.sender)) is not a valid name")
         }
         guard WireValidation.isValidName(header.recipient) else {
-            throw ProtocolRejection(.invalidValue, "recipient \(WireWriter.quote(header.recipient)) is not a valid name")
+            throw ProtocolRejection(
+                .invalidValue,
+                "recipient \(WireWriter.quote(header.recipient)) is not a valid name"
+            )
         }
         var writer = WireWriter(allocator: ByteBufferAllocator())
         try frame.message.writeBody(into: &writer)
@@ -175,7 +181,8 @@ public struct FrameCodec: Sendable {
         let signedLength = total - Self.macSize
         let signedBytes = buffer.getBytes(at: start, length: signedLength)!  // total <= available
         let macBytes = buffer.getBytes(at: start + signedLength, length: Self.macSize)!  // total <= available
-        guard HMAC<SHA256>.isValidAuthenticationCode(macBytes, authenticating: signedBytes, using: self.key.symmetricKey)
+        guard
+            HMAC<SHA256>.isValidAuthenticationCode(macBytes, authenticating: signedBytes, using: self.key.symmetricKey)
         else {
             throw ProtocolRejection(
                 .badMAC,
@@ -188,7 +195,9 @@ public struct FrameCodec: Sendable {
         let typeByte = buffer.getInteger(at: start + 5, as: UInt8.self)!  // checked above
         let type = MessageType(rawValue: typeByte)!  // checked above
         let senderBytes = signedBytes[Self.fixedHeaderSize..<(Self.fixedHeaderSize + senderLength)]
-        let recipientBytes = signedBytes[(Self.fixedHeaderSize + senderLength)..<(Self.fixedHeaderSize + senderLength + recipientLength)]
+        let recipientBytes = signedBytes[
+            (Self.fixedHeaderSize + senderLength)..<(Self.fixedHeaderSize + senderLength + recipientLength)
+        ]
         guard let sender = String(validating: senderBytes, as: UTF8.self), WireValidation.isValidName(sender) else {
             throw ProtocolRejection(.malformedHeader, "the sender is not a valid name")
         }

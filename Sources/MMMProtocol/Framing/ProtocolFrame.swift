@@ -12,7 +12,7 @@ public struct ProtocolTimestamp: Hashable, Comparable, Sendable, CustomStringCon
         self.millisecondsSince1970 = millisecondsSince1970
     }
 
-    /// The later of two timestamps.
+    /// Earlier timestamps sort first.
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.millisecondsSince1970 < rhs.millisecondsSince1970 }
 
     /// `<milliseconds>ms`.
@@ -101,7 +101,10 @@ public struct ProtocolFrame: Hashable, Sendable {
         to recipient: String,
         stamp: FrameStamp
     ) -> ProtocolFrame {
-        ProtocolFrame(header: FrameHeader(sender: sender, recipient: recipient, stamp: stamp), message: .agentRequest(request))
+        ProtocolFrame(
+            header: FrameHeader(sender: sender, recipient: recipient, stamp: stamp),
+            message: .agentRequest(request)
+        )
     }
 
     /// A control request frame from a control client to the monitor.
@@ -111,7 +114,10 @@ public struct ProtocolFrame: Hashable, Sendable {
         to recipient: String,
         stamp: FrameStamp
     ) -> ProtocolFrame {
-        ProtocolFrame(header: FrameHeader(sender: sender, recipient: recipient, stamp: stamp), message: .controlRequest(request))
+        ProtocolFrame(
+            header: FrameHeader(sender: sender, recipient: recipient, stamp: stamp),
+            message: .controlRequest(request)
+        )
     }
 
     /// The answer to this frame: sender and recipient swapped, ``FrameHeader/inReplyTo`` set to this frame's counter.

@@ -8,17 +8,24 @@ import NIOCore
 /// a `UInt16` element count and the elements; an optional is a byte `0` (absent) or `1` followed by the value; a
 /// Boolean is a byte `0` or `1`.
 struct WireWriter {
+    /// The body written so far.
     var buffer: ByteBuffer
 
+    /// Creates a writer with an empty buffer.
     init(allocator: ByteBufferAllocator) {
         self.buffer = allocator.buffer(capacity: 128)
     }
 
+    /// Writes one byte.
     mutating func writeUInt8(_ value: UInt8) { self.buffer.writeInteger(value) }
+    /// Writes a big-endian `UInt32`.
     mutating func writeUInt32(_ value: UInt32) { self.buffer.writeInteger(value) }
+    /// Writes a big-endian `UInt64`.
     mutating func writeUInt64(_ value: UInt64) { self.buffer.writeInteger(value) }
+    /// Writes `0` or `1`.
     mutating func writeBool(_ value: Bool) { self.buffer.writeInteger(value ? UInt8(1) : UInt8(0)) }
 
+    /// Writes a string that must satisfy ``WireValidation/isValidName(_:)``.
     mutating func writeName(_ name: String, field: String) throws(ProtocolRejection) {
         guard WireValidation.isValidName(name) else {
             throw ProtocolRejection(.invalidValue, "\(field) \(Self.quote(name)) is not a valid name")
@@ -26,13 +33,19 @@ struct WireWriter {
         self.writeRawString(name)
     }
 
+    /// Writes a presence byte and, if present, a name.
     mutating func writeOptionalName(_ name: String?, field: String) throws(ProtocolRejection) {
         guard let name else { return self.writeBool(false) }
         self.writeBool(true)
         try self.writeName(name, field: field)
     }
 
-    mutating func writeText(_ text: String, field: String, maximumBytes: Int = Int(UInt16.max))
+    /// Writes free text that must satisfy ``WireValidation/isValidText(_:maximumBytes:)``.
+    mutating func writeText(
+        _ text: String,
+        field: String,
+        maximumBytes: Int = Int(UInt16.max)
+    )
         throws(ProtocolRejection)
     {
         guard WireValidation.isValidText(text, maximumBytes: min(maximumBytes, Int(UInt16.max))) else {
@@ -41,6 +54,7 @@ struct WireWriter {
         self.writeRawString(text)
     }
 
+    /// Writes a GTID list that must parse as a `GTIDPosition`.
     mutating func writeGTIDList(_ text: String, field: String) throws(ProtocolRejection) {
         guard WireValidation.isValidGTIDList(text) else {
             throw ProtocolRejection(.invalidValue, "\(field) \(Self.quote(text)) is not a GTID list")
@@ -48,6 +62,7 @@ struct WireWriter {
         self.writeRawString(text)
     }
 
+    /// Writes a GTID binlog state that must parse as a `GTIDBinlogState`.
     mutating func writeGTIDState(_ text: String, field: String) throws(ProtocolRejection) {
         guard WireValidation.isValidGTIDState(text) else {
             throw ProtocolRejection(.invalidValue, "\(field) \(Self.quote(text)) is not a GTID binlog state")
@@ -55,6 +70,7 @@ struct WireWriter {
         self.writeRawString(text)
     }
 
+    /// Writes an optional host name or IP address.
     mutating func writeHostOrAddress(_ text: String?, field: String) throws(ProtocolRejection) {
         guard let text else { return self.writeBool(false) }
         guard WireValidation.isValidName(text) || WireValidation.isValidIPAddress(text) else {
@@ -64,6 +80,7 @@ struct WireWriter {
         self.writeRawString(text)
     }
 
+    /// Writes a role list: a count, then each role's name and IP, all validated.
     mutating func writeRoles(_ roles: [RoleIP], field: String) throws(ProtocolRejection) {
         guard roles.count <= WireValidation.maximumRoleCount else {
             throw ProtocolRejection(.invalidValue, "\(field) has \(roles.count) role IPs, more than allowed")
@@ -98,23 +115,28 @@ struct WireWriter {
 
 /// Reads body fields written by ``WireWriter``, rejecting anything out of bounds or against the rules.
 struct WireReader {
+    /// The body not read yet.
     var buffer: ByteBuffer
 
+    /// Reads one byte.
     mutating func readUInt8(_ field: String) throws(ProtocolRejection) -> UInt8 {
         guard let value = self.buffer.readInteger(as: UInt8.self) else { throw Self.shortBody(field) }
         return value
     }
 
+    /// Reads a big-endian `UInt32`.
     mutating func readUInt32(_ field: String) throws(ProtocolRejection) -> UInt32 {
         guard let value = self.buffer.readInteger(as: UInt32.self) else { throw Self.shortBody(field) }
         return value
     }
 
+    /// Reads a big-endian `UInt64`.
     mutating func readUInt64(_ field: String) throws(ProtocolRejection) -> UInt64 {
         guard let value = self.buffer.readInteger(as: UInt64.self) else { throw Self.shortBody(field) }
         return value
     }
 
+    /// Reads a Boolean byte; anything but `0` or `1` is malformed.
     mutating func readBool(_ field: String) throws(ProtocolRejection) -> Bool {
         switch try self.readUInt8(field) {
         case 0: return false
@@ -123,6 +145,7 @@ struct WireReader {
         }
     }
 
+    /// Reads a string that must satisfy ``WireValidation/isValidName(_:)``.
     mutating func readName(_ field: String) throws(ProtocolRejection) -> String {
         let name = try self.readRawString(field)
         guard WireValidation.isValidName(name) else {
@@ -131,11 +154,13 @@ struct WireReader {
         return name
     }
 
+    /// Reads a presence byte and, if present, a name.
     mutating func readOptionalName(_ field: String) throws(ProtocolRejection) -> String? {
         guard try self.readBool("presence of \(field)") else { return nil }
         return try self.readName(field)
     }
 
+    /// Reads free text that must satisfy ``WireValidation/isValidText(_:maximumBytes:)``.
     mutating func readText(_ field: String, maximumBytes: Int = Int(UInt16.max)) throws(ProtocolRejection) -> String {
         let text = try self.readRawString(field)
         guard WireValidation.isValidText(text, maximumBytes: maximumBytes) else {
@@ -144,6 +169,7 @@ struct WireReader {
         return text
     }
 
+    /// Reads a GTID list that must parse as a `GTIDPosition`.
     mutating func readGTIDList(_ field: String) throws(ProtocolRejection) -> String {
         let text = try self.readRawString(field)
         guard WireValidation.isValidGTIDList(text) else {
@@ -152,6 +178,7 @@ struct WireReader {
         return text
     }
 
+    /// Reads a GTID binlog state that must parse as a `GTIDBinlogState`.
     mutating func readGTIDState(_ field: String) throws(ProtocolRejection) -> String {
         let text = try self.readRawString(field)
         guard WireValidation.isValidGTIDState(text) else {
@@ -160,6 +187,7 @@ struct WireReader {
         return text
     }
 
+    /// Reads an optional host name or IP address.
     mutating func readHostOrAddress(_ field: String) throws(ProtocolRejection) -> String? {
         guard try self.readBool("presence of \(field)") else { return nil }
         let text = try self.readRawString(field)
@@ -172,6 +200,7 @@ struct WireReader {
         return text
     }
 
+    /// Reads a role list, validating each name and IP.
     mutating func readRoles(_ field: String) throws(ProtocolRejection) -> [RoleIP] {
         guard let count = self.buffer.readInteger(as: UInt16.self) else { throw Self.shortBody("count of \(field)") }
         guard Int(count) <= WireValidation.maximumRoleCount else {

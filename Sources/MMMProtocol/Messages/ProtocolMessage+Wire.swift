@@ -50,7 +50,9 @@ extension ProtocolMessage {
             let roles = try reader.readRoles("roles")
             let activeMaster = try reader.readOptionalName("active master")
             let epoch = try reader.readUInt64("epoch")
-            message = .agentRequest(.setStatus(SetStatus(state: state, roles: roles, activeMaster: activeMaster, epoch: epoch)))
+            message = .agentRequest(
+                .setStatus(SetStatus(state: state, roles: roles, activeMaster: activeMaster, epoch: epoch))
+            )
         case .getAgentStatus:
             message = .agentRequest(.getAgentStatus)
         case .getSystemInfo:
@@ -122,7 +124,10 @@ extension ProtocolMessage {
         }
     }
 
-    private static func writeResponse(_ response: AgentResponse, into writer: inout WireWriter)
+    private static func writeResponse(
+        _ response: AgentResponse,
+        into writer: inout WireWriter
+    )
         throws(ProtocolRejection)
     {
         switch response {
@@ -176,7 +181,10 @@ extension ProtocolMessage {
         }
     }
 
-    private static func readResponse(type: MessageType, reader: inout WireReader) throws(ProtocolRejection)
+    private static func readResponse(
+        type: MessageType,
+        reader: inout WireReader
+    ) throws(ProtocolRejection)
         -> AgentResponse
     {
         switch type {
@@ -239,10 +247,17 @@ extension ProtocolMessage {
                 throw ProtocolRejection(.malformedBody, "unknown reach service code \(serviceByte)")
             }
             let reachable = try reader.readBool("reachable")
-            let age: UInt64? = try reader.readBool("presence of last contact") ? try reader.readUInt64("last contact") : nil
+            let age: UInt64? =
+                try reader.readBool("presence of last contact") ? try reader.readUInt64("last contact") : nil
             let detail = try reader.readText("reach detail", maximumBytes: Self.maximumTextBytes)
             return .reachability(
-                ReachReport(host: host, service: service, reachable: reachable, lastContactMilliseconds: age, detail: detail)
+                ReachReport(
+                    host: host,
+                    service: service,
+                    reachable: reachable,
+                    lastContactMilliseconds: age,
+                    detail: detail
+                )
             )
         case .fenced:
             return .fenced(
@@ -282,5 +297,7 @@ extension HostState {
     }
 
     /// The states by wire byte.
-    static let wireValues: [UInt8: HostState] = Dictionary(uniqueKeysWithValues: HostState.allCases.map { ($0.wireValue, $0) })
+    static let wireValues: [UInt8: HostState] = Dictionary(
+        uniqueKeysWithValues: HostState.allCases.map { ($0.wireValue, $0) }
+    )
 }

@@ -34,7 +34,8 @@ public enum WireValidation {
         guard (1...self.maximumNameLength).contains(verb.utf8.count), let first = verb.utf8.first else { return false }
         guard (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first) else { return false }
         return verb.utf8.allSatisfy { byte in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
                 || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
         }
     }
@@ -86,7 +87,8 @@ public enum WireValidation {
         let parts = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
         guard parts.count == 4 else { return false }
         for part in parts {
-            guard (1...3).contains(part.count), part.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+            guard (1...3).contains(part.count),
+                part.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
             else { return false }
             guard part.count == 1 || part.first != UInt8(ascii: "0") else { return false }
             let value = part.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }

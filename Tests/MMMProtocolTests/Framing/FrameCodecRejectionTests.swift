@@ -61,7 +61,9 @@ import Testing
         header.setInteger(UInt32.max, at: 38)
         #expect(self.reject(header)?.reason == .oversized)
         let small = FrameCodec(key: ProtocolFixtures.key, maximumFrameSize: 100)
-        let fence = try ProtocolFixtures.encoded(.agentRequest(.fence(FenceOrder(target: "db1", epoch: 1, reason: String(repeating: "r", count: 40)))))
+        let fence = try ProtocolFixtures.encoded(
+            .agentRequest(.fence(FenceOrder(target: "db1", epoch: 1, reason: String(repeating: "r", count: 40))))
+        )
         #expect(self.reject(fence, codec: small)?.reason == .oversized)
     }
 
@@ -112,7 +114,9 @@ import Testing
 
     @Test func everyAlteredByteOfAFrameIsCaught() throws {
         let bytes = try ProtocolFixtures.encoded(
-            .agentRequest(.setStatus(SetStatus(state: .online, roles: ProtocolFixtures.roles, activeMaster: "db1", epoch: 1)))
+            .agentRequest(
+                .setStatus(SetStatus(state: .online, roles: ProtocolFixtures.roles, activeMaster: "db1", epoch: 1))
+            )
         )
         for offset in 0..<bytes.readableBytes {
             var altered = bytes
@@ -134,14 +138,23 @@ import Testing
     }
 
     @Test func booleanOtherThanZeroOrOneIsMalformed() {
-        let bytes = ProtocolFixtures.rawFrame(type: MessageType.controlResponse.rawValue, body: [2] + ProtocolFixtures.wireString("x"))
+        let bytes = ProtocolFixtures.rawFrame(
+            type: MessageType.controlResponse.rawValue,
+            body: [2] + ProtocolFixtures.wireString("x")
+        )
         #expect(reject(bytes)?.reason == .malformedBody)
     }
 
     @Test func unknownStateAndServiceCodesAreMalformed() {
-        let state = ProtocolFixtures.rawFrame(type: MessageType.setStatus.rawValue, body: [9, 0, 0, 0] + ProtocolFixtures.wireUInt64(1))
+        let state = ProtocolFixtures.rawFrame(
+            type: MessageType.setStatus.rawValue,
+            body: [9, 0, 0, 0] + ProtocolFixtures.wireUInt64(1)
+        )
         #expect(reject(state)?.reason == .malformedBody)
-        let service = ProtocolFixtures.rawFrame(type: MessageType.canReach.rawValue, body: ProtocolFixtures.wireString("db1") + [7])
+        let service = ProtocolFixtures.rawFrame(
+            type: MessageType.canReach.rawValue,
+            body: ProtocolFixtures.wireString("db1") + [7]
+        )
         #expect(reject(service)?.reason == .malformedBody)
     }
 
@@ -157,9 +170,12 @@ import Testing
         ("writer'--", "10.0.0.1"),
     ])
     func roleWithMetacharactersIsRejectedAtTheProtocolEdge(role: String, ip: String) throws {
-        let body = [UInt8(1), 0, 1] + ProtocolFixtures.wireString(role) + ProtocolFixtures.wireString(ip) + [0]
+        let body =
+            [UInt8(1), 0, 1] + ProtocolFixtures.wireString(role) + ProtocolFixtures.wireString(ip) + [0]
             + ProtocolFixtures.wireUInt64(1)
-        let rejection = try #require(reject(ProtocolFixtures.rawFrame(type: MessageType.setStatus.rawValue, body: body)))
+        let rejection = try #require(
+            reject(ProtocolFixtures.rawFrame(type: MessageType.setStatus.rawValue, body: body))
+        )
         #expect(rejection.reason == .invalidValue)
         #expect(rejection.error.code == .invalidArgument)
 
@@ -171,7 +187,10 @@ import Testing
 
     @Test(arguments: ["line\rforged", "esc\u{1B}[2J", "nul\u{0}", "c1\u{85}"])
     func textWithControlCharactersIsRejected(text: String) {
-        let bytes = ProtocolFixtures.rawFrame(type: MessageType.controlResponse.rawValue, body: [0] + ProtocolFixtures.wireString(text))
+        let bytes = ProtocolFixtures.rawFrame(
+            type: MessageType.controlResponse.rawValue,
+            body: [0] + ProtocolFixtures.wireString(text)
+        )
         #expect(reject(bytes)?.reason == .invalidValue)
         #expect(throws: ProtocolRejection.self) {
             try ProtocolFixtures.encoded(.controlResponse(ControlResponse(isError: false, text: text)))
@@ -180,17 +199,29 @@ import Testing
 
     @Test func invalidUTF8IsRejected() {
         let body: [UInt8] = [0, 0, 2, 0xC3, 0x28]
-        #expect(reject(ProtocolFixtures.rawFrame(type: MessageType.controlResponse.rawValue, body: body))?.reason == .invalidValue)
+        #expect(
+            reject(ProtocolFixtures.rawFrame(type: MessageType.controlResponse.rawValue, body: body))?.reason
+                == .invalidValue
+        )
     }
 
     @Test(arguments: ["0-1", "0-1-2,,0-1-3", "a-b-c", "0-1-2,0-2-3", "0-1-2; DROP TABLE t"])
     func malformedGTIDTextIsRejected(gtid: String) {
-        let positions = GTIDPositions(binlogPosition: gtid, binlogState: "", currentPosition: "", slavePosition: "", receivedPosition: "")
+        let positions = GTIDPositions(
+            binlogPosition: gtid,
+            binlogState: "",
+            currentPosition: "",
+            slavePosition: "",
+            receivedPosition: ""
+        )
         #expect(throws: ProtocolRejection.self) {
             try ProtocolFixtures.encoded(.agentResponse(.gtidPositions(positions)))
         }
         let body = ProtocolFixtures.wireString(gtid) + [0, 0, 0, 0, 0, 0, 0, 0]
-        #expect(reject(ProtocolFixtures.rawFrame(type: MessageType.gtidPositions.rawValue, body: body))?.reason == .invalidValue)
+        #expect(
+            reject(ProtocolFixtures.rawFrame(type: MessageType.gtidPositions.rawValue, body: body))?.reason
+                == .invalidValue
+        )
     }
 
     @Test(arguments: [
@@ -206,7 +237,10 @@ import Testing
 
     @Test func invalidControlVerbIsRejectedByTheDecoder() {
         let body = ProtocolFixtures.wireString("rm -rf") + [0]
-        #expect(reject(ProtocolFixtures.rawFrame(type: MessageType.controlRequest.rawValue, body: body))?.reason == .invalidValue)
+        #expect(
+            reject(ProtocolFixtures.rawFrame(type: MessageType.controlRequest.rawValue, body: body))?.reason
+                == .invalidValue
+        )
     }
 
     @Test func invalidSenderIsRefusedByTheEncoder() {

@@ -20,7 +20,9 @@ import Testing
     }
 
     @Test func framesFedByteByByteComeOutWhole() throws {
-        let channel = EmbeddedChannel(handler: ByteToMessageHandler(ProtocolFrameDecoder(codec: ProtocolFixtures.codec)))
+        let channel = EmbeddedChannel(
+            handler: ByteToMessageHandler(ProtocolFrameDecoder(codec: ProtocolFixtures.codec))
+        )
         var all = ByteBuffer()
         for frame in Self.frames() {
             try ProtocolFixtures.codec.encode(frame, into: &all)
@@ -39,7 +41,9 @@ import Testing
     @Test(arguments: [UInt64(1), 2, 3, 4, 5])
     func framesFedInRandomChunksComeOutWhole(seed: UInt64) throws {
         var generator = SeededGenerator(seed: seed)
-        let channel = EmbeddedChannel(handler: ByteToMessageHandler(ProtocolFrameDecoder(codec: ProtocolFixtures.codec)))
+        let channel = EmbeddedChannel(
+            handler: ByteToMessageHandler(ProtocolFrameDecoder(codec: ProtocolFixtures.codec))
+        )
         var all = ByteBuffer()
         for frame in Self.frames() {
             try ProtocolFixtures.codec.encode(frame, into: &all)
@@ -57,7 +61,9 @@ import Testing
     }
 
     @Test func garbageFailsTheChannelWithARejection() throws {
-        let channel = EmbeddedChannel(handler: ByteToMessageHandler(ProtocolFrameDecoder(codec: ProtocolFixtures.codec)))
+        let channel = EmbeddedChannel(
+            handler: ByteToMessageHandler(ProtocolFrameDecoder(codec: ProtocolFixtures.codec))
+        )
         do {
             try channel.writeInbound(ByteBuffer(string: "PING|1|db1\n"))
             Issue.record("garbage was accepted")
@@ -68,8 +74,12 @@ import Testing
     }
 
     @Test func badMACFailsTheChannelAfterTheWholeFrameArrived() throws {
-        let channel = EmbeddedChannel(handler: ByteToMessageHandler(ProtocolFrameDecoder(codec: ProtocolFixtures.codec)))
-        let forged = try FrameCodec(key: ProtocolKey(secret: "guess")).encode(ProtocolFixtures.frame(.agentRequest(.ping)))
+        let channel = EmbeddedChannel(
+            handler: ByteToMessageHandler(ProtocolFrameDecoder(codec: ProtocolFixtures.codec))
+        )
+        let forged = try FrameCodec(key: ProtocolKey(secret: "guess")).encode(
+            ProtocolFixtures.frame(.agentRequest(.ping))
+        )
         try channel.writeInbound(forged.getSlice(at: 0, length: forged.readableBytes - 1)!)
         #expect(try channel.readInbound(as: ProtocolFrame.self) == nil)
         do {
@@ -82,7 +92,9 @@ import Testing
     }
 
     @Test func connectionClosedInsideAFrameIsATruncation() throws {
-        let channel = EmbeddedChannel(handler: ByteToMessageHandler(ProtocolFrameDecoder(codec: ProtocolFixtures.codec)))
+        let channel = EmbeddedChannel(
+            handler: ByteToMessageHandler(ProtocolFrameDecoder(codec: ProtocolFixtures.codec))
+        )
         let bytes = try ProtocolFixtures.encoded(.agentRequest(.ping))
         try channel.writeInbound(bytes.getSlice(at: 0, length: 20)!)
         do {
@@ -94,7 +106,9 @@ import Testing
     }
 
     @Test func encoderWritesWhatTheCodecWrites() throws {
-        let channel = EmbeddedChannel(handler: MessageToByteHandler(ProtocolFrameEncoder(codec: ProtocolFixtures.codec)))
+        let channel = EmbeddedChannel(
+            handler: MessageToByteHandler(ProtocolFrameEncoder(codec: ProtocolFixtures.codec))
+        )
         let frame = ProtocolFixtures.frame(.agentRequest(.getSystemInfo))
         try channel.writeOutbound(frame)
         let written = try #require(try channel.readOutbound(as: ByteBuffer.self))
@@ -103,7 +117,9 @@ import Testing
     }
 
     @Test func encoderFailsTheWriteOfAnInvalidFrame() throws {
-        let channel = EmbeddedChannel(handler: MessageToByteHandler(ProtocolFrameEncoder(codec: ProtocolFixtures.codec)))
+        let channel = EmbeddedChannel(
+            handler: MessageToByteHandler(ProtocolFrameEncoder(codec: ProtocolFixtures.codec))
+        )
         var frame = ProtocolFixtures.frame(.agentRequest(.canReach(ReachQuery(host: "db1`id`", service: .mysql))))
         frame.header.stamp = ProtocolFixtures.stamp(2)
         #expect(throws: ProtocolRejection.self) { try channel.writeOutbound(frame) }
@@ -113,8 +129,12 @@ import Testing
 
     @Test func encoderAndDecoderTalkThroughAPipeline() throws {
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ProtocolFrameDecoder(codec: ProtocolFixtures.codec)))
-        try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(ProtocolFrameEncoder(codec: ProtocolFixtures.codec)))
+        try channel.pipeline.syncOperations.addHandler(
+            ByteToMessageHandler(ProtocolFrameDecoder(codec: ProtocolFixtures.codec))
+        )
+        try channel.pipeline.syncOperations.addHandler(
+            MessageToByteHandler(ProtocolFrameEncoder(codec: ProtocolFixtures.codec))
+        )
         for frame in Self.frames() {
             try channel.writeOutbound(frame)
             let bytes = try #require(try channel.readOutbound(as: ByteBuffer.self))

@@ -78,8 +78,10 @@ import Testing
             case 2:
                 // Edit a length field: sender, recipient or body length.
                 let field = [36, 37, 38, 39, 40, 41].randomElement(using: &generator)!  // not empty
-                bytes[field] = Bool.random(using: &generator)
-                    ? UInt8.random(in: 0...255, using: &generator) : bytes[field] &+ (Bool.random(using: &generator) ? 1 : 255)
+                bytes[field] =
+                    Bool.random(using: &generator)
+                    ? UInt8.random(in: 0...255, using: &generator)
+                    : bytes[field] &+ (Bool.random(using: &generator) ? 1 : 255)
             case 3:
                 let index = Int.random(in: 0...bytes.count, using: &generator)
                 bytes.insert(UInt8.random(in: 0...255, using: &generator), at: index)
@@ -123,13 +125,19 @@ import Testing
             var body = Array(original[bodyStart..<(original.count - FrameCodec.macSize)])
             switch round % 4 {
             case 0 where !body.isEmpty:
-                body[Int.random(in: 0..<body.count, using: &generator)] ^= UInt8(1) << UInt8.random(in: 0...7, using: &generator)
+                body[Int.random(in: 0..<body.count, using: &generator)] ^=
+                    UInt8(1) << UInt8.random(in: 0...7, using: &generator)
             case 1 where !body.isEmpty:
                 body.removeLast(Int.random(in: 1...body.count, using: &generator))
             case 2:
-                body.insert(UInt8.random(in: 0...255, using: &generator), at: Int.random(in: 0...body.count, using: &generator))
+                body.insert(
+                    UInt8.random(in: 0...255, using: &generator),
+                    at: Int.random(in: 0...body.count, using: &generator)
+                )
             default:
-                body = (0..<Int.random(in: 0...80, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                body = (0..<Int.random(in: 0...80, using: &generator)).map { _ in
+                    UInt8.random(in: 0...255, using: &generator)
+                }
                 header[5] = MessageType.allCases.randomElement(using: &generator)!.rawValue  // not empty
             }
             let length = UInt32(body.count)
@@ -138,7 +146,10 @@ import Testing
             header[40] = UInt8((length >> 8) & 0xFF)
             header[41] = UInt8(length & 0xFF)
             let signed = header + body
-            let mac = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: ProtocolFixtures.key.keyBytes))
+            let mac = HMAC<SHA256>.authenticationCode(
+                for: signed,
+                using: SymmetricKey(data: ProtocolFixtures.key.keyBytes)
+            )
             let bytes = signed + Array(mac)
             switch Self.decode(bytes) {
             case .accepted(let frame):
@@ -166,7 +177,9 @@ import Testing
             var buffer = ByteBuffer(bytes: bytes)
             var failed = false
             while buffer.readableBytes > 0, !failed {
-                let chunk = buffer.readSlice(length: min(buffer.readableBytes, Int.random(in: 1...40, using: &generator)))!
+                let chunk = buffer.readSlice(
+                    length: min(buffer.readableBytes, Int.random(in: 1...40, using: &generator))
+                )!
                 do {
                     try channel.writeInbound(chunk)
                 } catch is ProtocolRejection {

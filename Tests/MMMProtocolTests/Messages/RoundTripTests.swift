@@ -79,22 +79,31 @@ import Testing
         let codec = FrameCodec(key: ProtocolFixtures.key, maximumFrameSize: 4_096)
         let fits = ProtocolFrame(
             header: FrameHeader(sender: "monitor", recipient: "db1", stamp: ProtocolFixtures.stamp(1)),
-            message: .controlResponse(ControlResponse(isError: false, text: String(repeating: "x", count: 4_096 - overhead)))
+            message: .controlResponse(
+                ControlResponse(isError: false, text: String(repeating: "x", count: 4_096 - overhead))
+            )
         )
         let bytes = try codec.encode(fits)
         #expect(bytes.readableBytes == 4_096)
         #expect(try codec.decodeFrame(from: bytes) == fits)
 
         var tooBig = fits
-        tooBig.message = .controlResponse(ControlResponse(isError: false, text: String(repeating: "x", count: 4_097 - overhead)))
+        tooBig.message = .controlResponse(
+            ControlResponse(isError: false, text: String(repeating: "x", count: 4_097 - overhead))
+        )
         #expect(throws: ProtocolRejection.self) { try codec.encode(tooBig) }
-        #expect(throws: ProtocolRejection.self) { try codec.decodeFrame(from: try FrameCodec(key: ProtocolFixtures.key).encode(tooBig)) }
+        #expect(throws: ProtocolRejection.self) {
+            try codec.decodeFrame(from: try FrameCodec(key: ProtocolFixtures.key).encode(tooBig))
+        }
     }
 
     @Test func severalFramesInOneBufferDecodeInOrder() throws {
         var buffer = ByteBuffer()
         for (index, message) in ProtocolFixtures.allMessages.enumerated() {
-            try ProtocolFixtures.codec.encode(ProtocolFixtures.frame(message, counter: UInt64(index + 1)), into: &buffer)
+            try ProtocolFixtures.codec.encode(
+                ProtocolFixtures.frame(message, counter: UInt64(index + 1)),
+                into: &buffer
+            )
         }
         var decoded: [ProtocolMessage] = []
         while let frame = try ProtocolFixtures.codec.decode(&buffer) {

@@ -8,7 +8,10 @@ import Testing
     /// HMAC(PRK, info ‖ 0x01), which is exactly 32 bytes.
     private static func referenceKey(secret: [UInt8]) -> [UInt8] {
         let prk = HMAC<SHA256>.authenticationCode(for: secret, using: SymmetricKey(data: Array(ProtocolKey.salt.utf8)))
-        let okm = HMAC<SHA256>.authenticationCode(for: Array(ProtocolKey.info.utf8) + [1], using: SymmetricKey(data: Array(prk)))
+        let okm = HMAC<SHA256>.authenticationCode(
+            for: Array(ProtocolKey.info.utf8) + [1],
+            using: SymmetricKey(data: Array(prk))
+        )
         return Array(okm)
     }
 

@@ -23,13 +23,20 @@ import Testing
         let frame = try ProtocolFixtures.codec.decodeFrame(from: try ProtocolFixtures.encoded(.agentRequest(.ping)))
         try guardian.admit(frame.header, now: self.now)
         #expect(reason { () throws(ProtocolRejection) in try guardian.admit(frame.header, now: self.now) } == .replayed)
-        #expect(reason { () throws(ProtocolRejection) in try guardian.admit(frame.header, now: self.at(5_000)) } == .replayed)
+        #expect(
+            reason { () throws(ProtocolRejection) in try guardian.admit(frame.header, now: self.at(5_000)) }
+                == .replayed
+        )
     }
 
     @Test func olderCounterWithTheSameTimestampIsAReplay() throws {
         var guardian = ReplayGuard()
         try guardian.admit(sender: "monitor", stamp: ProtocolFixtures.stamp(10), now: self.now)
-        #expect(reason { () throws(ProtocolRejection) in try guardian.admit(sender: "monitor", stamp: ProtocolFixtures.stamp(9), now: self.now) } == .replayed)
+        #expect(
+            reason { () throws(ProtocolRejection) in
+                try guardian.admit(sender: "monitor", stamp: ProtocolFixtures.stamp(9), now: self.now)
+            } == .replayed
+        )
         try guardian.admit(sender: "monitor", stamp: ProtocolFixtures.stamp(11), now: self.now)
     }
 
@@ -37,20 +44,31 @@ import Testing
         var guardian = ReplayGuard()
         try guardian.admit(sender: "monitor", stamp: ProtocolFixtures.stamp(10, atOffset: 100), now: self.now)
         let older = ProtocolFixtures.stamp(500, atOffset: 99)
-        #expect(reason { () throws(ProtocolRejection) in try guardian.admit(sender: "monitor", stamp: older, now: self.now) } == .replayed)
+        #expect(
+            reason { () throws(ProtocolRejection) in try guardian.admit(sender: "monitor", stamp: older, now: self.now)
+            } == .replayed
+        )
     }
 
     @Test(arguments: [Int64(-30_001), -86_400_000, Int64.min / 2])
     func farPastTimestampIsStale(offset: Int64) {
         var guardian = ReplayGuard()
-        #expect(reason { () throws(ProtocolRejection) in try guardian.admit(sender: "monitor", stamp: ProtocolFixtures.stamp(1, atOffset: offset), now: self.now) } == .stale)
+        #expect(
+            reason { () throws(ProtocolRejection) in
+                try guardian.admit(sender: "monitor", stamp: ProtocolFixtures.stamp(1, atOffset: offset), now: self.now)
+            } == .stale
+        )
         #expect(guardian.lastAccepted.isEmpty)
     }
 
     @Test(arguments: [Int64(30_001), 86_400_000, Int64.max / 2])
     func farFutureTimestampIsRejected(offset: Int64) {
         var guardian = ReplayGuard()
-        #expect(reason { () throws(ProtocolRejection) in try guardian.admit(sender: "monitor", stamp: ProtocolFixtures.stamp(1, atOffset: offset), now: self.now) } == .fromTheFuture)
+        #expect(
+            reason { () throws(ProtocolRejection) in
+                try guardian.admit(sender: "monitor", stamp: ProtocolFixtures.stamp(1, atOffset: offset), now: self.now)
+            } == .fromTheFuture
+        )
         #expect(guardian.lastAccepted.isEmpty)
     }
 
@@ -58,8 +76,16 @@ import Testing
         var guardian = ReplayGuard()
         let minStamp = FrameStamp(timestamp: ProtocolTimestamp(millisecondsSince1970: .min), counter: 1)
         let maxStamp = FrameStamp(timestamp: ProtocolTimestamp(millisecondsSince1970: .max), counter: 1)
-        #expect(reason { () throws(ProtocolRejection) in try guardian.admit(sender: "a", stamp: minStamp, now: ProtocolTimestamp(millisecondsSince1970: .max)) } == .stale)
-        #expect(reason { () throws(ProtocolRejection) in try guardian.admit(sender: "a", stamp: maxStamp, now: ProtocolTimestamp(millisecondsSince1970: .min)) } == .fromTheFuture)
+        #expect(
+            reason { () throws(ProtocolRejection) in
+                try guardian.admit(sender: "a", stamp: minStamp, now: ProtocolTimestamp(millisecondsSince1970: .max))
+            } == .stale
+        )
+        #expect(
+            reason { () throws(ProtocolRejection) in
+                try guardian.admit(sender: "a", stamp: maxStamp, now: ProtocolTimestamp(millisecondsSince1970: .min))
+            } == .fromTheFuture
+        )
     }
 
     @Test func timestampsAtTheEdgeOfTheWindowAreAccepted() throws {
@@ -87,17 +113,29 @@ import Testing
 
     @Test func restartedMonitorWhoseClockSteppedBackIsRefusedUntilItCatchesUp() throws {
         var guardian = ReplayGuard()
-        try guardian.admit(sender: "monitor", stamp: FrameStamp(timestamp: self.at(10_000), counter: 50), now: self.at(10_000))
+        try guardian.admit(
+            sender: "monitor",
+            stamp: FrameStamp(timestamp: self.at(10_000), counter: 50),
+            now: self.at(10_000)
+        )
         var restarted = FrameSequencer()
         let early = restarted.next(now: self.at(8_000))
-        #expect(reason { () throws(ProtocolRejection) in try guardian.admit(sender: "monitor", stamp: early, now: self.at(10_500)) } == .replayed)
+        #expect(
+            reason { () throws(ProtocolRejection) in
+                try guardian.admit(sender: "monitor", stamp: early, now: self.at(10_500))
+            } == .replayed
+        )
         try guardian.admit(sender: "monitor", stamp: restarted.next(now: self.at(10_001)), now: self.at(10_600))
     }
 
     @Test func capturedFrameCannotBeReplayedToARestartedReceiver() throws {
         let captured = ProtocolFixtures.stamp(7, atOffset: -1_000)
         var restartedAgent = ReplayGuard(notBefore: self.now)
-        #expect(reason { () throws(ProtocolRejection) in try restartedAgent.admit(sender: "monitor", stamp: captured, now: self.now) } == .stale)
+        #expect(
+            reason { () throws(ProtocolRejection) in
+                try restartedAgent.admit(sender: "monitor", stamp: captured, now: self.now)
+            } == .stale
+        )
         try restartedAgent.admit(sender: "monitor", stamp: ProtocolFixtures.stamp(1, atOffset: 10), now: self.at(10))
     }
 
@@ -105,7 +143,11 @@ import Testing
         var guardian = ReplayGuard()
         try guardian.admit(sender: "db1", stamp: ProtocolFixtures.stamp(5), now: self.now)
         try guardian.admit(sender: "db2", stamp: ProtocolFixtures.stamp(1), now: self.now)
-        #expect(reason { () throws(ProtocolRejection) in try guardian.admit(sender: "db2", stamp: ProtocolFixtures.stamp(1), now: self.now) } == .replayed)
+        #expect(
+            reason { () throws(ProtocolRejection) in
+                try guardian.admit(sender: "db2", stamp: ProtocolFixtures.stamp(1), now: self.now)
+            } == .replayed
+        )
     }
 
     @Test func rejectedFramesAreNotRecorded() throws {
@@ -121,11 +163,23 @@ import Testing
         try guardian.admit(sender: "old", stamp: ProtocolFixtures.stamp(1), now: self.now)
         try guardian.admit(sender: "recent", stamp: ProtocolFixtures.stamp(1, atOffset: 20_000), now: self.at(20_000))
         // A third sender while both are within the window: refused rather than forgetting a live record.
-        #expect(reason { () throws(ProtocolRejection) in try guardian.admit(sender: "new", stamp: ProtocolFixtures.stamp(1, atOffset: 25_000), now: self.at(25_000)) } == .replayed)
+        #expect(
+            reason { () throws(ProtocolRejection) in
+                try guardian.admit(
+                    sender: "new",
+                    stamp: ProtocolFixtures.stamp(1, atOffset: 25_000),
+                    now: self.at(25_000)
+                )
+            } == .replayed
+        )
         // 31 s on, "old" has aged out of the window and makes room; replaying it is stale anyway.
         try guardian.admit(sender: "new", stamp: ProtocolFixtures.stamp(1, atOffset: 31_000), now: self.at(31_000))
         #expect(guardian.lastAccepted["old"] == nil)
-        #expect(reason { () throws(ProtocolRejection) in try guardian.admit(sender: "old", stamp: ProtocolFixtures.stamp(1), now: self.at(31_000)) } == .stale)
+        #expect(
+            reason { () throws(ProtocolRejection) in
+                try guardian.admit(sender: "old", stamp: ProtocolFixtures.stamp(1), now: self.at(31_000))
+            } == .stale
+        )
     }
 
     @Test func sequencerNeverGoesBackwardsWhenTheClockDoes() {

@@ -45,8 +45,17 @@ enum ProtocolFixtures {
         .pong(AgentPong(uptimeMilliseconds: 123_456)),
         .statusApplied(AgentStatus(state: .online, roles: roles, activeMaster: "db1", epoch: 7, uptimeMilliseconds: 9)),
         .agentStatus(AgentStatus(state: nil, roles: [], activeMaster: nil, epoch: 0, uptimeMilliseconds: 0)),
-        .agentStatus(AgentStatus(state: .replicationFail, roles: [], activeMaster: "db2", epoch: 3, uptimeMilliseconds: 1)),
-        .systemInfo(SystemInfo(writable: true, rolesOnInterface: roles, replicationSource: "192.168.0.12", uptimeMilliseconds: 5)),
+        .agentStatus(
+            AgentStatus(state: .replicationFail, roles: [], activeMaster: "db2", epoch: 3, uptimeMilliseconds: 1)
+        ),
+        .systemInfo(
+            SystemInfo(
+                writable: true,
+                rolesOnInterface: roles,
+                replicationSource: "192.168.0.12",
+                uptimeMilliseconds: 5
+            )
+        ),
         .systemInfo(SystemInfo(writable: false, rolesOnInterface: [], replicationSource: nil, uptimeMilliseconds: 5)),
         .systemInfo(SystemInfo(writable: false, rolesOnInterface: [], replicationSource: "db2", uptimeMilliseconds: 5)),
         .badRolesCleared([RoleIP(role: "reader", ip: "10.0.0.3")]),
@@ -80,7 +89,9 @@ enum ProtocolFixtures {
                 receivedPosition: "1-2-5"
             )
         ),
-        .reachability(ReachReport(host: "db1", service: .mysql, reachable: false, detail: "connect timed out after 1 s")),
+        .reachability(
+            ReachReport(host: "db1", service: .mysql, reachable: false, detail: "connect timed out after 1 s")
+        ),
         .reachability(ReachReport(host: "monitor", service: .monitor, reachable: true, lastContactMilliseconds: 1_500)),
         .fenced(FenceReport(target: "db1", readOnly: true, sessionsKilled: 3, rolesDropped: [roles[0]])),
         .failed(AgentFailure(code: "timedOut", message: "read_only=ON did not finish within 2 s")),
@@ -102,7 +113,8 @@ enum ProtocolFixtures {
     /// Every message the tests know, each once.
     static var allMessages: [ProtocolMessage] {
         requests.map(ProtocolMessage.agentRequest) + responses.map(ProtocolMessage.agentResponse)
-            + controlRequests.map(ProtocolMessage.controlRequest) + controlResponses.map(ProtocolMessage.controlResponse)
+            + controlRequests.map(ProtocolMessage.controlRequest)
+            + controlResponses.map(ProtocolMessage.controlResponse)
     }
 
     /// A frame around `message` from `monitor` to `db1`.
@@ -145,7 +157,10 @@ enum ProtocolFixtures {
         buffer.writeBytes(sender)
         buffer.writeBytes(recipient)
         buffer.writeBytes(body)
-        let mac = HMAC<SHA256>.authenticationCode(for: Array(buffer.readableBytesView), using: SymmetricKey(data: key.keyBytes))
+        let mac = HMAC<SHA256>.authenticationCode(
+            for: Array(buffer.readableBytesView),
+            using: SymmetricKey(data: key.keyBytes)
+        )
         buffer.writeBytes(Array(mac))
         return buffer
     }

@@ -8,12 +8,16 @@ import Testing
         #expect(WireValidation.isValidName(name))
     }
 
-    @Test(arguments: ["", "-db1", ".db1", "db 1", "db1;", "db1$(x)", "db1\n", "ü", String(repeating: "x", count: 65), "a/b", "a'b"])
+    @Test(arguments: [
+        "", "-db1", ".db1", "db 1", "db1;", "db1$(x)", "db1\n", "ü", String(repeating: "x", count: 65), "a/b", "a'b",
+    ])
     func invalidNames(name: String) {
         #expect(!WireValidation.isValidName(name))
     }
 
-    @Test(arguments: ["0.0.0.0", "192.168.0.50", "255.255.255.255", "::", "::1", "fe80::1", "FD00:0:0:0:0:0:0:51", "1:2:3:4:5:6:7::"])
+    @Test(arguments: [
+        "0.0.0.0", "192.168.0.50", "255.255.255.255", "::", "::1", "fe80::1", "FD00:0:0:0:0:0:0:51", "1:2:3:4:5:6:7::",
+    ])
     func validAddresses(address: String) {
         #expect(WireValidation.isValidIPAddress(address))
     }
