@@ -218,3 +218,26 @@ public struct AgentFailure: Hashable, Sendable {
         self.init(code: error.code.description, message: error.message)
     }
 }
+
+extension AgentResponse {
+    /// Whether this is a possible answer to `request`: its own success case, or ``failed(_:)``.
+    ///
+    /// A requester checks this (with ``ProtocolFrame/isReply(to:)``) before acting on an answer.
+    public func isAnswer(to request: AgentRequest) -> Bool {
+        switch (request, self) {
+        case (_, .failed),
+            (.ping, .pong),
+            (.setStatus, .statusApplied),
+            (.getAgentStatus, .agentStatus),
+            (.getSystemInfo, .systemInfo),
+            (.clearBadRoles, .badRolesCleared),
+            (.getDrainStatus, .drainStatus),
+            (.getGTIDPositions, .gtidPositions),
+            (.canReach, .reachability),
+            (.fence, .fenced):
+            return true
+        default:
+            return false
+        }
+    }
+}

@@ -112,4 +112,19 @@ import Testing
         #expect(decoded == ProtocolFixtures.allMessages)
         #expect(buffer.readableBytes == 0)
     }
+
+    @Test func eachRequestHasExactlyOneSuccessAnswerTypeAndFailureAnswersAll() {
+        let failure = AgentResponse.failed(AgentFailure(code: "timedOut", message: "x"))
+        for request in ProtocolFixtures.requests {
+            let successTypes = Set(
+                ProtocolFixtures.responses.filter { $0.isAnswer(to: request) && $0 != failure }
+                    .filter { if case .failed = $0 { return false } else { return true } }
+                    .map { ProtocolMessage.agentResponse($0).messageType }
+            )
+            #expect(successTypes.count == 1, "\(request) has answer types \(successTypes)")
+            #expect(failure.isAnswer(to: request))
+            let requestType = ProtocolMessage.agentRequest(request).messageType.rawValue
+            #expect(successTypes.first?.rawValue == requestType | 0x80)
+        }
+    }
 }
