@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // Pure decisions: standard library only, no clocks, no I/O.
@@ -36,6 +37,16 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Monitor⇄agent and control wire protocol: messages, framing, HMAC authentication, replay guard.
+        .target(
+            name: "MMMProtocol",
+            dependencies: [
+                "MMMCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -87,6 +98,18 @@ let package = Package(
         .testTarget(
             name: "MariaDBClientTests",
             dependencies: ["MariaDBClient", "MMMCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MMMProtocolTests",
+            dependencies: [
+                "MMMProtocol",
+                "MMMCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Real mariadbd servers on the bench; gated on MMM_TEST_MARIADB=1 (the README test command sets it).
