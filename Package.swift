@@ -45,6 +45,17 @@ let package = Package(
             dependencies: ["MMMCore", .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
+        // mmm_agentd's library: endpoint providers (vip, exec) and, later, the agent itself.
+        .target(
+            name: "MMMAgent",
+            dependencies: [
+                "MMMCore",
+                "MMMSystem",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Drives bench/bench.sh (real mariadbd hosts in network namespaces) for tests and benchmarks.
         .target(
             name: "MMMTestSupport",
@@ -86,6 +97,16 @@ let package = Package(
         .testTarget(
             name: "MariaDBClientTests",
             dependencies: ["MariaDBClient", "MMMCore"],
+            swiftSettings: swiftSettings
+        ),
+        // Root-only tests (network namespaces) are gated on MMM_TEST_MARIADB=1 as the bench tests are.
+        .testTarget(
+            name: "MMMAgentTests",
+            dependencies: [
+                "MMMAgent", "MMMSystem", "MMMCore",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Real mariadbd servers on the bench; gated on MMM_TEST_MARIADB=1 (the README test command sets it).
