@@ -69,6 +69,11 @@ final class AnnouncementScheduler: Sendable {
         }
     }
 
+    /// Whether ``run()`` is active, so ``schedule(_:)`` sends in the background.
+    var isRunning: Bool {
+        self.state.withLock { $0.phase == .running }
+    }
+
     /// Starts announcing `ip` in the background, replacing an earlier schedule of the same IP.
     ///
     /// - Returns: `false` (and schedules nothing) when ``run()`` is not running; the caller then announces inline.

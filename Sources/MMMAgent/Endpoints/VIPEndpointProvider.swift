@@ -63,6 +63,11 @@ public final class VIPEndpointProvider: EndpointProvider {
         await self.announcer.run()
     }
 
+    /// Whether ``run()`` is active (announcements go to the background); for tests.
+    internal /* for testing */ var announcerIsRunning: Bool {
+        self.announcer.isRunning
+    }
+
     /// Adds `ip`/32 to the interface after checking that no other host answers for it, then announces it in the
     /// background.
     ///

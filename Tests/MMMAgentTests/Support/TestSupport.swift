@@ -37,9 +37,16 @@ func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws 
 }
 
 /// Writes an executable (mode 700) script at `path`.
+///
+/// The file is opened with `O_CLOEXEC`: tests run in parallel and spawn programs, and a child that inherited a
+/// descriptor open for writing would make executing the script fail with ETXTBSY ("Text file busy").
 func writeScript(_ path: String, _ text: String) throws {
-    try text.write(toFile: path, atomically: true, encoding: .utf8)
-    guard chmod(path, 0o700) == 0 else { throw MMMError(.commandFailed, "chmod \(path) failed: errno \(errno)") }
+    let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o700)
+    guard fd >= 0 else { throw MMMError(.commandFailed, "could not create \(path): errno \(errno)") }
+    let bytes = Array(text.utf8)
+    let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    close(fd)
+    guard written == bytes.count else { throw MMMError(.commandFailed, "could not write \(path): errno \(errno)") }
 }
 
 /// Polls `condition` every 20 ms until it is true or `timeout` passes; returns whether it became true.
