@@ -34,11 +34,20 @@ final class AnnouncementScheduler: Sendable {
     private let jobsContinuation: AsyncStream<Job>.Continuation
     private let count: Int
     private let interval: Duration
-    private let send: @Sendable (String) async throws -> Void
+    private let commandDeadline: Duration
+    private let send: @Sendable (String, Duration) async throws -> Void
     private let logger: Logger
 
-    /// Creates a scheduler that announces each IP `count` times, `interval` apart, by calling `send`.
-    init(count: Int, interval: Duration, logger: Logger, send: @escaping @Sendable (String) async throws -> Void) {
+    /// Creates a scheduler that announces each IP `count` times, `interval` apart, by calling `send` with the IP and
+    /// a deadline (at most `commandDeadline`).
+    init(
+        count: Int,
+        interval: Duration,
+        commandDeadline: Duration,
+        logger: Logger,
+        send: @escaping @Sendable (String, Duration) async throws -> Void
+    ) {
+        self.commandDeadline = commandDeadline
         (self.jobs, self.jobsContinuation) = AsyncStream.makeStream(of: Job.self)
         self.count = count
         self.interval = interval
@@ -88,13 +97,17 @@ final class AnnouncementScheduler: Sendable {
         }
     }
 
-    /// Announces `ip` in the caller's task (used when ``run()`` is not running).
-    func announceInline(_ ip: String) async {
+    /// Announces `ip` in the caller's task (used when ``run()`` is not running), skipping what would not finish
+    /// before `end`: the address is already added, so a late announcement is dropped rather than failing the call.
+    func announceInline(_ ip: String, until end: ContinuousClock.Instant) async {
         for index in 0..<self.count {
             if index > 0 {
+                guard ContinuousClock.now + self.interval < end else { return }
                 do { try await Task.sleep(for: self.interval) } catch { return }
             }
-            await self.sendLogging(ip)
+            let left = end - ContinuousClock.now
+            guard left > .zero else { return }
+            await self.sendLogging(ip, deadline: min(left, self.commandDeadline))
         }
     }
 
@@ -127,7 +140,7 @@ final class AnnouncementScheduler: Sendable {
                 return true
             }
             guard go else { return }
-            await self.sendLogging(job.ip)
+            await self.sendLogging(job.ip, deadline: self.commandDeadline)
             let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
                 let left = state.running[job.ip, default: 1] - 1
                 guard left == 0 else {
@@ -141,9 +154,9 @@ final class AnnouncementScheduler: Sendable {
         }
     }
 
-    private func sendLogging(_ ip: String) async {
+    private func sendLogging(_ ip: String, deadline: Duration) async {
         do {
-            try await self.send(ip)
+            try await self.send(ip, deadline)
         } catch {
             // Neighbours then keep the old MAC until their entry expires: worth an operator's attention.
             self.logger.warning(

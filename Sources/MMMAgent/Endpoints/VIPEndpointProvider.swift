@@ -15,7 +15,8 @@ import MMMSystem
 /// and `arping` packages.
 ///
 /// - Important: Run ``run()`` for the provider's lifetime (in the agent's task group). Without it an acquire still
-///   announces, but inline, which makes it slower by the announcements' duration.
+///   announces, but inline, which makes it slower by the announcements' duration (announcements that would not
+///   fit in the call's deadline are dropped, since the address is already added by then).
 public final class VIPEndpointProvider: EndpointProvider {
     /// The interface, tool paths and timings.
     public let configuration: VIPEndpointConfiguration
@@ -34,13 +35,13 @@ public final class VIPEndpointProvider: EndpointProvider {
         self.logger = logger
         let commands = VIPCommands(configuration: configuration)
         self.commands = commands
-        let deadline = configuration.announcements.commandDeadline
         let interface = configuration.interface
         self.announcer = AnnouncementScheduler(
             count: configuration.announcements.count,
             interval: configuration.announcements.interval,
+            commandDeadline: configuration.announcements.commandDeadline,
             logger: logger
-        ) { ip in
+        ) { ip, deadline in
             let command = commands.announce(ip)
             let result = try await runner.run(command.executable, command.arguments, deadline: deadline)
             let output = result.output.trimmingSpaces()
@@ -100,7 +101,7 @@ public final class VIPEndpointProvider: EndpointProvider {
         }
         self.logger.debug("endpoint acquired", metadata: metadata)
         if !self.announcer.schedule(ip) {
-            await self.announcer.announceInline(ip)
+            await self.announcer.announceInline(ip, until: budget.end)
         }
     }
 
@@ -150,14 +151,15 @@ public final class VIPEndpointProvider: EndpointProvider {
         try await self.heldAddresses(DeadlineBudget(deadline, what: "reading the addresses of \(self.configuration.interface)"))
     }
 
-    /// Sends the gratuitous ARP announcements of `ip` again, in the background (inline when ``run()`` is not
-    /// running); for an agent that wants to re-assert an address it already holds.
+    /// Sends the gratuitous ARP announcements of `ip` again, in the background (inline, within `deadline`, when
+    /// ``run()`` is not running); for an agent that wants to re-assert an address it already holds. Failed
+    /// announcements are logged, not thrown.
     ///
     /// - Throws: ``MMMError/Code/invalidArgument`` for a bad IP.
-    public func announce(ip: String) async throws {
+    public func announce(ip: String, deadline: Duration) async throws {
         try EndpointArguments.validateIPv4(ip)
         if !self.announcer.schedule(ip) {
-            await self.announcer.announceInline(ip)
+            await self.announcer.announceInline(ip, until: ContinuousClock.now + deadline)
         }
     }
 

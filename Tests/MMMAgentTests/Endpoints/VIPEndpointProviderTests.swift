@@ -89,7 +89,7 @@ struct VIPEndpointProviderTests {
                 #expect(error?.code == .invalidArgument)
             }
             if (try? EndpointArguments.validateIPv4(ip)) == nil {
-                let error = await #expect(throws: MMMError.self) { try await provider.announce(ip: ip) }
+                let error = await #expect(throws: MMMError.self) { try await provider.announce(ip: ip, deadline: .seconds(5)) }
                 #expect(error?.code == .invalidArgument)
             }
             let before = try tools.commands()
@@ -198,6 +198,34 @@ struct VIPEndpointProviderTests {
                 try await provider.release(role: "writer", ip: "198.18.0.100", deadline: .seconds(5))
             }
             #expect(error?.code == .commandFailed)
+        }
+    }
+
+    @Test("without run(), inline announcements that would pass the deadline are dropped, not waited for")
+    func inlineAnnouncementsBounded() async throws {
+        try await withTemporaryDirectory { directory in
+            try writeScript(directory + "/ip", Self.fakeIP)
+            try writeScript(directory + "/arping", Self.fakeArping)
+            try await withRunner { runner in
+                let provider = try VIPEndpointProvider(
+                    configuration: VIPEndpointConfiguration(
+                        interface: "eth0",
+                        ipPath: directory + "/ip",
+                        arpingPath: directory + "/arping",
+                        announcements: .init(count: 5, interval: .seconds(1))
+                    ),
+                    runner: runner,
+                    logger: quietLogger
+                )
+                let started = ContinuousClock.now
+                try await provider.acquire(role: "writer", ip: "198.18.0.100", deadline: .milliseconds(1500))
+                let elapsed = ContinuousClock.now - started
+                #expect(elapsed < .milliseconds(1500))
+                let announcements = try Tools(directory: directory).commands().filter { $0.contains("-U") }
+                // The first goes out at once; the second would start after 1 s, the third after 2 s (past 1.5 s).
+                #expect((1...2).contains(announcements.count))
+                #expect(try Tools(directory: directory).commands().contains("ip addr add 198.18.0.100/32 dev eth0"))
+            }
         }
     }
 
