@@ -102,7 +102,13 @@ final class AnnouncementScheduler: Sendable {
     func announceInline(_ ip: String, until end: ContinuousClock.Instant) async {
         for index in 0..<self.count {
             if index > 0 {
-                guard ContinuousClock.now + self.interval < end else { return }
+                guard ContinuousClock.now + self.interval < end else {
+                    self.logger.debug(
+                        "gratuitous ARP skipped: deadline",
+                        metadata: ["endpoint.ip": "\(ip)", "endpoint.skipped": "\(self.count - index)"]
+                    )
+                    return
+                }
                 do { try await Task.sleep(for: self.interval) } catch { return }
             }
             let left = end - ContinuousClock.now

@@ -11,6 +11,7 @@ struct ProgramInvocation: Hashable, Sendable {
 ///
 /// Every value in them has passed ``EndpointArguments`` before a `VIPCommands` is built.
 struct VIPCommands: Sendable {
+    /// The interface, namespace and tool paths the commands use.
     let configuration: VIPEndpointConfiguration
 
     /// `ip [-n NS] -o -4 addr show dev IFACE`
