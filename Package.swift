@@ -56,6 +56,17 @@ let package = Package(
             dependencies: ["MMMCore", .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
+        // mmm_agentd's library: endpoint providers (vip, exec) and, later, the agent itself.
+        .target(
+            name: "MMMAgent",
+            dependencies: [
+                "MMMCore",
+                "MMMSystem",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Drives bench/bench.sh (real mariadbd hosts in network namespaces) for tests and benchmarks.
         .target(
             name: "MMMTestSupport",
@@ -109,6 +120,21 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MMMSystemTests",
+            dependencies: ["MMMSystem", "MMMCore", .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        // Root-only tests (network namespaces) are gated on MMM_TEST_MARIADB=1 as the bench tests are.
+        .testTarget(
+            name: "MMMAgentTests",
+            dependencies: [
+                "MMMAgent", "MMMSystem", "MMMCore",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

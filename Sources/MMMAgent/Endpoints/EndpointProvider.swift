@@ -1,0 +1,50 @@
+import MMMCore
+
+/// Realizes the IPs of the roles a host holds (DESIGN.md §5): the agent calls it to take and give up a role's address.
+///
+/// Every method validates `role` and `ip` (``EndpointArguments``) before anything runs, and finishes or throws within
+/// `deadline`. Both mutating methods are idempotent: acquiring an IP the host already has, or releasing one it does
+/// not have, succeeds. Calls for the same IP must not overlap (the agent applies roles one change at a time); calls
+/// for different IPs may.
+public protocol EndpointProvider: Sendable {
+    /// Makes this host answer for `ip` on behalf of `role`.
+    ///
+    /// - Throws: ``MMMError/Code/invalidArgument`` for a bad role or IP, ``MMMError/Code/timedOut`` past `deadline`,
+    ///   ``MMMError/Code/commandFailed`` when the address cannot be taken (including when another host answers for it).
+    func acquire(role: String, ip: String, deadline: Duration) async throws
+
+    /// Makes this host stop answering for `ip` on behalf of `role`.
+    ///
+    /// - Throws: ``MMMError/Code/invalidArgument``, ``MMMError/Code/timedOut`` or ``MMMError/Code/commandFailed``.
+    func release(role: String, ip: String, deadline: Duration) async throws
+
+    /// Whether this host currently answers for `ip` on behalf of `role`, as the system reports it now (never a cached
+    /// belief).
+    ///
+    /// - Throws: ``MMMError/Code/invalidArgument``, ``MMMError/Code/timedOut`` or ``MMMError/Code/commandFailed``
+    ///   when the answer cannot be known.
+    func holds(role: String, ip: String, deadline: Duration) async throws -> Bool
+}
+
+/// The time left of one call's deadline, shared by the commands the call runs.
+struct DeadlineBudget {
+    /// When the call must be done.
+    let end: ContinuousClock.Instant
+    /// What the call is doing, for the timeout message.
+    let what: String
+
+    /// Starts a budget of `deadline` from now.
+    init(_ deadline: Duration, what: String) {
+        self.end = ContinuousClock.now + deadline
+        self.what = what
+    }
+
+    /// The time left, or a ``MMMError/Code/timedOut`` error when none is.
+    func remaining() throws -> Duration {
+        let left = self.end - ContinuousClock.now
+        guard left > .zero else {
+            throw MMMError(.timedOut, "\(self.what) did not finish before its deadline")
+        }
+        return left
+    }
+}
