@@ -36,6 +36,7 @@ let package = Package(
                 "MMMCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -53,7 +54,11 @@ let package = Package(
         // Runs external programs without a shell, with deadlines (ip, arping, the bench script, kill_host_bin).
         .target(
             name: "MMMSystem",
-            dependencies: ["MMMCore", .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: [
+                "MMMCore",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         // mmm_agentd's library: endpoint providers (vip, exec) and, later, the agent itself.

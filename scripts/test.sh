@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 
 LOGS=${MMM_TEST_LOGS:-$(mktemp -d /tmp/mmm-test-logs.XXXXXX)}
 unit_only=0
+# Suites that need root and real servers or real network namespaces; they run in the second phase, one at a time.
+REAL_TESTS='IntegrationTests|VIPEndpointNamespaceTests'
 [[ ${1:-} == --unit ]] && unit_only=1
 
 step() { printf '\n=== %s\n' "$*"; }
@@ -30,7 +32,7 @@ step "build"
 swift build --build-tests 2>&1 | tail -3
 
 step "unit tests (no server)"
-swift test --skip-build --skip IntegrationTests 2>&1 | tee "$LOGS/unit.log" | grep -E '^(✘|✔ Test run|✘ Test run)|error:' || true
+swift test --skip-build --skip "$REAL_TESTS" 2>&1 | tee "$LOGS/unit.log" | grep -E '^(✘|✔ Test run|✘ Test run)|error:' || true
 unit=$(passed_count "$LOGS/unit.log") || { echo "unit tests FAILED (log: $LOGS/unit.log)"; exit 1; }
 echo "unit tests: $unit passed"
 ((unit_only == 1)) && exit 0
@@ -39,7 +41,7 @@ step "integration tests (real mariadbd on the namespace bench)"
 [[ $(id -u) == 0 ]] || { echo "error: the integration tests need root (network namespaces)" >&2; exit 1; }
 # Leftovers of a crashed earlier run never block this one: the bench removes them before it starts, and again here.
 trap 'bench/bench.sh down >/dev/null 2>&1 || true' EXIT
-MMM_TEST_MARIADB=1 swift test --skip-build --filter IntegrationTests 2>&1 | tee "$LOGS/integration.log" |
+MMM_TEST_MARIADB=1 swift test --skip-build --no-parallel --filter "$REAL_TESTS" 2>&1 | tee "$LOGS/integration.log" |
     grep -E '^(✔|✘|◇ Suite)|error:' || true
 integration=$(passed_count "$LOGS/integration.log") || {
     echo "integration tests FAILED (log: $LOGS/integration.log)"

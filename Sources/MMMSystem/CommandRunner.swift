@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import MMMCore
+import NIOConcurrencyHelpers
 import NIOPosix
 
 /// The result of running an external program.
@@ -41,21 +42,18 @@ public struct CommandRunner: Sendable {
         guard executable.hasPrefix("/") else {
             throw MMMError(.invalidArgument, "program '\(executable)' must be an absolute path")
         }
-        var template = Array("/tmp/mmm-command-XXXXXX".utf8CString)
-        let outputFD = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard outputFD >= 0 else {
-            throw MMMError(.commandFailed, "could not create a temporary file for the output of \(executable): errno \(errno)")
-        }
-        let outputPath = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let (outputFD, outputPath) = try Self.createOutputFile(for: executable)
         defer {
             close(outputFD)
             unlink(outputPath)
         }
         let pid = try Self.spawn(executable, arguments, outputFD: outputFD, environment: environment)
+        let child = Child(pid: pid)
         let started = ContinuousClock.now
-        let status: Int32 = try await withThrowingTaskGroup(of: Int32?.self) { group in
-            group.addTask { try await self.pool.runIfActive { Self.waitForExit(pid) } }
+        let finished: Int32? = try await withThrowingTaskGroup(of: Int32?.self) { group in
+            group.addTask { try await self.pool.runIfActive { child.waitForExit() } }
             group.addTask {
+                // try?: a cancelled sleep also ends the child, which is then killed like a timed-out one.
                 try? await Task.sleep(until: started + deadline, clock: .continuous)
                 return nil
             }
@@ -65,11 +63,17 @@ public struct CommandRunner: Sendable {
                 group.cancelAll()
                 return status
             }
-            // The deadline came first: kill the child; the waiting child task then returns its status.
-            kill(pid, SIGKILL)
+            // The deadline came first, unless the program ended just as well (a busy machine can run both late):
+            // then its status counts. Otherwise kill it; the waiting child then reaps it.
+            let exitedAnyway = child.killUnlessExited()
+            var status: Int32?
             while let next = try await group.next() {
-                if next != nil { break }
+                if let next { status = next }
             }
+            return exitedAnyway ? status : nil
+        }
+        guard let status = finished else {
+            if Task.isCancelled { throw CancellationError() }
             throw MMMError(
                 .timedOut,
                 "\(executable) \(arguments.joined(separator: " ")) did not finish within \(deadline) and was killed"
@@ -77,6 +81,20 @@ public struct CommandRunner: Sendable {
         }
         let output = Self.readAll(outputFD)
         return CommandResult(status: status, output: output)
+    }
+
+    /// A new private file for the child's output, opened close-on-exec: otherwise every program started meanwhile
+    /// (by this runner or any other thread) would inherit it. `mkostemp` is not visible from Swift on Glibc, so the
+    /// random name and `O_EXCL` do what it does.
+    private static func createOutputFile(for executable: String) throws -> (Int32, String) {
+        for _ in 0..<16 {
+            let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+            let path = "/tmp/mmm-command-\(suffix)"
+            let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            if fd >= 0 { return (fd, path) }
+            if errno != EEXIST { break }
+        }
+        throw MMMError(.commandFailed, "could not create a temporary file in /tmp for the output of \(executable): errno \(errno)")
     }
 
     private static func spawn(
@@ -114,17 +132,6 @@ public struct CommandRunner: Sendable {
         return pid
     }
 
-    /// Blocking: waits for the child and returns its exit status (128 + signal when killed).
-    private static func waitForExit(_ pid: pid_t) -> Int32 {
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            if errno != EINTR { return -1 }
-        }
-        let low = status & 0x7f
-        if low == 0 { return (status >> 8) & 0xff }  // exited normally
-        return 128 + low  // ended by a signal
-    }
-
     private static func readAll(_ fd: Int32) -> String {
         lseek(fd, 0, SEEK_SET)
         var bytes: [UInt8] = []
@@ -135,5 +142,42 @@ public struct CommandRunner: Sendable {
             bytes.append(contentsOf: buffer[0..<count])
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// One spawned child: its exit is observed without reaping it first, so a kill at the deadline can never hit a
+/// process that reused the pid after the child was reaped.
+private final class Child: Sendable {
+    let pid: pid_t
+    private let exited = NIOLockedValueBox(false)
+
+    init(pid: pid_t) {
+        self.pid = pid
+    }
+
+    /// Blocking: waits until the child has exited, marks it, then reaps it and returns its status (128 + signal when
+    /// a signal ended it).
+    func waitForExit() -> Int32 {
+        var info = siginfo_t()
+        // WNOWAIT: the child stays a zombie (its pid stays ours) until it is marked as exited below.
+        while waitid(P_PID, id_t(self.pid), &info, WEXITED | WNOWAIT) < 0 {
+            if errno != EINTR { break }
+        }
+        self.exited.withLockedValue { $0 = true }
+        var status: Int32 = 0
+        while waitpid(self.pid, &status, 0) < 0 {
+            if errno != EINTR { return -1 }
+        }
+        let low = status & 0x7f
+        if low == 0 { return (status >> 8) & 0xff }  // exited normally
+        return 128 + low  // ended by a signal
+    }
+
+    /// Kills the child unless it has already exited; returns true if it had.
+    func killUnlessExited() -> Bool {
+        self.exited.withLockedValue { exited in
+            if !exited { kill(self.pid, SIGKILL) }
+            return exited
+        }
     }
 }

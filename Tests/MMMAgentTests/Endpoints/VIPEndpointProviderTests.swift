@@ -212,18 +212,19 @@ struct VIPEndpointProviderTests {
                         interface: "eth0",
                         ipPath: directory + "/ip",
                         arpingPath: directory + "/arping",
-                        announcements: .init(count: 5, interval: .seconds(1))
+                        announcements: .init(count: 5, interval: .seconds(20))
                     ),
                     runner: runner,
                     logger: quietLogger
                 )
                 let started = ContinuousClock.now
-                try await provider.acquire(role: "writer", ip: "198.18.0.100", deadline: .milliseconds(1500))
+                try await provider.acquire(role: "writer", ip: "198.18.0.100", deadline: .seconds(10))
                 let elapsed = ContinuousClock.now - started
-                #expect(elapsed < .milliseconds(1500))
+                // The first goes out at once; the second would start after 20 s, past the 10 s deadline, so the
+                // acquire returns instead of waiting for it (wide margins: a loaded CI machine runs scripts slowly).
+                #expect(elapsed < .seconds(10))
                 let announcements = try Tools(directory: directory).commands().filter { $0.contains("-U") }
-                // The first goes out at once; the second would start after 1 s, the third after 2 s (past 1.5 s).
-                #expect((1...2).contains(announcements.count))
+                #expect(announcements.count == 1)
                 #expect(try Tools(directory: directory).commands().contains("ip addr add 198.18.0.100/32 dev eth0"))
             }
         }
