@@ -82,13 +82,22 @@ public final class Bench: Sendable {
         mode: Mode = Bench.modeFromEnvironment,
         _ body: (Bench) async throws -> T
     ) async throws -> T {
-        let bench = try await Bench.start(hosts: hosts, mode: mode)
+        // One bench per machine: test processes that run at the same time (two developers' worktrees, a test run
+        // next to a benchmark) take turns instead of tearing down each other's servers.
+        let lock = try await BenchLock.acquire()
         do {
-            let value = try await body(bench)
-            try await bench.stop()
-            return value
+            let bench = try await Bench.start(hosts: hosts, mode: mode)
+            do {
+                let value = try await body(bench)
+                try await bench.stop()
+                lock.release()
+                return value
+            } catch {
+                try? await bench.stop()
+                throw error
+            }
         } catch {
-            try? await bench.stop()
+            lock.release()
             throw error
         }
     }
@@ -188,5 +197,36 @@ public final class Bench: Sendable {
             try? await pool.shutdownGracefully()
             throw error
         }
+    }
+}
+
+/// An exclusive `flock` on `/tmp/mmm-bench.lock`, held while a bench runs; the kernel drops it if the process dies.
+final class BenchLock: Sendable {
+    private let descriptor: Int32
+
+    private init(descriptor: Int32) {
+        self.descriptor = descriptor
+    }
+
+    /// Waits (on a thread of its own, not the cooperative pool) until no other process holds the bench.
+    static func acquire() async throws -> BenchLock {
+        let fd = open("/tmp/mmm-bench.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw MMMError(.commandFailed, "could not open /tmp/mmm-bench.lock: errno \(errno)")
+        }
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        let result = try await pool.runIfActive { flock(fd, LOCK_EX) }
+        try await pool.shutdownGracefully()
+        guard result == 0 else {
+            close(fd)
+            throw MMMError(.commandFailed, "could not lock /tmp/mmm-bench.lock: errno \(errno)")
+        }
+        return BenchLock(descriptor: fd)
+    }
+
+    /// Releases the lock (closing the descriptor drops it).
+    func release() {
+        close(self.descriptor)
     }
 }
