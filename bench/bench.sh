@@ -133,8 +133,11 @@ setup_network() {
 }
 
 write_config() {
-    local i=$1 ip=$2 port=$3 dir=$STATE/db$i readonly=ON
+    local i=$1 ip=$2 port=$3 mode=$4 dir=$STATE/db$i readonly=ON bind=$2
     [[ $i == 1 ]] && readonly=OFF
+    # In its own namespace a host listens on every address it has, so role IPs (VIPs) moved onto it reach mariadbd
+    # (the namespace holds only its own addresses). On loopback the hosts share 127.0.0.1 and bind it alone.
+    [[ $mode == netns ]] && bind=0.0.0.0
     cat >"$dir/my.cnf" <<CNF
 [mariadbd]
 datadir=$dir/data
@@ -142,7 +145,7 @@ tmpdir=$dir/tmp
 socket=$dir/mysqld.sock
 pid-file=$dir/mysqld.pid
 log-error=$dir/error.log
-bind-address=$ip
+bind-address=$bind
 port=$port
 server-id=$i
 gtid-domain-id=$i
@@ -231,7 +234,7 @@ cmd_up() {
         if [[ $mode == netns ]]; then ip=${SUBNET}.$((100 + i)); port=3306; else ip=127.0.0.1; port=$((LOOPBACK_BASE_PORT + i)); fi
         mkdir -p "$STATE/db$i/tmp"
         cp -a "$STATE/template/data" "$STATE/db$i/data"
-        write_config "$i" "$ip" "$port"
+        write_config "$i" "$ip" "$port" "$mode"
         printf '%s\t%s\t%s\t%s\n' "db$i" "$ip" "$port" "$STATE/db$i/mysqld.sock" >>"$STATE/hosts.tmp"
         start_host "$i" "$mode"
     done
