@@ -67,6 +67,7 @@ let package = Package(
             dependencies: [
                 "MMMCore",
                 "MMMSystem",
+                "MariaDBClient",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
