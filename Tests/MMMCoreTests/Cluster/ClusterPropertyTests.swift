@@ -361,6 +361,14 @@ struct ClusterSimulation {
                 self.violations.append("machine says \(host) holds \(roleIP) but it was never told, after \(event())")
             }
         }
+        // Outside PASSIVE the agents hold exactly what the machine assigned: no role lingers on a host the
+        // machine took it from (a host that left ONLINE included).
+        if self.machine.mode != .passive {
+            for (host, held) in self.applied where held != Set(self.machine.assignment.roles(of: host)) {
+                let state = self.machine.state(of: host).map(\.rawValue) ?? "?"
+                self.violations.append("\(host) in state \(state) still holds \(held.sorted()) it was not given, after \(event())")
+            }
+        }
     }
 
     /// Lets the sequence settle: network back, drains confirmed, drain retries expired, time advanced.
@@ -402,7 +410,7 @@ struct ClusterSimulation {
         case .atMostOneHolderOfEachExclusiveRole:
             return simulation.violations.first { $0.hasPrefix("exclusive role") || $0.contains("more than one host") }
         case .rolesOnlyOnOnlineHosts:
-            return simulation.violations.first { $0.contains(" in state ") || $0.contains("never told") }
+            return simulation.violations.first { $0.contains(" in state ") || $0.contains("never told") || $0.contains("not given") }
         case .noPromotionBeforeDrain:
             return simulation.violations.first {
                 $0.contains("promote") || $0.contains("drain of") || $0.contains("addRoles") || $0.contains("restart gave")
