@@ -54,6 +54,7 @@ struct ClusterSimulation {
     var log: [String] = []
     /// How often interesting things happened, so the test can show it is not vacuous.
     var promotions = 0
+    var forcedPromotions = 0
     var restarts = 0
     var writerLosses = 0
     /// Record every event and its actions (slow; for replaying a failing seed).
@@ -197,7 +198,9 @@ struct ClusterSimulation {
             let host = self.pick(self.hostNames)
             self.apply(self.machine.agentUnreachable(host: host, at: now), after: "agent unreachable \(host)")
         case 43..<47:
-            let host = self.pick(self.hostNames)
+            // Half the time the host being drained: errant GTIDs found mid-promotion must stop it.
+            let pending = self.machine.pendingPromotion?.host
+            let host = (pending != nil && self.chance(50)) ? pending! : self.pick(self.hostNames)
             let errant = self.chance(65) ? [] : ["0-9-\(Int.random(in: 1...99, using: &self.random))"]
             self.apply(self.machine.gtidCompared(host: host, errant: errant, at: now), after: "gtid \(host) \(errant)")
         case 47..<60:
@@ -226,10 +229,34 @@ struct ClusterSimulation {
             let reply = self.machine.setOfflineRequested(host: host, agentReachable: self.chance(90), at: now)
             self.apply(reply.actions, after: "set_offline \(host): \(reply.text)")
         case 80..<87:
-            let role = self.chance(5) ? "nosuch" : self.pick(self.topology.roles.map(\.name))
-            let host = self.randomHost()
+            var role = self.chance(5) ? "nosuch" : self.pick(self.topology.roles.map(\.name))
+            var host = self.randomHost()
             let force = self.chance(30)
-            let reply = self.machine.moveRoleRequested(role: role, host: host, force: force, agentReachable: self.chance(90), at: now)
+            // A forced move is accepted only onto a REPLICATION_* host without errant GTIDs: aim there
+            // most of the time, or forced promotions would almost never happen.
+            let replicationHosts = self.topology.writerRole.hosts.filter {
+                [.replicationFail, .replicationDelay].contains(self.machine.state(of: $0))
+                    && self.machine.hosts[$0]?.errantTransactions.isEmpty == true
+            }
+            if force, !replicationHosts.isEmpty, self.chance(80) {
+                role = self.topology.activeMasterRole
+                host = self.pick(replicationHosts)
+            } else if force, self.chance(60), let target = self.topology.writerRole.hosts.first(where: {
+                $0 != self.machine.writer && $0 != self.machine.pendingPromotion?.host
+                    && self.machine.state(of: $0) == .online && self.machine.hosts[$0]?.errantTransactions.isEmpty == true
+            }) {
+                // Break the standby's replication for longer than the trap period first, so that the forced
+                // move usually has a REPLICATION_FAIL target (the state also needs its peer ONLINE).
+                let trap = self.checkPolicies[.repThreads]?.trapPeriod ?? .zero
+                for _ in 0..<2 {
+                    let failed = self.machine.probeCompleted(host: target, check: .repThreads, outcome: .failed(message: "ERR"), at: self.now)
+                    self.apply(failed, after: "rep_threads of \(target) failed")
+                    self.now = self.now + trap + .seconds(1)
+                }
+                role = self.topology.activeMasterRole
+                host = target
+            }
+            let reply = self.machine.moveRoleRequested(role: role, host: host, force: force, agentReachable: self.chance(90), at: self.now)
             self.apply(reply.actions, after: "move_role \(force ? "--force " : "")\(role) \(host): \(reply.text)")
         case 87..<89:
             let ip = self.pick(self.topology.allRoleIPs.map(\.ip) + ["10.9.9.9"])
@@ -328,6 +355,7 @@ struct ClusterSimulation {
                 }
                 self.applied[host, default: []].insert(role)
                 self.promotions += 1
+                if forced { self.forcedPromotions += 1 }
             case .sendStatusToAll(let hosts):
                 // Two passes, as documented: first every host drops what it must not hold, then each gets its roles.
                 for host in hosts {
@@ -433,6 +461,7 @@ struct ClusterSimulation {
         var failed: [ClusterProperty: UInt64] = [:]
         var checked: [ClusterProperty: Int] = [:]
         var promotions = 0
+        var forcedPromotions = 0
         var writerLosses = 0
         var restarts = 0
         var settledActiveWithEligibleWriter = 0
@@ -444,6 +473,7 @@ struct ClusterSimulation {
             }
             simulation.settle()
             promotions += simulation.promotions
+            forcedPromotions += simulation.forcedPromotions
             writerLosses += simulation.writerLosses
             restarts += simulation.restarts
             if simulation.machine.mode == .active, !simulation.eligibleWriterHosts().isEmpty {
@@ -469,7 +499,8 @@ struct ClusterSimulation {
         #expect(promotions > perShard, "promotions: \(promotions)")
         #expect(writerLosses > perShard / 2, "writer demotions: \(writerLosses)")
         #expect(restarts > perShard / 2, "restarts: \(restarts)")
+        #expect(forcedPromotions > perShard / 100, "forced promotions: \(forcedPromotions)")
         #expect(settledActiveWithEligibleWriter > perShard / 5, "settled with an eligible writer: \(settledActiveWithEligibleWriter)")
-        print("shard \(shard): promotions \(promotions), writer demotions \(writerLosses), restarts \(restarts), settled ACTIVE with an eligible writer host \(settledActiveWithEligibleWriter) of \(perShard)")
+        print("shard \(shard): promotions \(promotions) (forced \(forcedPromotions)), writer demotions \(writerLosses), restarts \(restarts), settled ACTIVE with an eligible writer host \(settledActiveWithEligibleWriter) of \(perShard)")
     }
 }
