@@ -55,6 +55,7 @@ struct ClusterSimulation {
     /// How often interesting things happened, so the test can show it is not vacuous.
     var promotions = 0
     var forcedPromotions = 0
+    var writerSetIPs = 0
     var restarts = 0
     var writerLosses = 0
     /// Record every event and its actions (slow; for replaying a failing seed).
@@ -259,10 +260,7 @@ struct ClusterSimulation {
             let reply = self.machine.moveRoleRequested(role: role, host: host, force: force, agentReachable: self.chance(90), at: self.now)
             self.apply(reply.actions, after: "move_role \(force ? "--force " : "")\(role) \(host): \(reply.text)")
         case 87..<89:
-            let ip = self.pick(self.topology.allRoleIPs.map(\.ip) + ["10.9.9.9"])
-            let host = self.randomHost()
-            let reply = self.machine.setIPRequested(ip: ip, host: host, at: now)
-            self.apply(reply.actions, after: "set_ip \(ip) \(host): \(reply.text)")
+            self.randomSetIP(at: now)
         case 89..<97:
             let reply: ControlReply
             switch Int.random(in: 0..<5, using: &self.random) {
@@ -271,9 +269,30 @@ struct ClusterSimulation {
             default: reply = self.machine.setActiveRequested(at: now)
             }
             self.apply(reply.actions, after: "mode: \(reply.text)")
+            // set_ip works only in PASSIVE, which the mode step alone reaches rarely at the right time.
+            if self.machine.mode == .passive, self.chance(60) {
+                self.randomSetIP(at: now)
+            }
         default:
             self.restart()
         }
+    }
+
+    /// `set_ip`: mostly a role IP onto one of the role's hosts (so that it is usually accepted in
+    /// PASSIVE), otherwise anything, unknown IPs and hosts included.
+    mutating func randomSetIP(at now: MonitorInstant) {
+        var ip = self.pick(self.topology.allRoleIPs.map(\.ip) + ["10.9.9.9"])
+        var host = self.randomHost()
+        if self.chance(70) {
+            let role = self.chance(50) ? self.topology.writerRole : self.pick(self.topology.roles)
+            ip = self.pick(role.effectiveIPs)
+            host = self.pick(role.hosts)
+        }
+        let reply = self.machine.setIPRequested(ip: ip, host: host, at: now)
+        if reply.text.hasPrefix("OK"), ip == self.topology.writerRoleIP.ip {
+            self.writerSetIPs += 1
+        }
+        self.apply(reply.actions, after: "set_ip \(ip) \(host): \(reply.text)")
     }
 
     /// A monitor restart: persist, start a new machine from the snapshot and what the agents report.
@@ -462,6 +481,7 @@ struct ClusterSimulation {
         var checked: [ClusterProperty: Int] = [:]
         var promotions = 0
         var forcedPromotions = 0
+        var writerSetIPs = 0
         var writerLosses = 0
         var restarts = 0
         var settledActiveWithEligibleWriter = 0
@@ -474,6 +494,7 @@ struct ClusterSimulation {
             simulation.settle()
             promotions += simulation.promotions
             forcedPromotions += simulation.forcedPromotions
+            writerSetIPs += simulation.writerSetIPs
             writerLosses += simulation.writerLosses
             restarts += simulation.restarts
             if simulation.machine.mode == .active, !simulation.eligibleWriterHosts().isEmpty {
@@ -500,7 +521,8 @@ struct ClusterSimulation {
         #expect(writerLosses > perShard / 2, "writer demotions: \(writerLosses)")
         #expect(restarts > perShard / 2, "restarts: \(restarts)")
         #expect(forcedPromotions > perShard / 100, "forced promotions: \(forcedPromotions)")
+        #expect(writerSetIPs > perShard / 10, "writer IPs moved by set_ip: \(writerSetIPs)")
         #expect(settledActiveWithEligibleWriter > perShard / 5, "settled with an eligible writer: \(settledActiveWithEligibleWriter)")
-        print("shard \(shard): promotions \(promotions) (forced \(forcedPromotions)), writer demotions \(writerLosses), restarts \(restarts), settled ACTIVE with an eligible writer host \(settledActiveWithEligibleWriter) of \(perShard)")
+        print("shard \(shard): promotions \(promotions) (forced \(forcedPromotions)), writer set_ip \(writerSetIPs), writer demotions \(writerLosses), restarts \(restarts), settled ACTIVE with an eligible writer host \(settledActiveWithEligibleWriter) of \(perShard)")
     }
 }
