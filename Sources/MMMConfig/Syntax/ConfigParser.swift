@@ -346,6 +346,19 @@ struct ConfigParser {
         at location: SourceLocation
     ) {
         let place = open.map { Self.label($0.0, $0.1) } ?? "the top level"
+        // `name=value` or `name:value` is one word: only what precedes the separator may be shown, the
+        // rest may be a password that was never stored as one (so the loader's redaction misses it).
+        if let separator = name.firstIndex(where: { $0 == "=" || $0 == ":" }), separator > name.startIndex {
+            let directive = String(name[..<separator])
+            self.problems.append(
+                ConfigProblem(
+                    at: location,
+                    "`\(directive)\(name[separator])…` in \(place): a directive and its value are separated by spaces, not `\(name[separator])`",
+                    fix: "write `\(directive) VALUE` (the name, then spaces, then the value)"
+                )
+            )
+            return
+        }
         var fix: String
         if let close = ConfigSchema.closest(to: name, in: allowed) {
             fix = "did you mean `\(close)`?"

@@ -43,8 +43,11 @@ struct RawConfiguration: Sendable {
         self.globals = RawSection(kind: "", name: nil, location: SourceLocation(file: mainFile, line: nil))
     }
 
-    /// The named sections of `kind`, without its `default` template.
+    /// The named sections of `kind`, without its `default` template (kinds that have one).
     func sections(_ kind: String) -> [RawSection] {
-        (self.namedSections[kind] ?? []).filter { $0.name != "default" }
+        // Only template kinds treat `default` specially; MMM's `<role default>` is an ordinary role.
+        let sections = self.namedSections[kind] ?? []
+        guard ConfigSchema.templateSections.contains(kind) else { return sections }
+        return sections.filter { $0.name != "default" }
     }
 }

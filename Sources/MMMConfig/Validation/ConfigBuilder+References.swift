@@ -145,6 +145,17 @@ extension ConfigBuilder {
                     )
                 }
             }
+            let uniqueHosts = Self.uniqued(role.hosts)
+            if name == configuration.activeMasterRole, uniqueHosts.count > 2, self.program == .monitor || self.program == nil {
+                // MMM's monitor dies at startup on this (check_master_configuration).
+                let masters = uniqueHosts.filter { configuration.host(named: $0)?.mode == .master }
+                let example = (masters.count >= 2 ? masters : uniqueHosts).prefix(2).joined(separator: ", ")
+                self.report(
+                    at: hostsLocation,
+                    "\(section.label) (the active master role) lists \(uniqueHosts.count) hosts; MMM supports exactly two masters that can be the writer",
+                    fix: "list the two masters, e.g. `hosts \(example)`"
+                )
+            }
             if let prefer = role.prefer, let value = section.values["prefer"] {
                 if !role.hosts.contains(prefer) {
                     self.report(

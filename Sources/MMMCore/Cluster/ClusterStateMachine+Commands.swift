@@ -67,15 +67,9 @@ extension ClusterStateMachine {
             return ControlReply("ERROR: Can't reach agent daemon on '\(host)'! Can't switch its state!")
         }
         let transition = self.hosts[host]!.setOfflineAccepted(at: now)  // existence checked above
+        // Only an ONLINE host holds roles or is being promoted; from REPLICATION_* there is nothing to take.
         var actions: [ClusterAction] = [.hostStateChanged(host: host, transition)]
-        if self.pendingPromotion?.host == host {
-            self.pendingPromotion = nil
-            actions.append(.cancelDrain(host: host))
-        }
-        let removed = self.assignment.removeAll(from: host)
-        if !removed.isEmpty, self.mode != .passive {
-            actions.append(.removeRoles(host: host, roles: removed))
-        }
+        actions += self.hostLeftOnlineIfNeeded(host, transition)
         actions += self.decide(at: now)
         return ControlReply(
             "OK: State of '\(host)' changed to ADMIN_OFFLINE. Now you can wait some time and check all roles!",

@@ -7,7 +7,8 @@ extension ClusterStateMachine {
     /// - Writer: MMM's vote (+4 writable, +2 VIP configured, +1 stored, +1 agent); the winner is forced
     ///   ONLINE unless MANUAL/WAIT keeps it where it is. It keeps the role without a new drain: it is the
     ///   writer already. A role is kept only on a host that ends up ONLINE.
-    /// - Other roles: +4 VIP configured, +2 stored, +1 agent, as in MMM.
+    /// - Other roles: +4 VIP configured, +2 stored, +1 agent, as in MMM. A host with errant transactions
+    ///   gets no vote for any role (a winner in AWAITING_RECOVERY is forced ONLINE).
     /// - The writer VIP configured on more than one host is a conflict: with `careful_startup` the monitor
     ///   starts PASSIVE, with the cause in ``passiveCause``.
     /// - Mode: the configured ``ClusterPolicy/initialMode`` (MMM does not persist the mode).
@@ -102,6 +103,8 @@ extension ClusterStateMachine {
                     if state == .adminOffline || (!manual && state != .online && state != .awaitingRecovery) {
                         votes = 0
                     }
+                    // As in the writer vote: winning would force an errant host ONLINE.
+                    if !(self.hosts[host]?.errantTransactions.isEmpty ?? true) { votes = 0 }
                     if votes > 0, votes > (best?.votes ?? 0) {
                         best = (host, votes)
                     }

@@ -152,8 +152,7 @@ public struct ClusterStateMachine: Sendable {
     public mutating func promotionDrained(host: String, at now: MonitorInstant) -> [ClusterAction] {
         guard let pending = self.pendingPromotion, pending.host == host else { return [] }
         self.pendingPromotion = nil
-        let fit = pending.forced ? self.hosts[host]?.state == .online : self.eligibility(of: host).canBecomeWriter
-        guard self.mode != .passive, fit, self.writer == nil else {
+        guard self.mode != .passive, self.isFitToPromote(pending), self.writer == nil else {
             return [.cancelDrain(host: host)] + self.decide(at: now)
         }
         let writerIP = self.topology.writerRoleIP
@@ -219,15 +218,24 @@ public struct ClusterStateMachine: Sendable {
                 actions += self.hostLeftOnlineIfNeeded(spec.name, transition)
             }
         }
-        // A candidate that stopped being fit to write while draining is called off (a forced move is the
-        // operator's explicit choice and is not second-guessed).
-        if let pending = self.pendingPromotion, !pending.forced, !self.eligibility(of: pending.host).canBecomeWriter {
+        // A candidate that stopped being fit to write while draining is called off.
+        if let pending = self.pendingPromotion, !self.isFitToPromote(pending) {
             self.pendingPromotion = nil
             actions.append(.cancelDrain(host: pending.host))
         }
         actions += self.checkWaitMode(at: now)
         actions += self.distributeRoles(at: now)
         return actions
+    }
+
+    /// Whether the candidate of `pending` may still become the writer. A forced move is the operator's
+    /// explicit choice over failing replication checks, so it only needs the host ONLINE; errant
+    /// transactions stop it too (`move_role --force` refuses an errant host, and finding them while it
+    /// drains must not let it through).
+    func isFitToPromote(_ pending: PendingPromotion) -> Bool {
+        guard pending.forced else { return self.eligibility(of: pending.host).canBecomeWriter }
+        guard let machine = self.hosts[pending.host] else { return false }
+        return machine.state == .online && machine.errantTransactions.isEmpty
     }
 
     /// Applies the role consequences of a host leaving ONLINE.

@@ -234,13 +234,15 @@ public struct HostStateMachine: Hashable, Sendable {
                 guard self.state == .replicationDelay else { return .stay }
                 return .transition(self.enter(.replicationFail, rule: .errantTransactions, at: now))
             }
-            if self.state == .replicationFail, checks.repBacklog == false, checks.repThreads != false {
+            if self.state == .replicationFail, checks.repBacklog == false, checks.repThreads == true {
                 return .transition(self.enter(.replicationDelay, rule: .replicationLagging, notify: false, at: now))
             }
             if self.state == .replicationDelay, checks.repThreads == false {
                 return .transition(self.enter(.replicationFail, rule: .replicationBroken, notify: false, at: now))
             }
-            let healthy = checks.repThreads != false && checks.repBacklog != false
+            // Unknown is not healthy here: after a monitor restart ping and mysql may arrive before the
+            // replication checks, and a REPLICATION_* host must not go ONLINE on their absence.
+            let healthy = checks.repThreads == true && checks.repBacklog == true
             let peerOnline = input.peer?.state == .online
             guard healthy || !peerOnline else { return .stay }
             let target: HostState = self.flapping ? .awaitingRecovery : .online

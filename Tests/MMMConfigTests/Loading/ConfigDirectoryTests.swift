@@ -157,6 +157,22 @@ import Testing
         }
     }
 
+    @Test(arguments: ["=", ":", "= ", ":\t"])
+    func passwordWrittenWithASeparatorIsNotEchoed(separator: String) throws {
+        // `agent_password=secret` is one word, an unknown directive; its value was never stored as a
+        // secret, so only the problem's own wording can keep the password out.
+        let common = TestConfigs.common(replacingLine: 10, with: "    agent_password\(separator)Agent-Pass#2")
+        let problems = TestConfigs.problems(common: common)
+        #expect(!problems.isEmpty)
+        for problem in problems {
+            #expect(!problem.description.contains("Agent-Pass#2"), "leaked: \(problem)")
+            #expect(!problem.description.contains("Pass#2"), "leaked: \(problem)")
+        }
+        // Line 10 names the mistake; db1 and db2 (lines 15, 21) then lack the password the agent needs.
+        #expect(problems.map(\.location.line) == [10, 15, 21])
+        #expect(problems.first?.fix == "write `agent_password VALUE` (the name, then spaces, then the value)")
+    }
+
     @Test func loadedConfigurationDoesNotPrintItsPasswords() throws {
         let configuration = try TestConfigs.directory([
             "mmm_common.conf": TestConfigs.common + "agent_secret 0123456789abcdef-secret\n",

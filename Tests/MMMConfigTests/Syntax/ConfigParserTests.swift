@@ -69,6 +69,23 @@ import Testing
         #expect(configuration.host(named: "db2")?.clusterInterface == "eth0")
     }
 
+    @Test func roleNamedDefaultIsARoleNotATemplate() throws {
+        // Only host, check and copy_method sections have a `default` template in MMM; `<role default>`
+        // is an ordinary role and must not vanish silently.
+        let common = TestConfigs.common + """
+            <role default>
+                hosts  db1, db2
+                ips    192.168.1.230
+                mode   exclusive
+            </role>
+
+            """
+        let configuration = try self.load(common)
+        let role = try #require(configuration.role(named: "default"))
+        #expect(role.hosts == ["db1", "db2"])
+        #expect(role.ips == [IPAddress("192.168.1.230")!])
+    }
+
     @Test func sectionsMergeAcrossFilesAsInMMM() throws {
         // The seed's mmm_mon.conf adds monitor_user to the <host default> of mmm_common.conf.
         let common = TestConfigs.common.replacing("        monitor_user         mmm_monitor\n", with: "")

@@ -89,6 +89,24 @@ import Testing
         #expect(problem.fix == "write one address, e.g. `ips 192.168.1.210`")
     }
 
+    @Test func activeMasterRoleWithMoreThanTwoHosts() throws {
+        // MMM's monitor refuses to start when more than two hosts can take the active master role
+        // (check_master_configuration); the agent does not care.
+        let common = TestConfigs.common(replacingLine: 28, with: "    hosts db1, db2, db3") + """
+            <host db3>
+                ip   192.168.1.103
+                mode slave
+            </host>
+
+            """
+        let problem = try self.only(TestConfigs.problems(common: common, program: .monitor))
+        #expect(problem.description == """
+            \(self.common):28: <role writer> (the active master role) lists 3 hosts; MMM supports exactly two masters \
+            that can be the writer; list the two masters, e.g. `hosts db1, db2`
+            """)
+        #expect(TestConfigs.problems(common: common, program: .agent).isEmpty)
+    }
+
     @Test func masterWithoutPeer() throws {
         let problem = try self.only(TestConfigs.problems(common: TestConfigs.common(replacingLine: 18, with: "")))
         #expect(problem.description == "\(self.common):15: <host db1> has `mode master` but no `peer`; add `peer db2` (the other master) to <host db1>")

@@ -54,6 +54,8 @@ struct ClusterSimulation {
     var log: [String] = []
     /// How often interesting things happened, so the test can show it is not vacuous.
     var promotions = 0
+    var forcedPromotions = 0
+    var writerSetIPs = 0
     var restarts = 0
     var writerLosses = 0
     /// Record every event and its actions (slow; for replaying a failing seed).
@@ -197,7 +199,9 @@ struct ClusterSimulation {
             let host = self.pick(self.hostNames)
             self.apply(self.machine.agentUnreachable(host: host, at: now), after: "agent unreachable \(host)")
         case 43..<47:
-            let host = self.pick(self.hostNames)
+            // Half the time the host being drained: errant GTIDs found mid-promotion must stop it.
+            let pending = self.machine.pendingPromotion?.host
+            let host = (pending != nil && self.chance(50)) ? pending! : self.pick(self.hostNames)
             let errant = self.chance(65) ? [] : ["0-9-\(Int.random(in: 1...99, using: &self.random))"]
             self.apply(self.machine.gtidCompared(host: host, errant: errant, at: now), after: "gtid \(host) \(errant)")
         case 47..<60:
@@ -226,16 +230,37 @@ struct ClusterSimulation {
             let reply = self.machine.setOfflineRequested(host: host, agentReachable: self.chance(90), at: now)
             self.apply(reply.actions, after: "set_offline \(host): \(reply.text)")
         case 80..<87:
-            let role = self.chance(5) ? "nosuch" : self.pick(self.topology.roles.map(\.name))
-            let host = self.randomHost()
+            var role = self.chance(5) ? "nosuch" : self.pick(self.topology.roles.map(\.name))
+            var host = self.randomHost()
             let force = self.chance(30)
-            let reply = self.machine.moveRoleRequested(role: role, host: host, force: force, agentReachable: self.chance(90), at: now)
+            // A forced move is accepted only onto a REPLICATION_* host without errant GTIDs: aim there
+            // most of the time, or forced promotions would almost never happen.
+            let replicationHosts = self.topology.writerRole.hosts.filter {
+                [.replicationFail, .replicationDelay].contains(self.machine.state(of: $0))
+                    && self.machine.hosts[$0]?.errantTransactions.isEmpty == true
+            }
+            if force, !replicationHosts.isEmpty, self.chance(80) {
+                role = self.topology.activeMasterRole
+                host = self.pick(replicationHosts)
+            } else if force, self.chance(60), let target = self.topology.writerRole.hosts.first(where: {
+                $0 != self.machine.writer && $0 != self.machine.pendingPromotion?.host
+                    && self.machine.state(of: $0) == .online && self.machine.hosts[$0]?.errantTransactions.isEmpty == true
+            }) {
+                // Break the standby's replication for longer than the trap period first, so that the forced
+                // move usually has a REPLICATION_FAIL target (the state also needs its peer ONLINE).
+                let trap = self.checkPolicies[.repThreads]?.trapPeriod ?? .zero
+                for _ in 0..<2 {
+                    let failed = self.machine.probeCompleted(host: target, check: .repThreads, outcome: .failed(message: "ERR"), at: self.now)
+                    self.apply(failed, after: "rep_threads of \(target) failed")
+                    self.now = self.now + trap + .seconds(1)
+                }
+                role = self.topology.activeMasterRole
+                host = target
+            }
+            let reply = self.machine.moveRoleRequested(role: role, host: host, force: force, agentReachable: self.chance(90), at: self.now)
             self.apply(reply.actions, after: "move_role \(force ? "--force " : "")\(role) \(host): \(reply.text)")
         case 87..<89:
-            let ip = self.pick(self.topology.allRoleIPs.map(\.ip) + ["10.9.9.9"])
-            let host = self.randomHost()
-            let reply = self.machine.setIPRequested(ip: ip, host: host, at: now)
-            self.apply(reply.actions, after: "set_ip \(ip) \(host): \(reply.text)")
+            self.randomSetIP(at: now)
         case 89..<97:
             let reply: ControlReply
             switch Int.random(in: 0..<5, using: &self.random) {
@@ -244,9 +269,30 @@ struct ClusterSimulation {
             default: reply = self.machine.setActiveRequested(at: now)
             }
             self.apply(reply.actions, after: "mode: \(reply.text)")
+            // set_ip works only in PASSIVE, which the mode step alone reaches rarely at the right time.
+            if self.machine.mode == .passive, self.chance(60) {
+                self.randomSetIP(at: now)
+            }
         default:
             self.restart()
         }
+    }
+
+    /// `set_ip`: mostly a role IP onto one of the role's hosts (so that it is usually accepted in
+    /// PASSIVE), otherwise anything, unknown IPs and hosts included.
+    mutating func randomSetIP(at now: MonitorInstant) {
+        var ip = self.pick(self.topology.allRoleIPs.map(\.ip) + ["10.9.9.9"])
+        var host = self.randomHost()
+        if self.chance(70) {
+            let role = self.chance(50) ? self.topology.writerRole : self.pick(self.topology.roles)
+            ip = self.pick(role.effectiveIPs)
+            host = self.pick(role.hosts)
+        }
+        let reply = self.machine.setIPRequested(ip: ip, host: host, at: now)
+        if reply.text.hasPrefix("OK"), ip == self.topology.writerRoleIP.ip {
+            self.writerSetIPs += 1
+        }
+        self.apply(reply.actions, after: "set_ip \(ip) \(host): \(reply.text)")
     }
 
     /// A monitor restart: persist, start a new machine from the snapshot and what the agents report.
@@ -328,6 +374,7 @@ struct ClusterSimulation {
                 }
                 self.applied[host, default: []].insert(role)
                 self.promotions += 1
+                if forced { self.forcedPromotions += 1 }
             case .sendStatusToAll(let hosts):
                 // Two passes, as documented: first every host drops what it must not hold, then each gets its roles.
                 for host in hosts {
@@ -359,6 +406,14 @@ struct ClusterSimulation {
         for (roleIP, host) in self.machine.assignment.holders where self.machine.mode != .passive {
             if self.applied[host]?.contains(roleIP) != true {
                 self.violations.append("machine says \(host) holds \(roleIP) but it was never told, after \(event())")
+            }
+        }
+        // Outside PASSIVE the agents hold exactly what the machine assigned: no role lingers on a host the
+        // machine took it from (a host that left ONLINE included).
+        if self.machine.mode != .passive {
+            for (host, held) in self.applied where held != Set(self.machine.assignment.roles(of: host)) {
+                let state = self.machine.state(of: host).map(\.rawValue) ?? "?"
+                self.violations.append("\(host) in state \(state) still holds \(held.sorted()) it was not given, after \(event())")
             }
         }
     }
@@ -402,7 +457,7 @@ struct ClusterSimulation {
         case .atMostOneHolderOfEachExclusiveRole:
             return simulation.violations.first { $0.hasPrefix("exclusive role") || $0.contains("more than one host") }
         case .rolesOnlyOnOnlineHosts:
-            return simulation.violations.first { $0.contains(" in state ") || $0.contains("never told") }
+            return simulation.violations.first { $0.contains(" in state ") || $0.contains("never told") || $0.contains("not given") }
         case .noPromotionBeforeDrain:
             return simulation.violations.first {
                 $0.contains("promote") || $0.contains("drain of") || $0.contains("addRoles") || $0.contains("restart gave")
@@ -425,6 +480,8 @@ struct ClusterSimulation {
         var failed: [ClusterProperty: UInt64] = [:]
         var checked: [ClusterProperty: Int] = [:]
         var promotions = 0
+        var forcedPromotions = 0
+        var writerSetIPs = 0
         var writerLosses = 0
         var restarts = 0
         var settledActiveWithEligibleWriter = 0
@@ -439,6 +496,8 @@ struct ClusterSimulation {
             }
             simulation.settle()
             promotions += simulation.promotions
+            forcedPromotions += simulation.forcedPromotions
+            writerSetIPs += simulation.writerSetIPs
             writerLosses += simulation.writerLosses
             restarts += simulation.restarts
             if simulation.machine.mode == .active, !simulation.eligibleWriterHosts().isEmpty {
@@ -464,7 +523,9 @@ struct ClusterSimulation {
         #expect(promotions > perShard, "promotions: \(promotions)")
         #expect(writerLosses > perShard / 2, "writer demotions: \(writerLosses)")
         #expect(restarts > perShard / 2, "restarts: \(restarts)")
+        #expect(forcedPromotions > perShard / 100, "forced promotions: \(forcedPromotions)")
+        #expect(writerSetIPs > perShard / 10, "writer IPs moved by set_ip: \(writerSetIPs)")
         #expect(settledActiveWithEligibleWriter > perShard / 5, "settled with an eligible writer: \(settledActiveWithEligibleWriter)")
-        print("shard \(shard): promotions \(promotions), writer demotions \(writerLosses), restarts \(restarts), settled ACTIVE with an eligible writer host \(settledActiveWithEligibleWriter) of \(perShard)")
+        print("shard \(shard): promotions \(promotions) (forced \(forcedPromotions)), writer set_ip \(writerSetIPs), writer demotions \(writerLosses), restarts \(restarts), settled ACTIVE with an eligible writer host \(settledActiveWithEligibleWriter) of \(perShard)")
     }
 }

@@ -140,4 +140,36 @@ import Testing
             #expect(after.assignment.holder(of: reader) == before.assignment.holder(of: reader))
         }
     }
+
+    @Test func replicationFailHostStaysOutUntilItsReplicationChecksArrive() {
+        // db2 was REPLICATION_FAIL before the restart. Its ping and mysql results arrive first: unknown
+        // replication checks must not count as healthy replication and bring it ONLINE.
+        var snapshot = ClusterStateMachine.running().snapshot
+        snapshot.hosts["db2"]?.state = .replicationFail
+        snapshot.roles = RoleAssignment(holders: snapshot.roles.holders.filter { $0.value != "db2" })
+        var machine = self.restart(snapshot)
+        _ = machine.started(at: .seconds(500))
+        _ = machine.report("db1", .allOK, at: .seconds(501))
+        _ = machine.report("db2", HostCheckStatus(ping: true, mysql: true), at: .seconds(501))
+        #expect(machine.state(of: "db2") == .replicationFail)
+        #expect(machine.roles(of: "db2").isEmpty)
+        // Once they arrive healthy, MMM's recovery rule applies.
+        _ = machine.report("db2", .allOK, at: .seconds(502))
+        #expect(machine.state(of: "db2") == .online)
+    }
+
+    @Test func errantHostIsNotForcedOnlineByTheReaderVote() {
+        // db3's errant transactions were found while it was AWAITING_RECOVERY; its agent still has a
+        // reader IP configured. The writer vote ignores errant hosts; the reader vote must too, or the
+        // restart turns an errant host ONLINE with a reader role.
+        var snapshot = ClusterStateMachine.running().snapshot
+        snapshot.hosts["db3"] = HostSnapshot(state: .awaitingRecovery, errantTransactions: ["0-3-7"])
+        snapshot.roles = RoleAssignment(holders: snapshot.roles.holders.filter { $0.value != "db3" })
+        let machine = self.restart(
+            snapshot,
+            observations: ["db3": StartupObservation(agentRoles: [self.readers[2]], configuredIPs: [self.readers[2].ip])]
+        )
+        #expect(machine.state(of: "db3") == .awaitingRecovery)
+        #expect(machine.roles(of: "db3").isEmpty)
+    }
 }

@@ -237,6 +237,22 @@ let mmmReplyTable: [CommandCase] = [
         #expect(machine.state(of: "db2") == .online)
     }
 
+    @Test func forcedPromotionIsCalledOffWhenTheTargetTurnsOutErrant() {
+        // --force overrides failing replication checks, not errant transactions (refused up front):
+        // errant GTIDs found while the forced target drains must stop the promotion too.
+        var machine = ClusterStateMachine.running()
+        _ = machine.report("db2", .replicationBroken, at: .seconds(100))
+        #expect(machine.state(of: "db2") == .replicationFail)
+        _ = machine.moveRoleRequested(role: "writer", host: "db2", force: true, agentReachable: true, at: .seconds(102))
+        #expect(machine.pendingPromotion?.host == "db2")
+        let actions = machine.gtidCompared(host: "db2", errant: ["0-2-17"], at: .seconds(103))
+        #expect(actions.contains(.cancelDrain(host: "db2")))
+        #expect(machine.pendingPromotion?.host != "db2")
+        let late = machine.promotionDrained(host: "db2", at: .seconds(104))
+        #expect(!late.contains { if case .promote(host: "db2", role: _) = $0 { return true } else { return false } })
+        #expect(machine.writer != "db2")
+    }
+
     @Test func exclusiveNonWriterRoleMovesAtOnce() throws {
         let topology = try ClusterTopology(
             hosts: ClusterFixtures.topology().hosts,
