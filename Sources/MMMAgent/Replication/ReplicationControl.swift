@@ -70,7 +70,7 @@ public struct RepointReport: Sendable, Hashable {
     public var mode: GTIDStartPosition
     /// What was run.
     public var action: RepointAction
-    /// Both threads were seen running without error (IO `Yes`) before the call returned. False when
+    /// Both threads were seen running without error (IO `Yes`) for 0.5 s before the call returned. False when
     /// ``RepointRequest/confirmWithin`` is zero or passed while the IO thread was still connecting (the writer may
     /// be down).
     public var replicating: Bool
@@ -198,6 +198,9 @@ public struct ReplicationControl: Sendable {
         }
     }
 
+    /// How long both threads must be seen running without error before a repoint counts as replicating.
+    static let settle = Duration.milliseconds(500)
+
     /// Watches the connection after a start until both threads run, a thread fails, or the watch time passes.
     private func confirm(
         _ request: RepointRequest,
@@ -206,11 +209,21 @@ public struct ReplicationControl: Sendable {
         mode: GTIDStartPosition
     ) async throws -> (ReplicaStatus?, Bool) {
         guard request.confirmWithin > .zero else { return (nil, false) }
-        let end = min(ContinuousClock.now + request.confirmWithin, budget.end)
+        var end = min(ContinuousClock.now + request.confirmWithin, budget.end)
         var last: ReplicaStatus?
+        var healthySince: ContinuousClock.Instant?
         while true {
             _ = try budget.remaining()
-            guard let status = try await connection.replicaStatuses().first(where: { $0.connectionName == request.connectionName })
+            let statuses: [ReplicaStatus]
+            do {
+                statuses = try await connection.replicaStatuses()
+            } catch let error as MMMError where error.code == .unexpectedResult && ContinuousClock.now < end {
+                // Right after START SLAVE, 10.11 shows Slave_IO_Running 'Preparing' for a moment, which ReplicaStatus
+                // does not parse; read again.
+                try await Task.sleep(for: .milliseconds(100))
+                continue
+            }
+            guard let status = statuses.first(where: { $0.connectionName == request.connectionName })
             else {
                 throw MMMError(
                     .unexpectedResult,
@@ -238,7 +251,15 @@ public struct ReplicationControl: Sendable {
                 )
             }
             if status.ioThread == .yes && status.sqlThreadRunning {
-                return (status, true)
+                // The IO thread shows Yes once connected, before the master answers the GTID request, so a refusal
+                // (1236) can follow a few milliseconds later: only a Yes that lasts proves the master accepted.
+                let now = ContinuousClock.now
+                let since = healthySince ?? now
+                healthySince = since
+                if now - since >= Self.settle { return (status, true) }
+                end = max(end, min(since + Self.settle, budget.end))
+            } else {
+                healthySince = nil
             }
             guard ContinuousClock.now < end else { return (last, false) }
             try await Task.sleep(for: .milliseconds(100))
