@@ -144,7 +144,9 @@ public struct ReplicationControl: Sendable {
         return try await self.server.withConnection(readTimeout: readTimeout, within: budget) { connection in
             let facts = try await connection.serverFacts()
             let mode = request.mode ?? GTIDStartPosition.forRepointing(facts)
-            let current = try await connection.replicaStatuses().first { $0.connectionName == request.connectionName }
+            let current = try await connection.replicaStatusesSettled().first {
+                $0.connectionName == request.connectionName
+            }
             let plan = RepointPlan(
                 current: current.map(RepointPlan.Source.init), writerHost: request.writerHost,
                 writerPort: request.writerPort, replicationUser: request.replicationUser, mode: mode
@@ -214,15 +216,7 @@ public struct ReplicationControl: Sendable {
         var healthySince: ContinuousClock.Instant?
         while true {
             _ = try budget.remaining()
-            let statuses: [ReplicaStatus]
-            do {
-                statuses = try await connection.replicaStatuses()
-            } catch let error as MMMError where error.code == .unexpectedResult && ContinuousClock.now < end {
-                // Right after START SLAVE, 10.11 shows Slave_IO_Running 'Preparing' for a moment, which ReplicaStatus
-                // does not parse; read again.
-                try await Task.sleep(for: .milliseconds(100))
-                continue
-            }
+            let statuses = try await connection.replicaStatusesSettled()
             guard let status = statuses.first(where: { $0.connectionName == request.connectionName })
             else {
                 throw MMMError(

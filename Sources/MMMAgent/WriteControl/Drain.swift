@@ -91,21 +91,31 @@ extension WriteControl {
     /// stopped with unapplied relay log, it starts nothing, since any START would delete that relay log (R3), and
     /// reports ``DrainResult/notDrained(reason:)``.
     ///
+    /// The waiting ends at the timeout; the status read that follows may take up to 2 s more, so the call returns
+    /// within `timeout + 2 s`.
+    ///
     /// - Returns: the report; only ``DrainReport/isDrained`` allows a promotion.
     /// - Throws: ``MMMError`` naming the server when it cannot be asked (connect, privileges, deadline of one
     ///   statement), or ``MMMError/Code/invalidArgument`` when it has no replication connection from the old writer.
     public func drain(_ request: DrainRequest) async throws -> DrainReport {
         let started = ContinuousClock.now
-        let budget = DeadlineBudget(request.timeout, what: "draining \(self.name) from \(request.oldWriter)")
+        // Statements get a short grace beyond the timeout, so that the status read after the last wait slice can
+        // still report "not drained" with positions instead of failing; the waiting itself ends at the timeout.
+        let budget = DeadlineBudget(
+            request.timeout + Self.drainReadGrace, what: "draining \(self.name) from \(request.oldWriter)"
+        )
         guard request.waitSlice > .zero else {
             throw MMMError(.invalidArgument, "drain of \(self.name): waitSlice must be positive, got \(request.waitSlice)")
         }
-        return try await self.server.withConnection(readTimeout: .seconds(5), within: budget) { status in
+        return try await self.server.withConnection(readTimeout: Self.drainReadGrace, within: budget) { status in
             try await self.server.withConnection(readTimeout: request.waitSlice + .seconds(2), within: budget) { waiter in
                 try await self.drainLoop(request, budget: budget, started: started, status: status, waiter: waiter)
             }
         }
     }
+
+    /// How long one status read of the drain may take; the drain returns at most this long after its timeout.
+    static let drainReadGrace = Duration.seconds(2)
 
     private func drainLoop(
         _ request: DrainRequest,
@@ -169,7 +179,7 @@ extension WriteControl {
                 )
                 continue
             case .wait(let position):
-                let left = budget.end - ContinuousClock.now
+                let left = started + request.timeout - ContinuousClock.now
                 guard left > .zero else {
                     let waited = lastWaitedFor.map { " (waited for \($0))" } ?? ""
                     let result = DrainResult.notDrained(
@@ -188,7 +198,7 @@ extension WriteControl {
 
     /// The replication connection from the old writer, found by `Master_Host` and `Master_Port`.
     private func replicaStatus(from request: DrainRequest, on connection: MariaDBConnection) async throws -> ReplicaStatus {
-        let statuses = try await connection.replicaStatuses()
+        let statuses = try await connection.replicaStatusesSettled()
         guard
             let status = statuses.first(where: {
                 $0.masterHost == request.oldWriterHost && $0.masterPort == request.oldWriterPort

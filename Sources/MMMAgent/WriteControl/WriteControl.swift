@@ -77,6 +77,21 @@ extension MariaDBConnection {
         try await self.query(sql, deadline: min(try budget.remaining(), self.configuration.readTimeout))
     }
 
+    /// `SHOW ALL SLAVES STATUS`, read again (every 50 ms, for up to `patience`) while a row cannot be parsed.
+    ///
+    /// Right after `START SLAVE [IO_THREAD]`, 10.11 shows `Slave_IO_Running: Preparing` for a moment (seen on the
+    /// bench), which ``ReplicaStatus`` rejects with ``MMMError/Code/unexpectedResult``.
+    func replicaStatusesSettled(patience: Duration = .seconds(1)) async throws -> [ReplicaStatus] {
+        let end = ContinuousClock.now + patience
+        while true {
+            do {
+                return try await self.replicaStatuses()
+            } catch let error as MMMError where error.code == .unexpectedResult && ContinuousClock.now < end {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+    }
+
     /// `@@global.read_only`, read back from the server.
     func globalReadOnly(within budget: DeadlineBudget) async throws -> Bool {
         let row = try await self.query("SELECT @@global.read_only AS read_only", within: budget).singleRow("read_only")

@@ -336,6 +336,98 @@ extension IntegrationTests {
             }
         }
 
+        @Test(
+            "switchover: the drain waits for the fenced old writer's gtid_binlog_pos, and promotion is refused until it has it",
+            .timeLimit(.minutes(3))
+        )
+        func switchoverTarget() async throws {
+            try await Bench.withBench(hosts: 3) { bench in
+                try await withExecutor { executor in
+                    let db1 = try await Self.admin(bench, "db1", executor)
+                    let db2 = try await Self.admin(bench, "db2", executor)
+                    try await Self.prepare(db1, table: "s")
+                    let setup = try await db1.serverFacts().gtidBinlogPos
+                    #expect(try await db2.masterGTIDWait(setup, timeout: .seconds(3)) == .reached)
+
+                    // db2 stops receiving, db1 writes and is fenced: db1's binlog has what db2 lacks.
+                    try await db2.stopReplica(threads: .io, deadline: .seconds(5))
+                    _ = try await db1.query("INSERT INTO mmm_bench.s VALUES (1, 'late 1'), (2, 'late 2')")
+                    let db1Control = WriteControl(configuration: bench.configuration(for: try bench.host("db1")), executor: executor)
+                    _ = try await db1Control.fence(FenceOptions(sparedUsers: [bench.replicationUser, bench.adminUser]))
+                    let target = try await db1.serverFacts().gtidBinlogPos
+
+                    var request = try Self.drainRequest(bench, timeout: .seconds(2))
+                    request.targetPosition = target
+                    let control = WriteControl(configuration: bench.configuration(for: try bench.host("db2")), executor: executor)
+                    let missing = try await control.drain(request)
+                    #expect(!missing.isDrained, "db2 is drained for what it received, but lacks db1's last writes")
+                    #expect(missing.applied.contains(missing.received))
+                    #expect(!missing.applied.contains(target))
+                    #expect(missing.duration >= .seconds(2) && missing.duration < .seconds(4))
+                    do {
+                        _ = try await control.promote(PromotionRequest(drain: request))
+                        Issue.record("promoted a host that lacks the old writer's transactions")
+                    } catch let error as MMMError {
+                        #expect(error.code == .timedOut, "\(error)")
+                        #expect(error.message.contains("db2") && error.message.contains("read_only stays ON"))
+                    }
+                    #expect(try await Self.readOnly(db2))
+
+                    // Receiving again (only the IO thread: the SQL thread runs, R3), the switchover completes.
+                    try await db2.startReplica(threads: .io)
+                    request.timeout = .seconds(10)
+                    let promotion = try await control.promote(PromotionRequest(drain: request))
+                    #expect(promotion.drain?.isDrained == true)
+                    #expect(promotion.gtidSlavePos.contains(target))
+                    #expect(try await Self.count(db2, "s") == 2)
+                    #expect(try await Self.readOnly(db2) == false)
+                    #expect(try await Self.readOnly(db1))
+                    await db1.close()
+                    await db2.close()
+                }
+            }
+        }
+
+        @Test("broken replication (duplicate key) is REPLICATION_FAIL: the drain says so and promotion is refused", .timeLimit(.minutes(3)))
+        func brokenReplicationRefused() async throws {
+            try await Bench.withBench(hosts: 3) { bench in
+                try await withExecutor { executor in
+                    let db1 = try await Self.admin(bench, "db1", executor)
+                    let db2 = try await Self.admin(bench, "db2", executor)
+                    try await Self.prepare(db1, table: "b")
+                    let setup = try await db1.serverFacts().gtidBinlogPos
+                    #expect(try await db2.masterGTIDWait(setup, timeout: .seconds(3)) == .reached)
+                    // A row only db2 has (not binlogged), then the same key from db1: the seed's duplicate-key error.
+                    _ = try await db2.query("SET SESSION sql_log_bin=0")
+                    _ = try await db2.query("INSERT INTO mmm_bench.b VALUES (7, 'local')")
+                    _ = try await db1.query("INSERT INTO mmm_bench.b VALUES (7, 'from db1')")
+                    _ = try await eventually("db2's SQL thread fails") { () -> Bool? in
+                        try await Self.replica(db2).lastSQLErrno == 1062 ? true : nil
+                    }
+
+                    let control = WriteControl(configuration: bench.configuration(for: try bench.host("db2")), executor: executor)
+                    let report = try await control.drain(try Self.drainRequest(bench))
+                    guard case .replicationBroken(let errno, let message) = report.result else {
+                        Issue.record("expected replicationBroken, got \(report.result)")
+                        return
+                    }
+                    #expect(errno == 1062 && message.contains("Duplicate"))
+                    #expect(report.duration < .seconds(2), "a broken host is reported at once, not after the timeout")
+                    do {
+                        _ = try await control.promote(PromotionRequest(drain: try Self.drainRequest(bench)))
+                        Issue.record("promoted a host with broken replication")
+                    } catch let error as MMMError {
+                        #expect(error.code == .queryFailed, "\(error)")
+                        #expect(error.mariaDBErrorNumber == 1062)
+                        #expect(error.message.contains("REPLICATION_FAIL"))
+                    }
+                    #expect(try await Self.readOnly(db2))
+                    await db1.close()
+                    await db2.close()
+                }
+            }
+        }
+
         // MARK: - promote and repoint
 
         @Test(
