@@ -99,7 +99,14 @@ extension WriteControl {
                             "mmm.fence.server_lock_wait": "\(lockWait)",
                         ]
                     )
-                    guard attempts < options.maxAttempts, (try? budget.remaining()) != nil else {
+                    guard (try? budget.remaining()) != nil else {
+                        throw MMMError(
+                            .timedOut,
+                            "fencing \(self.name) did not finish within \(options.deadline) (\(attempts) attempt(s) at read_only=ON); \(self.name) may still accept writes, so fence it by other means (drop its VIP, kill_host_bin)",
+                            cause: error
+                        )
+                    }
+                    guard attempts < options.maxAttempts else {
                         throw MMMError(
                             .timedOut,
                             "fencing \(self.name) failed: SET GLOBAL read_only=ON was still blocked by running writes after \(attempts) attempt(s) with lock_wait_timeout=\(lockWaitSeconds)s although client sessions were killed before each attempt; a spared account (\(options.sparedUsers.joined(separator: ", "))) or a session that ignores KILL may hold it (see SHOW PROCESSLIST on \(self.name)); \(self.name) may still accept writes, so fence it by other means (drop its VIP, kill_host_bin)",

@@ -8,7 +8,9 @@ extension IntegrationTests {
     /// Fence, drain, promote and repoint against real servers: db1 <-> db2 master-master, db3 a replica of db1.
     @Suite("Agent write control and GTID repointing")
     struct WriteControlIntegrationTests {
+        /// A non-privileged DML account that `read_only` stops.
         static let appUser = "app"
+        /// Its password.
         static let appPassword = "app-secret"
 
         /// Opens a connection as the bench's admin account (ALL PRIVILEGES).
@@ -42,14 +44,17 @@ extension IntegrationTests {
             _ = try await db1.query("GRANT SELECT, INSERT, UPDATE, DELETE ON mmm_bench.* TO '\(appUser)'@'%'")
         }
 
+        /// `COUNT(*)` of a table in `mmm_bench`.
         static func count(_ connection: MariaDBConnection, _ table: String) async throws -> Int {
             try await connection.query("SELECT COUNT(*) AS n FROM mmm_bench.\(table)").singleRow("count").int("n") ?? -1
         }
 
+        /// `CHECKSUM TABLE` of a table in `mmm_bench`.
         static func checksum(_ connection: MariaDBConnection, _ table: String) async throws -> String {
             try await connection.query("CHECKSUM TABLE mmm_bench.\(table)").singleRow("checksum").string("Checksum") ?? ""
         }
 
+        /// `@@read_only` of the server.
         static func readOnly(_ connection: MariaDBConnection) async throws -> Bool {
             try await connection.serverFacts().readOnly
         }
@@ -75,6 +80,7 @@ extension IntegrationTests {
             }
         }
 
+        /// A drain of db2 (or any candidate) from db1, as the bench names it.
         static func drainRequest(_ bench: Bench, timeout: Duration = .seconds(10)) throws -> DrainRequest {
             let db1 = try bench.host("db1")
             return DrainRequest(oldWriter: "db1", oldWriterHost: db1.ip, oldWriterPort: db1.port, timeout: timeout)
