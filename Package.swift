@@ -148,7 +148,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "MariaDBClient", "MMMTestSupport", "MMMCore",
+                "MariaDBClient", "MMMTestSupport", "MMMCore", "MMMAgent",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

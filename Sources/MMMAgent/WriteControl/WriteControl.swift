@@ -1,0 +1,108 @@
+import Logging
+import MMMCore
+import MariaDBClient
+
+/// Write control on one MariaDB server: losing the writer role (``fence(_:)``), draining the relay log before gaining
+/// it (``drain(_:)``), and gaining it (``promote(_:)``). See `docs/write-control.md` for each sequence and the rule
+/// of `mariadb-failover-facts.md` (R1–R12) behind each step.
+///
+/// Every call opens its own connections with the account of ``configuration`` (an account with `ALL PRIVILEGES`:
+/// fencing needs `CONNECTION ADMIN` to kill root sessions and `READ_ONLY ADMIN` to set `read_only`), bounds every
+/// statement by a deadline, closes its connections before it returns, and reports a failure as one ``MMMError`` that
+/// names the server and says what to do. Calls on the same server must not overlap (the agent applies one role
+/// change at a time).
+public struct WriteControl: Sendable {
+    /// The server this controls, and the account and connect timeout used for it.
+    public let configuration: MariaDBConfiguration
+    let server: ServerAccess
+    let logger: Logger
+
+    /// Creates the write control of the server `configuration` points at.
+    ///
+    /// - Parameters:
+    ///   - configuration: the server and an administrative account; its `readTimeout` is replaced per call by a
+    ///     value derived from that call's own deadlines.
+    ///   - executor: runs the blocking client calls (see ``MariaDBExecutor``).
+    ///   - logger: receives one `info` line per completed step; metadata never contains passwords. Defaults to a
+    ///     logger that drops everything.
+    public init(
+        configuration: MariaDBConfiguration,
+        executor: MariaDBExecutor,
+        logger: Logger = Logger(label: "mmm.agent.write-control", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
+        self.configuration = configuration
+        self.server = ServerAccess(configuration: configuration, executor: executor)
+        self.logger = logger
+    }
+
+    /// The server's name in messages, e.g. `db1`.
+    var name: String { self.configuration.name }
+}
+
+/// Opens connections to one server within a call's deadline.
+struct ServerAccess: Sendable {
+    let configuration: MariaDBConfiguration
+    let executor: MariaDBExecutor
+
+    /// Connects with `readTimeout` as the socket read timeout (the longest one statement may take), failing when
+    /// `budget` has run out.
+    func connect(readTimeout: Duration, within budget: DeadlineBudget) async throws -> MariaDBConnection {
+        var configuration = self.configuration
+        configuration.connectTimeout = min(configuration.connectTimeout, try budget.remaining())
+        configuration.readTimeout = max(readTimeout, .milliseconds(100))
+        return try await MariaDBConnection.connect(configuration, on: self.executor)
+    }
+
+    /// Runs `body` with a fresh connection and always closes it.
+    func withConnection<T: Sendable>(
+        readTimeout: Duration,
+        within budget: DeadlineBudget,
+        _ body: (MariaDBConnection) async throws -> T
+    ) async throws -> T {
+        let connection = try await self.connect(readTimeout: readTimeout, within: budget)
+        do {
+            let value = try await body(connection)
+            await connection.close()
+            return value
+        } catch {
+            await connection.close()
+            throw error
+        }
+    }
+}
+
+extension MariaDBConnection {
+    /// Runs `sql` bounded by the budget's remaining time and the connection's read timeout, whichever ends first.
+    func query(_ sql: String, within budget: DeadlineBudget) async throws -> MariaDBResult {
+        try await self.query(sql, deadline: min(try budget.remaining(), self.configuration.readTimeout))
+    }
+
+    /// `SHOW ALL SLAVES STATUS`, read again (every 50 ms, for up to `patience`) while a row cannot be parsed.
+    ///
+    /// Right after `START SLAVE [IO_THREAD]`, 10.11 shows `Slave_IO_Running: Preparing` for a moment (seen on the
+    /// bench), which ``ReplicaStatus`` rejects with ``MMMError/Code/unexpectedResult``.
+    func replicaStatusesSettled(patience: Duration = .seconds(1)) async throws -> [ReplicaStatus] {
+        let end = ContinuousClock.now + patience
+        while true {
+            do {
+                return try await self.replicaStatuses()
+            } catch let error as MMMError where error.code == .unexpectedResult && ContinuousClock.now < end {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+    }
+
+    /// `@@global.read_only`, read back from the server.
+    func globalReadOnly(within budget: DeadlineBudget) async throws -> Bool {
+        let row = try await self.query("SELECT @@global.read_only AS read_only", within: budget).singleRow("read_only")
+        return try row.bool("read_only") ?? false
+    }
+}
+
+extension Duration {
+    /// Milliseconds, for log metadata.
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = self.components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}
