@@ -77,18 +77,16 @@ extension MariaDBConnection {
         try await self.query(sql, deadline: min(try budget.remaining(), self.configuration.readTimeout))
     }
 
-    /// `SHOW ALL SLAVES STATUS`, read again (every 50 ms, for up to `patience`) while a row cannot be parsed.
-    ///
-    /// Right after `START SLAVE [IO_THREAD]`, 10.11 shows `Slave_IO_Running: Preparing` for a moment (seen on the
-    /// bench), which ``ReplicaStatus`` rejects with ``MMMError/Code/unexpectedResult``.
+    /// `SHOW ALL SLAVES STATUS`, read again (every 50 ms, for up to `patience`) while an IO thread is still
+    /// `Preparing`, which 10.11 shows for a moment right after `START SLAVE [IO_THREAD]` (seen on the bench).
     func replicaStatusesSettled(patience: Duration = .seconds(1)) async throws -> [ReplicaStatus] {
         let end = ContinuousClock.now + patience
         while true {
-            do {
-                return try await self.replicaStatuses()
-            } catch let error as MMMError where error.code == .unexpectedResult && ContinuousClock.now < end {
-                try await Task.sleep(for: .milliseconds(50))
+            let statuses = try await self.replicaStatuses()
+            guard statuses.contains(where: { $0.ioThread == .preparing }), ContinuousClock.now < end else {
+                return statuses
             }
+            try await Task.sleep(for: .milliseconds(50))
         }
     }
 

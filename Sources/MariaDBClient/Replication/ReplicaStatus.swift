@@ -10,6 +10,8 @@ public struct ReplicaStatus: Sendable, Hashable {
         case no = "No"
         /// Trying to (re)connect; the master may be down (`Last_IO_Errno` can still read 0 for a while).
         case connecting = "Connecting"
+        /// Starting: 10.11 shows this for a moment right after `START SLAVE [IO_THREAD]`.
+        case preparing = "Preparing"
     }
 
     /// `Using_Gtid`: how the connection finds its start position.
@@ -95,7 +97,7 @@ public struct ReplicaStatus: Sendable, Hashable {
         self.masterUser = try text("Master_User")
         let io = try text("Slave_IO_Running")
         guard let ioThread = IOThreadState(rawValue: io) else {
-            throw MMMError(.unexpectedResult, "Slave_IO_Running is '\(io)', expected Yes, No or Connecting")
+            throw MMMError(.unexpectedResult, "Slave_IO_Running is '\(io)', expected Yes, No, Connecting or Preparing")
         }
         self.ioThread = ioThread
         self.sqlThreadRunning = try text("Slave_SQL_Running") == "Yes"

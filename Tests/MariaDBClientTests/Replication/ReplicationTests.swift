@@ -38,6 +38,13 @@ import Testing
         #expect(status.relayLogSpace == 3183 && status.receivedHeartbeats == 8 && status.masterServerID == 1)
     }
 
+    /// Regression: 10.11 reports `Preparing` for a moment after START SLAVE, and decoding threw on it.
+    @Test func preparingIOThreadDecodes() throws {
+        let status = try ReplicaStatus(row: Self.row(["Slave_IO_Running": "Preparing"]))
+        #expect(status.ioThread == .preparing)
+        #expect(!status.isHealthy)
+    }
+
     @Test func drainedWhenAppliedCoversReceived() throws {
         let status = try ReplicaStatus(row: Self.row(["Gtid_Slave_Pos": "0-1-3,1-1-11", "Gtid_IO_Pos": "1-1-11,0-1-3"]))
         #expect(status.isDrained)
