@@ -7,6 +7,12 @@ import NIOPosix
 import Synchronization
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 @Suite("ProtocolClient")
 struct ProtocolClientTests {
     @Test("the reply deadline fires when the server accepts and never answers", .timeLimit(.minutes(1)))
@@ -28,12 +34,23 @@ struct ProtocolClientTests {
 
     @Test("a refused connection is connectionFailed", .timeLimit(.minutes(1)))
     func refusedConnection() async throws {
-        // Bind and close a listener to get a port nobody listens on.
-        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0)
-            .get()
-        let port = try #require(listener.localAddress?.port)
-        try await listener.close()
+        // A socket bound but not listening holds the port, so nothing else can take it and connecting is refused;
+        // a closed listener's port could be reused at once by a test running in parallel.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                bind(fd, socketAddress, length) == 0 && getsockname(fd, socketAddress, &length) == 0
+            }
+        }
+        try #require(bound)
+        let port = Int(UInt16(bigEndian: address.sin_port))
         let client = makeMonitorClient(logger: LogCapture().makeLogger())
         let error = await #expect(throws: MMMError.self) {
             try await client.send(.ping, to: ProtocolPeer(name: "db1", host: "127.0.0.1", port: port))
