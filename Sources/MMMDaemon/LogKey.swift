@@ -24,6 +24,9 @@ public enum LogKey {
     public static let path = "mmm.path"
     /// A process id.
     public static let pid = "mmm.pid"
+    /// A protocol key's fingerprint (``ProtocolKey.fingerprint`` in `MMMProtocol`; never the key itself), so that
+    /// operators can compare keys across hosts when frames are refused with `badMAC`.
+    public static let keyFingerprint = "mmm.key.fingerprint"
     /// A duration (a deadline, a timeout).
     public static let duration = "mmm.duration"
 }

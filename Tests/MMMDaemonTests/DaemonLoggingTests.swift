@@ -42,7 +42,7 @@ struct DaemonLoggingTests {
     func keysAreDistinct() {
         let keys = [
             LogKey.program, LogKey.host, LogKey.role, LogKey.peer, LogKey.error, LogKey.request, LogKey.sender,
-            LogKey.cluster, LogKey.rejection, LogKey.address, LogKey.path, LogKey.pid, LogKey.duration,
+            LogKey.cluster, LogKey.rejection, LogKey.address, LogKey.path, LogKey.pid, LogKey.duration, LogKey.keyFingerprint,
         ]
         #expect(Set(keys).count == keys.count)
         #expect(keys.allSatisfy { $0.hasPrefix("mmm.") })

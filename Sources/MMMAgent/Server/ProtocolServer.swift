@@ -109,7 +109,11 @@ public final class ProtocolServer<Responder: ProtocolRequestResponder>: Service 
         self.address.resolve(.success(local))
         self.logger.notice(
             "Listening for protocol connections",
-            metadata: [LogKey.address: "\(local)", LogKey.host: "\(self.configuration.name)"]
+            metadata: [
+                LogKey.address: "\(local)",
+                LogKey.host: "\(self.configuration.name)",
+                LogKey.keyFingerprint: "\(self.configuration.key.fingerprint)",
+            ]
         )
 
         let stopping = Flag()
