@@ -102,8 +102,11 @@ public final class PIDFile: Sendable {
     /// meanwhile is left alone. It is removed before the lock is dropped: a starting instance then either finds the
     /// lock held, or no file at all.
     public func release() {
-        guard let fd = self.descriptor.withLock({ descriptor in defer { descriptor = nil }; return descriptor })
-        else { return }
+        let taken = self.descriptor.withLock { descriptor in
+            defer { descriptor = nil }
+            return descriptor
+        }
+        guard let fd = taken else { return }
         if Self.isSameFile(fd, self.path) {
             unlink(self.path)
         }

@@ -22,7 +22,10 @@ struct DaemonLoggingTests {
     @Test("the handler carries the level and the program, host and cluster metadata")
     func handlerMetadata() {
         let configuration = DaemonLoggingConfiguration(
-            program: "mmm_agentd", host: "db1", cluster: "c1", level: .debug
+            program: "mmm_agentd",
+            host: "db1",
+            cluster: "c1",
+            level: .debug
         )
         let handler = DaemonLogging.makeHandler(label: "mmm.agent", configuration: configuration)
         #expect(handler.logLevel == .debug)
@@ -42,7 +45,8 @@ struct DaemonLoggingTests {
     func keysAreDistinct() {
         let keys = [
             LogKey.program, LogKey.host, LogKey.role, LogKey.peer, LogKey.error, LogKey.request, LogKey.sender,
-            LogKey.cluster, LogKey.rejection, LogKey.address, LogKey.path, LogKey.pid, LogKey.duration, LogKey.keyFingerprint,
+            LogKey.cluster, LogKey.rejection, LogKey.address, LogKey.path, LogKey.pid, LogKey.duration,
+            LogKey.keyFingerprint,
         ]
         #expect(Set(keys).count == keys.count)
         #expect(keys.allSatisfy { $0.hasPrefix("mmm.") })

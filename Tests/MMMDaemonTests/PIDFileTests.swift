@@ -42,8 +42,11 @@ struct PIDFileTests {
         }
     }
 
-    @Test("a stale file from a crashed run is taken over, whatever pid it names",
-          .timeLimit(.minutes(1)), arguments: ["999999999\n", "1\n", "garbage", ""])
+    @Test(
+        "a stale file from a crashed run is taken over, whatever pid it names",
+        .timeLimit(.minutes(1)),
+        arguments: ["999999999\n", "1\n", "garbage", ""]
+    )
     func staleFileAccepted(_ contents: String) async throws {
         try await withTemporaryDirectory { directory in
             let path = directory + "/mmm_mond.pid"
@@ -69,8 +72,10 @@ struct PIDFileTests {
         }
     }
 
-    @Test("a pid file dropped without release (as in a crash) leaves the file but not the lock",
-          .timeLimit(.minutes(1)))
+    @Test(
+        "a pid file dropped without release (as in a crash) leaves the file but not the lock",
+        .timeLimit(.minutes(1))
+    )
     func droppedWithoutReleaseKeepsNoLock() async throws {
         try await withTemporaryDirectory { directory in
             let path = directory + "/mmm_agentd.pid"

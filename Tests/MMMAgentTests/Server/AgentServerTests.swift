@@ -11,8 +11,10 @@ import Testing
 
 @Suite("AgentServer")
 struct AgentServerTests {
-    @Test("a ping is answered with the handler's pong, and the handler sees the sender's name",
-          .timeLimit(.minutes(1)))
+    @Test(
+        "a ping is answered with the handler's pong, and the handler sees the sender's name",
+        .timeLimit(.minutes(1))
+    )
     func pingRoundTrip() async throws {
         let logs = LogCapture()
         let senders = Mutex([String]())
@@ -93,8 +95,11 @@ struct AgentServerTests {
         }
     }
 
-    @Test("a bad frame is logged with its reason, closes its connection, and the server keeps serving",
-          .timeLimit(.minutes(1)), arguments: BadFrame.allCases)
+    @Test(
+        "a bad frame is logged with its reason, closes its connection, and the server keeps serving",
+        .timeLimit(.minutes(1)),
+        arguments: BadFrame.allCases
+    )
     func badFrameIsRejected(_ bad: BadFrame) async throws {
         let logs = LogCapture()
         let server = AgentServer(
@@ -143,8 +148,10 @@ struct AgentServerTests {
         #expect(logs.entries.contains { $0.message == "Request exceeded its deadline" && $0.level == .warning })
     }
 
-    @Test("a graceful shutdown lets the request in flight finish and be answered, then run() returns",
-          .timeLimit(.minutes(1)))
+    @Test(
+        "a graceful shutdown lets the request in flight finish and be answered, then run() returns",
+        .timeLimit(.minutes(1))
+    )
     func gracefulShutdownFinishesInFlightRequest() async throws {
         let logs = LogCapture()
         let (started, startedContinuation) = AsyncStream.makeStream(of: Void.self)

@@ -79,8 +79,10 @@ struct ProtocolClientTests {
         #expect(logs.rejectionReasons == ["badMAC"])
     }
 
-    @Test("a second request to a peer already waited on is refused; other peers are not blocked",
-          .timeLimit(.minutes(1)))
+    @Test(
+        "a second request to a peer already waited on is refused; other peers are not blocked",
+        .timeLimit(.minutes(1))
+    )
     func oneRequestInFlightPerPeer() async throws {
         let (entered, enteredContinuation) = AsyncStream.makeStream(of: Void.self)
         let handler = ClosureAgentHandler { _, _ in
@@ -88,7 +90,11 @@ struct ProtocolClientTests {
             try? await Task.sleep(for: .milliseconds(500))
             return .pong(AgentPong(uptimeMilliseconds: 1))
         }
-        let server = AgentServer(configuration: makeServerConfiguration(), handler: handler, logger: LogCapture().makeLogger())
+        let server = AgentServer(
+            configuration: makeServerConfiguration(),
+            handler: handler,
+            logger: LogCapture().makeLogger()
+        )
         let client = makeMonitorClient(logger: LogCapture().makeLogger())
         try await withRunningServer(server) { agent in
             try await withThrowingTaskGroup(of: AgentResponse.self) { group in
@@ -110,7 +116,11 @@ struct ProtocolClientTests {
         let handler = ClosureAgentHandler { _, _ in
             .agentStatus(AgentStatus(state: nil, roles: [], activeMaster: nil, epoch: 0, uptimeMilliseconds: 0))
         }
-        let server = AgentServer(configuration: makeServerConfiguration(), handler: handler, logger: LogCapture().makeLogger())
+        let server = AgentServer(
+            configuration: makeServerConfiguration(),
+            handler: handler,
+            logger: LogCapture().makeLogger()
+        )
         let client = makeMonitorClient(logger: LogCapture().makeLogger())
         try await withRunningServer(server) { agent in
             let error = await #expect(throws: MMMError.self) { try await client.send(.ping, to: agent) }

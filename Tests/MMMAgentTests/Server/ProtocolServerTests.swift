@@ -25,13 +25,19 @@ private struct EchoControlResponder: ProtocolRequestResponder {
 
 @Suite("ProtocolServer")
 struct ProtocolServerTests {
-    @Test("the generic server serves control requests with another responder, and refuses agent requests",
-          .timeLimit(.minutes(1)))
+    @Test(
+        "the generic server serves control requests with another responder, and refuses agent requests",
+        .timeLimit(.minutes(1))
+    )
     func servesControlRequests() async throws {
         let logs = LogCapture()
         var configuration = makeServerConfiguration()
         configuration.name = "monitor"
-        let server = ProtocolServer(configuration: configuration, responder: EchoControlResponder(), logger: logs.makeLogger())
+        let server = ProtocolServer(
+            configuration: configuration,
+            responder: EchoControlResponder(),
+            logger: logs.makeLogger()
+        )
         let client = ProtocolClient(
             configuration: ProtocolClientConfiguration(name: "control-test-1", key: serverTestKey),
             logger: logs.makeLogger()
@@ -45,7 +51,10 @@ struct ProtocolServerTests {
                 .controlRequest(ControlRequest(verb: "show", arguments: ["--verbose"])),
                 with: monitor
             )
-            #expect(reply.message == .controlResponse(ControlResponse(isError: false, text: "control-test-1: show [\"--verbose\"]")))
+            #expect(
+                reply.message
+                    == .controlResponse(ControlResponse(isError: false, text: "control-test-1: show [\"--verbose\"]"))
+            )
             #expect(reply.header.sender == "monitor")
             let error = await #expect(throws: MMMError.self) {
                 try await client.exchange(.agentRequest(.ping), with: monitor)
