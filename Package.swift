@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // Pure decisions: standard library only, no clocks, no I/O.
@@ -61,15 +62,31 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // mmm_agentd's library: endpoint providers (vip, exec) and, later, the agent itself.
+        // Daemon plumbing shared by mmm_agentd and mmm_mond: pid file, logging bootstrap, service group.
+        .target(
+            name: "MMMDaemon",
+            dependencies: [
+                "MMMCore",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // mmm_agentd's library: endpoint providers (vip, exec), the protocol server and client, and the agent.
         .target(
             name: "MMMAgent",
             dependencies: [
                 "MMMCore",
                 "MMMSystem",
                 "MariaDBClient",
+                "MMMProtocol",
+                "MMMDaemon",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -138,9 +155,23 @@ let package = Package(
         .testTarget(
             name: "MMMAgentTests",
             dependencies: [
-                "MMMAgent", "MMMSystem", "MMMCore",
+                "MMMAgent", "MMMSystem", "MMMCore", "MMMProtocol", "MMMDaemon",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MMMDaemonTests",
+            dependencies: [
+                "MMMDaemon", "MMMCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

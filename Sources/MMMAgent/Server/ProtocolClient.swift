@@ -1,0 +1,269 @@
+import Logging
+import MMMCore
+import MMMDaemon
+import MMMProtocol
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// A protocol server to talk to: its protocol name and its address.
+public struct ProtocolPeer: Sendable, Hashable, CustomStringConvertible {
+    /// The peer's protocol name, which requests are addressed to (an agent's host name, or the monitor's name).
+    public var name: String
+    /// Its address (`agent_ip`, `monitor_ip`).
+    public var host: String
+    /// Its port (`agent_port`, the monitor's control port).
+    public var port: Int
+
+    /// Creates a peer.
+    public init(name: String, host: String, port: Int) {
+        self.name = name
+        self.host = host
+        self.port = port
+    }
+
+    /// `name (host:port)`.
+    public var description: String { "\(self.name) (\(self.host):\(self.port))" }
+}
+
+/// How a ``ProtocolClient`` identifies itself and how long it waits.
+public struct ProtocolClientConfiguration: Sendable {
+    /// The client's sender name (`monitor`, an agent's host name, `control-HOST-PID`).
+    public var name: String
+    /// The shared key.
+    public var key: ProtocolKey
+    /// How long connecting may take.
+    public var connectTimeout: Duration
+    /// How long the answer may take once the request is sent (callers may pass a longer one per request, e.g. for a
+    /// drain wait).
+    public var replyTimeout: Duration
+    /// The largest frame accepted, in bytes.
+    public var maximumFrameSize: Int
+    /// How far a reply's timestamp may be from this host's clock.
+    public var replayWindow: Duration
+    /// Replies stamped before this are refused as stale; `nil` means the client's creation time.
+    ///
+    /// A client's request counter starts again at 1 in every process, so without this bound a reply captured
+    /// before this process started could be replayed to answer its first requests. The price: right after start, a
+    /// server whose clock lags this host's has its replies refused (`accessDenied`, stale). A short-lived client
+    /// (`mmm_control`) may pass an earlier bound, such as its start minus a few seconds.
+    public var replyNotBefore: ProtocolTimestamp?
+
+    /// Creates a client configuration.
+    ///
+    /// - Parameters:
+    ///   - name: the sender name.
+    ///   - key: the shared key.
+    ///   - connectTimeout: 2 s by default.
+    ///   - replyTimeout: 10 s by default.
+    ///   - maximumFrameSize: 64 KiB by default.
+    ///   - replayWindow: 30 s by default.
+    ///   - replyNotBefore: the earliest reply stamp accepted; `nil` (the default) lets the client use its creation
+    ///     time.
+    public init(
+        name: String,
+        key: ProtocolKey,
+        connectTimeout: Duration = .seconds(2),
+        replyTimeout: Duration = .seconds(10),
+        maximumFrameSize: Int = FrameCodec.defaultMaximumFrameSize,
+        replayWindow: Duration = .seconds(30),
+        replyNotBefore: ProtocolTimestamp? = nil
+    ) {
+        self.name = name
+        self.key = key
+        self.connectTimeout = connectTimeout
+        self.replyTimeout = replyTimeout
+        self.maximumFrameSize = maximumFrameSize
+        self.replayWindow = replayWindow
+        self.replyNotBefore = replyNotBefore
+    }
+}
+
+/// Sends one request frame to a protocol server and returns its validated reply.
+///
+/// **One connection per request.** Each ``exchange(_:with:replyTimeout:)`` connects (with the connect deadline),
+/// sends the request, waits for the reply (with the reply deadline) and closes. Requests are rare (a few per
+/// second per host at most), so a fresh connection costs little, and it leaves nothing to go stale: no half-dead
+/// pooled connection after a network partition or an agent restart, no reconnect logic.
+///
+/// **One request in flight per peer.** The receiver's ``MMMProtocol/ReplayGuard`` needs each sender's stamps to
+/// arrive in increasing order, which two requests on two connections to the same peer cannot promise
+/// (docs/protocol.md §3). So this client refuses a second concurrent request to a peer it is already waiting on,
+/// with `invalidArgument`; send to each peer from one task, one request at a time. Requests to different peers run
+/// in parallel.
+///
+/// **One client per sender name per process.** Stamps come from this client's ``MMMProtocol/FrameSequencer``; two
+/// clients with the same name would send colliding stamps. Share the instance.
+///
+/// The reply must pass the MAC check (decoder), answer this request (``MMMProtocol/ProtocolFrame/isReply(to:)``) and
+/// pass this client's own ``MMMProtocol/ReplayGuard`` for replies, under the replier's name.
+///
+/// Every failure is an ``MMMCore/MMMError``: `connectionFailed` (refused, unreachable), `timedOut` (connect or reply
+/// deadline), `connectionLost` (closed without an answer, which is also what a server does when it rejects our
+/// frame: wrong key, clocks apart), `accessDenied` / `invalidArgument` (the reply was rejected), `unexpectedResult`
+/// (a reply to something else). Cancellation ends the exchange with `CancellationError`.
+public final class ProtocolClient: Sendable {
+    /// The client's configuration.
+    public let configuration: ProtocolClientConfiguration
+    private let logger: Logger
+    private let eventLoopGroup: any EventLoopGroup
+    private let wallClock: @Sendable () -> ProtocolTimestamp
+    private let codec: FrameCodec
+    private let sequencer = Mutex(FrameSequencer())
+    private let replyGuard: Mutex<ReplayGuard>
+    private let inFlight = Mutex(Set<String>())
+
+    /// Creates a client.
+    ///
+    /// - Parameters:
+    ///   - configuration: the sender name, key and deadlines.
+    ///   - logger: where exchanges are traced.
+    ///   - eventLoopGroup: the NIO threads; the shared singleton by default.
+    ///   - wallClock: the clock for stamps and freshness checks.
+    public init(
+        configuration: ProtocolClientConfiguration,
+        logger: Logger,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        wallClock: @escaping @Sendable () -> ProtocolTimestamp = WallClock.now
+    ) {
+        self.configuration = configuration
+        self.logger = logger
+        self.eventLoopGroup = eventLoopGroup
+        self.wallClock = wallClock
+        self.codec = FrameCodec(
+            key: configuration.key,
+            maximumFrameSize: min(configuration.maximumFrameSize, FrameCodec.defaultMaximumFrameSize)
+        )
+        self.replyGuard = Mutex(
+            ReplayGuard(window: configuration.replayWindow, notBefore: configuration.replyNotBefore ?? wallClock())
+        )
+    }
+
+    /// Sends `message` to `peer` and returns the reply frame.
+    ///
+    /// - Parameters:
+    ///   - message: the request (an agent or control request).
+    ///   - peer: where to send it.
+    ///   - replyTimeout: how long to wait for the answer after sending; the configuration's by default.
+    /// - Returns: the reply, authenticated, fresh and answering this request (its message kind is the caller's to
+    ///   check).
+    /// - Throws: ``MMMCore/MMMError`` (see the type's documentation) or `CancellationError`.
+    public func exchange(
+        _ message: ProtocolMessage,
+        with peer: ProtocolPeer,
+        replyTimeout: Duration? = nil
+    ) async throws -> ProtocolFrame {
+        let reserved = self.inFlight.withLock { $0.insert(peer.name).inserted }
+        guard reserved else {
+            throw MMMError(
+                .invalidArgument,
+                "a request to \(peer) is already in flight from \(self.configuration.name); send one request to a "
+                    + "peer at a time (docs/protocol.md §3)"
+            )
+        }
+        defer { _ = self.inFlight.withLock { $0.remove(peer.name) } }
+
+        let channel = try await self.connect(to: peer)
+        let timeout = replyTimeout ?? self.configuration.replyTimeout
+        let reply = try await self.send(message, to: peer, over: channel, timeout: timeout)
+
+        do throws(ProtocolRejection) {
+            let now = self.wallClock()
+            try self.replyGuard.withLock { replyGuard throws(ProtocolRejection) in
+                try replyGuard.admit(reply.header, now: now)
+            }
+        } catch {
+            throw MMMError(error.error.code, "answer from \(peer) refused: \(error.description)")
+        }
+        return reply
+    }
+
+    private func connect(to peer: ProtocolPeer) async throws -> NIOAsyncChannel<ProtocolFrame, ProtocolFrame> {
+        let codec = self.codec
+        do {
+            return try await ClientBootstrap(group: self.eventLoopGroup)
+                .connectTimeout(TimeAmount(self.configuration.connectTimeout))
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .connect(host: peer.host, port: peer.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandlers([
+                            ByteToMessageHandler(ProtocolFrameDecoder(codec: codec)),
+                            MessageToByteHandler(ProtocolFrameEncoder(codec: codec)),
+                        ])
+                        return try NIOAsyncChannel<ProtocolFrame, ProtocolFrame>(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch ChannelError.connectTimeout(let amount) {
+            throw MMMError(
+                .timedOut,
+                "connecting to \(peer) did not complete within \(self.configuration.connectTimeout)",
+                cause: ChannelError.connectTimeout(amount)
+            )
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw MMMError(.connectionFailed, "cannot connect to \(peer): \(error)", cause: error)
+        }
+    }
+
+    /// Writes the request and waits for a frame that answers it; the connection is closed afterwards.
+    private func send(
+        _ message: ProtocolMessage,
+        to peer: ProtocolPeer,
+        over channel: NIOAsyncChannel<ProtocolFrame, ProtocolFrame>,
+        timeout: Duration
+    ) async throws -> ProtocolFrame {
+        let timedOut = Flag()
+        do {
+            return try await channel.executeThenClose { inbound, outbound in
+                let stamp = self.sequencer.withLock { $0.next(now: self.wallClock()) }
+                let request = ProtocolFrame(
+                    header: FrameHeader(sender: self.configuration.name, recipient: peer.name, stamp: stamp),
+                    message: message
+                )
+                try await outbound.write(request)
+                self.logger.trace(
+                    "Request sent",
+                    metadata: [LogKey.peer: "\(peer)", LogKey.request: "\(message.messageType)"]
+                )
+                return try await withThrowingTaskGroup(of: Void.self) { group in
+                    // The inbound iterator cannot leave this task, so the deadline closes the channel instead of
+                    // racing the read; the read then ends and the flag says why.
+                    group.addTask {
+                        do { try await Task.sleep(for: timeout) } catch { return }
+                        timedOut.set()
+                        channel.channel.close(promise: nil)
+                    }
+                    defer { group.cancelAll() }
+                    for try await reply in inbound {
+                        guard reply.isReply(to: request) else {
+                            throw MMMError(
+                                .unexpectedResult,
+                                "\(peer) sent \(reply.message.messageType) from \(reply.header.sender) to "
+                                    + "\(reply.header.recipient) in reply to \(reply.header.inReplyTo), which does not "
+                                    + "answer our request \(stamp.counter)"
+                            )
+                        }
+                        return reply
+                    }
+                    throw MMMError(
+                        .connectionLost,
+                        "\(peer) closed the connection without answering; it may have refused our frame (check that "
+                            + "both use the same secret, key \(self.configuration.key.fingerprint), and that the "
+                            + "clocks agree)"
+                    )
+                }
+            }
+        } catch let error where timedOut.isSet {
+            throw MMMError(.timedOut, "\(peer) did not answer within \(timeout)", cause: error)
+        } catch let error as MMMError {
+            throw error
+        } catch let rejection as ProtocolRejection {
+            throw MMMError(rejection.error.code, "answer from \(peer) refused: \(rejection.description)")
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw MMMError(.connectionLost, "exchange with \(peer) failed: \(error)", cause: error)
+        }
+    }
+}
