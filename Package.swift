@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "mmm_control", targets: ["mmm_control"]),
+        .executable(name: "mmm_agentd", targets: ["mmm_agentd"]),
         .executable(name: "mmm-benchmark", targets: ["mmm-benchmark"]),
     ],
     dependencies: [
@@ -81,6 +82,7 @@ let package = Package(
                 "MMMCore",
                 "MMMSystem",
                 "MariaDBClient",
+                "MMMConfig",
                 "MMMProtocol",
                 "MMMDaemon",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -105,6 +107,18 @@ let package = Package(
                 "MMMCore",
                 "MariaDBClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "mmm_agentd",
+            dependencies: [
+                "MMMAgent",
+                "MMMConfig",
+                "MMMCore",
+                "MMMDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -24,17 +24,19 @@ public struct WriterLease: Sendable, Hashable {
         public var recheckInterval: Duration
         /// The agent's tick: how late it may notice that the lease ran out.
         public var tickInterval: Duration
-        /// The largest difference between the monitor's and an agent's wall clocks (NTP).
+        /// How much later than the monitor sent it a renewal may still be accepted: the agent's replay window
+        /// (frames older than that are refused) plus the difference between the hosts' clocks (NTP).
         public var maximumClockSkew: Duration
 
-        /// Creates the timings; the defaults fence an isolated writer within about 4.5 s of its last renewal.
+        /// Creates the timings; the defaults fence an isolated writer within about 5 s of its last renewal and let the
+        /// monitor promote without its confirmation 7.4 s after its last message to it.
         public init(
             timeout: Duration = .seconds(3),
             peerCheckDeadline: Duration = .milliseconds(300),
             fenceDeadline: Duration = .milliseconds(1500),
             recheckInterval: Duration = .seconds(1),
             tickInterval: Duration = .milliseconds(100),
-            maximumClockSkew: Duration = .milliseconds(250)
+            maximumClockSkew: Duration = .milliseconds(1500)
         ) {
             self.timeout = timeout
             self.peerCheckDeadline = peerCheckDeadline

@@ -78,8 +78,8 @@ import Testing
         let promotion = self.configuration.earliestPromotion(
             lastSentToOldWriter: .seconds(10), candidateAcknowledgedAt: .seconds(11)
         )
-        // 10 + 3 (timeout) + 0.25 (skew) + 0.1 (tick) + 1 (recheck) + 0.3 (peer check) + 1.5 (fence)
-        #expect(promotion == .seconds(10) + .milliseconds(6150))
+        // 10 + 3 (timeout) + 1.5 (frame age and skew) + 0.1 (tick) + 1 (recheck) + 0.3 (peer check) + 1.5 (fence)
+        #expect(promotion == .seconds(10) + .milliseconds(7400))
         let lateCandidate = self.configuration.earliestPromotion(
             lastSentToOldWriter: .seconds(10), candidateAcknowledgedAt: .seconds(20)
         )
@@ -102,7 +102,7 @@ import Testing
                 sends.append(time)
                 time += Int64(random.next(in: 200...1_000))
             }
-            let skew = Int64(random.next(in: 0...500)) - 250  // agent clock = real + skew
+            let skew = Int64(random.next(in: 0...3000)) - 1500  // agent clock = real + skew
             let candidateHearsFrom = partition + Int64(random.next(in: 0...8_000))  // monitor reaches the candidate
             let candidateAck = candidateHearsFrom + Int64(random.next(in: 0...50))
             let otherPeerAnswers = random.next(in: 0...2)  // 0: lost, 1: silent, 2: lost until candidate hears
@@ -110,7 +110,9 @@ import Testing
             let candidateReachable = random.next(in: 0...3) > 0
             var deliveries: [(at: Int64, sentAt: Int64)] = []
             for sent in sends where random.next(in: 0...9) > 0 {  // 10 % lost
-                deliveries.append((at: sent + Int64(random.next(in: 0...400)), sentAt: sent))
+                // The agent renews from the moment of receipt; its replay window refuses frames older than 1 s, and
+                // clocks differ by up to 0.5 s: a renewal arrives at most 1.5 s (maximumClockSkew) after sending.
+                deliveries.append((at: sent + Int64(random.next(in: 0...1_500)), sentAt: sent))
             }
             deliveries.sort { $0.at < $1.at }
             let lastSent = sends.last!
@@ -133,9 +135,8 @@ import Testing
             while now <= promotionAt + 1_000, fencedAt == nil {
                 while nextDelivery < deliveries.count, deliveries[nextDelivery].at <= now {
                     let delivery = deliveries[nextDelivery]
-                    lease.monitorMessageReceived(
-                        sentAt: agentClock(delivery.sentAt), holdsWriter: true, at: agentClock(now)
-                    )
+                    _ = delivery.sentAt
+                    lease.monitorMessageReceived(sentAt: agentClock(now), holdsWriter: true, at: agentClock(now))
                     nextDelivery += 1
                 }
                 if let answerAt = pendingAnswersAt, now >= answerAt {

@@ -1,0 +1,393 @@
+import Logging
+import MMMCore
+import MMMDaemon
+import MMMProtocol
+import MariaDBClient
+import NIOConcurrencyHelpers
+
+/// The agent itself: answers the monitor and its peers, keeps the writer lease, and converges its host to the roles
+/// the monitor asked for (``AgentPlanner``), one step at a time, each with a deadline.
+///
+/// State shared between the request handler, the convergence loop and the lease loop sits in one lock; no I/O is
+/// done while holding it.
+public final class AgentCore: AgentRequestHandling, Sendable {
+    /// The protocol name the monitor uses as sender.
+    public static let monitorName = "monitor"
+
+    private struct State {
+        var hostState: HostState?
+        var roles: [RoleIP] = []
+        var activeMaster: String?
+        var epoch: UInt64 = 0
+        var desire: AgentDesire?
+        var lease: WriterLease
+        var lastHeardMonitor: MonitorInstant?
+        var lastError: String?
+    }
+
+    /// The resolved settings.
+    public let settings: AgentSettings
+    private let state: NIOLockedValueBox<State>
+    private let origin = ContinuousClock.now
+    private let endpoints: any EndpointProvider
+    private let executor: MariaDBExecutor
+    private let writeControl: WriteControl
+    private let replication: ReplicationControl
+    private let observer: LocalObserver
+    private let peers: AgentClient
+    private let logger: Logger
+    private let wakeups: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+
+    /// Creates the agent from its settings and the parts it drives.
+    public init(
+        settings: AgentSettings,
+        endpoints: any EndpointProvider,
+        executor: MariaDBExecutor,
+        peers: AgentClient,
+        logger: Logger
+    ) {
+        self.settings = settings
+        self.state = NIOLockedValueBox(State(lease: WriterLease(configuration: settings.lease)))
+        self.endpoints = endpoints
+        self.executor = executor
+        self.writeControl = WriteControl(configuration: settings.database, executor: executor, logger: logger)
+        self.replication = ReplicationControl(configuration: settings.database, executor: executor, logger: logger)
+        self.observer = LocalObserver(
+            roleIPs: settings.roleIPs,
+            hostNamesByIP: Dictionary(settings.allHosts.map { ($0.ip, $0.name) }, uniquingKeysWith: { first, _ in first }),
+            endpoints: endpoints,
+            database: settings.database,
+            executor: executor
+        )
+        self.peers = peers
+        self.logger = logger
+        (self.wakeups, self.wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// The agent's monotonic time as the core's instants.
+    private func now() -> MonitorInstant {
+        MonitorInstant(sinceOrigin: ContinuousClock.now - self.origin)
+    }
+
+    private var uptimeMilliseconds: UInt64 {
+        UInt64(max(0, (ContinuousClock.now - self.origin).milliseconds))
+    }
+
+    // MARK: - Requests
+
+    /// Answers one protocol request (see ``AgentRequestHandling``).
+    public func handle(_ request: AgentRequest, from sender: String) async -> AgentResponse {
+        do {
+            return try await self.answer(request, from: sender)
+        } catch let error as MMMError {
+            return .failed(AgentFailure(error))
+        } catch {
+            return .failed(AgentFailure(MMMError(.commandFailed, "\(error)")))
+        }
+    }
+
+    private func answer(_ request: AgentRequest, from sender: String) async throws -> AgentResponse {
+        switch request {
+        case .ping:
+            if sender == Self.monitorName { self.heardMonitor(holdingRoles: nil) }
+            return .pong(AgentPong(uptimeMilliseconds: self.uptimeMilliseconds))
+        case .setStatus(let status):
+            try self.requireMonitor(sender, for: "set status")
+            self.state.withLockedValue { state in
+                if status.epoch >= state.epoch {
+                    state.epoch = status.epoch
+                    state.hostState = status.state
+                    state.roles = status.roles
+                    state.activeMaster = status.activeMaster
+                    // The monitor leaves the active master out for a host that must not replicate yet.
+                    state.desire = AgentDesire(roles: status.roles, follow: status.activeMaster)
+                }
+            }
+            self.heardMonitor(holdingRoles: status.roles)
+            self.wake.yield()
+            return .statusApplied(self.agentStatus())
+        case .getAgentStatus:
+            return .agentStatus(self.agentStatus())
+        case .getSystemInfo:
+            let (observation, database) = try await self.observer.observe(deadline: .seconds(2))
+            let held = self.settings.roleIPs.filter { observation.heldIPs.contains($0.ip) }
+            let source = database.replicas.first { $0.connectionName.isEmpty }.map { "\($0.masterHost):\($0.masterPort)" }
+            return .systemInfo(
+                SystemInfo(
+                    writable: observation.writable, rolesOnInterface: held, replicationSource: source,
+                    uptimeMilliseconds: self.uptimeMilliseconds
+                )
+            )
+        case .clearBadRoles:
+            return .badRolesCleared([])
+        case .getDrainStatus:
+            let database = try await self.observer.readDatabase()
+            let source = database.replicas.first { $0.connectionName.isEmpty }
+            return .drainStatus(
+                DrainStatus(
+                    drained: source?.isDrained ?? true,
+                    receivedPosition: source?.gtidIOPos.description ?? "",
+                    appliedPosition: database.facts.gtidSlavePos.description,
+                    ioThreadRunning: source?.ioThread == .yes,
+                    sqlThreadRunning: source?.sqlThreadRunning ?? false,
+                    lastSQLErrorNumber: UInt32(clamping: source?.lastSQLErrno ?? 0)
+                )
+            )
+        case .getGTIDPositions:
+            let database = try await self.observer.readDatabase()
+            let source = database.replicas.first { $0.connectionName.isEmpty }
+            return .gtidPositions(
+                GTIDPositions(
+                    binlogPosition: database.facts.gtidBinlogPos.description,
+                    binlogState: database.facts.gtidBinlogState.description,
+                    currentPosition: database.facts.gtidCurrentPos.description,
+                    slavePosition: database.facts.gtidSlavePos.description,
+                    receivedPosition: source?.gtidIOPos.description ?? ""
+                )
+            )
+        case .canReach(let query):
+            return .reachability(try await self.reach(query))
+        case .fence(let order):
+            try self.requireMonitor(sender, for: "fence")
+            return .fenced(try await self.fenceNow(reason: order.reason))
+        }
+    }
+
+    private func requireMonitor(_ sender: String, for what: String) throws {
+        guard sender == Self.monitorName else {
+            throw MMMError(.accessDenied, "\(what) is accepted from the monitor only, not from '\(sender)'")
+        }
+    }
+
+    /// Renews the lease: any monitor message proves the monitor reaches this host.
+    private func heardMonitor(holdingRoles roles: [RoleIP]?) {
+        let now = self.now()
+        self.state.withLockedValue { state in
+            state.lastHeardMonitor = now
+            let holdsWriter = (roles ?? state.roles).contains { $0.role == self.settings.writerRole }
+            state.lease.monitorMessageReceived(sentAt: now, holdsWriter: holdsWriter, at: now)
+        }
+    }
+
+    private func agentStatus() -> AgentStatus {
+        self.state.withLockedValue { state in
+            AgentStatus(
+                state: state.hostState, roles: state.roles, activeMaster: state.activeMaster, epoch: state.epoch,
+                uptimeMilliseconds: self.uptimeMilliseconds
+            )
+        }
+    }
+
+    private func reach(_ query: ReachQuery) async throws -> ReachReport {
+        switch query.service {
+        case .monitor:
+            let now = self.now()
+            let lastHeard = self.state.withLockedValue { $0.lastHeardMonitor }
+            let answer = WriterLease.answer(lastHeard: lastHeard, timeout: self.settings.lease.timeout, at: now)
+            return ReachReport(
+                host: query.host, service: .monitor, reachable: answer == .hearsMonitor,
+                lastContactMilliseconds: lastHeard.map { UInt64(max(0, $0.duration(to: now).milliseconds)) },
+                detail: answer == .hearsMonitor ? "heard the monitor within the lease" : "lost the monitor"
+            )
+        case .mysql:
+            guard let host = self.settings.host(named: query.host) else {
+                throw MMMError(.invalidArgument, "unknown host '\(query.host)'")
+            }
+            var target = self.settings.database
+            target.name = host.name
+            target.host = host.ip
+            target.port = host.mysqlPort
+            do {
+                let connection = try await MariaDBConnection.connect(target, on: self.executor)
+                _ = try await connection.query("SELECT 1")
+                await connection.close()
+                return ReachReport(host: host.name, service: .mysql, reachable: true, lastContactMilliseconds: nil, detail: "SELECT 1 answered")
+            } catch {
+                return ReachReport(host: host.name, service: .mysql, reachable: false, lastContactMilliseconds: nil, detail: "\(error)")
+            }
+        case .agent:
+            guard let host = self.settings.host(named: query.host) else {
+                throw MMMError(.invalidArgument, "unknown host '\(query.host)'")
+            }
+            do {
+                _ = try await self.peers.send(.ping, to: ProtocolPeer(name: host.name, host: host.ip, port: host.agentPort), replyTimeout: .seconds(1))
+                return ReachReport(host: host.name, service: .agent, reachable: true, lastContactMilliseconds: nil, detail: "ping answered")
+            } catch {
+                return ReachReport(host: host.name, service: .agent, reachable: false, lastContactMilliseconds: nil, detail: "\(error)")
+            }
+        }
+    }
+
+    /// Fences at once (monitor order): drops the writer role from the desire, fences, releases the writer IP.
+    private func fenceNow(reason: String) async throws -> MMMProtocol.FenceReport {
+        self.state.withLockedValue { state in
+            state.roles.removeAll { $0.role == self.settings.writerRole }
+            state.desire?.roles.removeAll { $0.role == self.settings.writerRole }
+            state.lease.monitorMessageReceived(sentAt: self.now(), holdsWriter: false, at: self.now())
+        }
+        self.logger.warning("Fencing on the monitor's order", metadata: [LogKey.host: "\(self.settings.this.name)", LogKey.error: "\(reason)"])
+        let report = try await self.writeControl.fence(FenceOptions(sparedUsers: self.settings.sparedUsers))
+        var dropped: [RoleIP] = []
+        for roleIP in self.settings.roleIPs where roleIP.role == self.settings.writerRole {
+            if try await self.endpoints.holds(role: roleIP.role, ip: roleIP.ip, deadline: .seconds(2)) {
+                try await self.endpoints.release(role: roleIP.role, ip: roleIP.ip, deadline: .seconds(2))
+                dropped.append(roleIP)
+            }
+        }
+        self.wake.yield()
+        return MMMProtocol.FenceReport(
+            target: self.settings.this.name, readOnly: true, sessionsKilled: UInt32(clamping: report.killedSessions.count),
+            rolesDropped: dropped
+        )
+    }
+
+    // MARK: - Convergence
+
+    /// Converges whenever the monitor's status changes, the lease turns, or `interval` passes; returns when cancelled
+    /// (graceful shutdown keeps the host's roles as they are).
+    public func runConvergence(interval: Duration = .seconds(1)) async {
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    self.wake.yield()
+                }
+            }
+            for await _ in self.wakeups {
+                if Task.isCancelled { break }
+                await self.convergeOnce()
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Ends ``runConvergence(interval:)``.
+    public func stop() {
+        self.wake.finish()
+    }
+
+    /// One round: observe, plan, execute in order; the first failing step ends the round (the next one retries).
+    public func convergeOnce() async {
+        let (desire, leaseAllows) = self.state.withLockedValue { ($0.desire, $0.lease.mayWrite) }
+        guard let desire else { return }  // no monitor has spoken yet: change nothing
+        let observation: AgentObservation
+        do {
+            observation = try await self.observer.observe(deadline: .seconds(2)).0
+        } catch {
+            self.recordError("could not read the host's state: \(error)")
+            return
+        }
+        let actions = AgentPlanner.plan(
+            this: self.settings.this.name, writerRole: self.settings.writerRole, knownRoles: self.settings.roleIPs,
+            desired: desire, observed: observation, leaseAllowsWriting: leaseAllows
+        )
+        for action in actions {
+            do {
+                try await self.execute(action, observed: observation)
+            } catch {
+                self.recordError("\(action) failed: \(error)")
+                return
+            }
+        }
+        if !actions.isEmpty { self.state.withLockedValue { $0.lastError = nil } }
+    }
+
+    private func recordError(_ message: String) {
+        self.logger.error("Convergence step failed", metadata: [LogKey.host: "\(self.settings.this.name)", LogKey.error: "\(message)"])
+        self.state.withLockedValue { $0.lastError = message }
+    }
+
+    private func execute(_ action: AgentAction, observed: AgentObservation) async throws {
+        let host = self.settings.this.name
+        switch action {
+        case .fence:
+            self.logger.notice("Fencing: read_only on, client sessions killed", metadata: [LogKey.host: "\(host)"])
+            _ = try await self.writeControl.fence(FenceOptions(sparedUsers: self.settings.sparedUsers))
+        case .releaseIP(let roleIP):
+            self.logger.notice("Releasing role IP", metadata: [LogKey.host: "\(host)", LogKey.role: "\(roleIP)"])
+            try await self.endpoints.release(role: roleIP.role, ip: roleIP.ip, deadline: .seconds(3))
+        case .promote:
+            var drain: DrainRequest?
+            if let previous = observed.following.flatMap(self.settings.host(named:)) {
+                drain = DrainRequest(
+                    oldWriter: previous.name, oldWriterHost: previous.ip, oldWriterPort: previous.mysqlPort,
+                    timeout: self.settings.drainTimeout
+                )
+            }
+            self.logger.notice("Promoting: drain, then read_only off", metadata: [LogKey.host: "\(host)", LogKey.peer: "\(observed.following ?? "none")"])
+            _ = try await self.writeControl.promote(PromotionRequest(drain: drain))
+        case .acquireIP(let roleIP):
+            self.logger.notice("Acquiring role IP", metadata: [LogKey.host: "\(host)", LogKey.role: "\(roleIP)"])
+            try await self.endpoints.acquire(role: roleIP.role, ip: roleIP.ip, deadline: .seconds(3))
+        case .follow(let writer):
+            guard let target = self.settings.host(named: writer) else {
+                throw MMMError(.invalidArgument, "the monitor named '\(writer)' as writer, which is not in the config")
+            }
+            self.logger.notice("Repointing replication by GTID", metadata: [LogKey.host: "\(host)", LogKey.peer: "\(writer)"])
+            _ = try await self.replication.repoint(
+                RepointRequest(
+                    writer: target.name, writerHost: target.ip, writerPort: target.mysqlPort,
+                    replicationUser: target.replicationUser, replicationPassword: target.replicationPassword
+                )
+            )
+        }
+    }
+
+    // MARK: - Lease
+
+    /// Keeps the writer lease: when it runs out, asks the peers and fences if they say so (DESIGN.md §6).
+    public func runLease() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: self.settings.lease.tickInterval)
+            let action = self.state.withLockedValue { $0.lease.tick(at: self.now()) }
+            switch action {
+            case .none:
+                continue
+            case .fence(let reason):
+                self.leaseFenced(reason)
+            case .askPeers:
+                let answers = await self.askPeers()
+                let outcome = self.state.withLockedValue { $0.lease.peersAnswered(answers, at: self.now()) }
+                switch outcome {
+                case .none:
+                    break
+                case .keepWriting:
+                    self.logger.warning(
+                        "Lost the monitor, and so did every peer: keeping the writer role",
+                        metadata: [LogKey.host: "\(self.settings.this.name)"]
+                    )
+                case .fence(let reason):
+                    self.leaseFenced(reason)
+                }
+            }
+        }
+    }
+
+    private func leaseFenced(_ reason: WriterLease.FenceReason) {
+        self.logger.critical(
+            "Writer lease lost: fencing this host",
+            metadata: [LogKey.host: "\(self.settings.this.name)", LogKey.error: "\(reason)"]
+        )
+        self.wake.yield()
+    }
+
+    private func askPeers() async -> [WriterLease.PeerAnswer] {
+        let deadline = self.settings.lease.peerCheckDeadline
+        return await withTaskGroup(of: WriterLease.PeerAnswer.self) { group in
+            for peer in self.settings.peers {
+                group.addTask {
+                    let target = ProtocolPeer(name: peer.name, host: peer.ip, port: peer.agentPort)
+                    let query = AgentRequest.canReach(ReachQuery(host: Self.monitorName, service: .monitor))
+                    guard let response = try? await self.peers.send(query, to: target, replyTimeout: deadline),
+                        case .reachability(let report) = response
+                    else { return .noAnswer }
+                    return report.reachable ? .hearsMonitor : .lostMonitor
+                }
+            }
+            var answers: [WriterLease.PeerAnswer] = []
+            for await answer in group { answers.append(answer) }
+            return answers
+        }
+    }
+}

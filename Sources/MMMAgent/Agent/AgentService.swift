@@ -1,0 +1,97 @@
+import Logging
+import MMMCore
+import MMMDaemon
+import MMMProtocol
+import MMMSystem
+import MariaDBClient
+import NIOPosix
+import ServiceLifecycle
+
+/// `mmm_agentd` as one `Service`: the protocol listener, the endpoint provider's announcements, the convergence loop
+/// and the writer lease, in one task group. Graceful shutdown stops them all and leaves the host's roles, VIPs and
+/// `read_only` as they are (the monitor decides what happens to them).
+public struct AgentService: Service {
+    /// The resolved settings.
+    public let settings: AgentSettings
+    private let logger: Logger
+    private let replayWindow: Duration
+
+    /// Creates the service.
+    ///
+    /// - Parameter replayWindow: how old (or far ahead) a monitor frame may be; it bounds how late a delayed message
+    ///   can renew the lease, so it must stay below the lease's `maximumClockSkew`.
+    public init(settings: AgentSettings, logger: Logger, replayWindow: Duration = .seconds(1)) {
+        self.settings = settings
+        self.logger = logger
+        self.replayWindow = replayWindow
+    }
+
+    /// Runs until graceful shutdown or cancellation.
+    public func run() async throws {
+        let settings = self.settings
+        let executor = MariaDBExecutor(numberOfThreads: MariaDBExecutor.recommendedThreads(forServers: settings.allHosts.count))
+        let pool = NIOThreadPool(numberOfThreads: 8)
+        pool.start()
+        defer { pool.shutdownGracefully { _ in } }
+        let runner = CommandRunner(pool: pool)
+        let key = ProtocolKey(secret: settings.secret)
+
+        var vip: VIPEndpointProvider?
+        let endpoints: any EndpointProvider
+        switch settings.endpointProvider {
+        case .vip:
+            let provider = try VIPEndpointProvider(
+                configuration: VIPEndpointConfiguration(interface: settings.clusterInterface), runner: runner,
+                logger: self.logger
+            )
+            vip = provider
+            endpoints = provider
+        case .exec:
+            guard let program = settings.endpointExec else {
+                throw MMMError(.invalidConfiguration, "endpoint_provider exec needs endpoint_exec PROGRAM for \(settings.this.name)")
+            }
+            endpoints = try ExecEndpointProvider(
+                configuration: ExecEndpointConfiguration(program: program), runner: runner, logger: self.logger
+            )
+        }
+        let client = ProtocolClient(
+            configuration: ProtocolClientConfiguration(
+                name: settings.this.name, key: key, connectTimeout: .milliseconds(500), replyTimeout: .seconds(5)
+            ),
+            logger: self.logger
+        )
+        let core = AgentCore(
+            settings: settings, endpoints: endpoints, executor: executor, peers: AgentClient(client: client),
+            logger: self.logger
+        )
+        let server = AgentServer(
+            configuration: ProtocolServerConfiguration(
+                name: settings.this.name, host: settings.this.ip, port: settings.this.agentPort, key: key,
+                replayWindow: self.replayWindow
+            ),
+            handler: core,
+            logger: self.logger
+        )
+        self.logger.notice(
+            "Agent starting",
+            metadata: [
+                LogKey.host: "\(settings.this.name)", LogKey.address: "\(settings.this.ip):\(settings.this.agentPort)",
+            ]
+        )
+        do {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await server.run() }
+                if let vip {
+                    group.addTask { await cancelWhenGracefulShutdown { await vip.run() } }
+                }
+                group.addTask { await cancelWhenGracefulShutdown { await core.runConvergence() } }
+                group.addTask { await cancelWhenGracefulShutdown { await core.runLease() } }
+            }
+        } catch {
+            try? await executor.shutdownGracefully()
+            throw error
+        }
+        try await executor.shutdownGracefully()
+        self.logger.notice("Agent stopped; roles left as they are", metadata: [LogKey.host: "\(settings.this.name)"])
+    }
+}

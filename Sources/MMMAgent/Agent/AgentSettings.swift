@@ -1,0 +1,114 @@
+import MMMConfig
+import MMMCore
+import MariaDBClient
+
+/// Everything the agent needs from the config files, checked and resolved once at start.
+public struct AgentSettings: Sendable {
+    /// One host of the cluster as the agent needs it.
+    public struct Host: Sendable, Hashable {
+        /// `<host NAME>`.
+        public var name: String
+        /// Its IP.
+        public var ip: String
+        /// Its MariaDB port.
+        public var mysqlPort: Int
+        /// Its agent's port.
+        public var agentPort: Int
+        /// Its replication account, used by hosts that follow it (MMM uses the writer's `replication_user`).
+        public var replicationUser: String
+        /// That account's password.
+        public var replicationPassword: String
+    }
+
+    /// This host (`this`).
+    public var this: Host
+    /// Every other host: the peers asked in the lease check, and the writers this host may follow.
+    public var peers: [Host]
+    /// The active-master role (`active_master_role`).
+    public var writerRole: String
+    /// Every role IP of the cluster.
+    public var roleIPs: [RoleIP]
+    /// The local server, with the agent's account.
+    public var database: MariaDBConfiguration
+    /// Accounts fencing never kills (replication, agent and monitor users).
+    public var sparedUsers: [String]
+    /// The network interface role IPs live on.
+    public var clusterInterface: String
+    /// How role IPs are realized.
+    public var endpointProvider: MMMConfig.EndpointProvider
+    /// The program for `endpoint_provider exec`.
+    public var endpointExec: String?
+    /// The protocol secret.
+    public var secret: String
+    /// The writer lease.
+    public var lease: WriterLease.Configuration
+    /// How long a promotion may wait for the relay log to drain.
+    public var drainTimeout: Duration
+    /// The pid file.
+    public var pidPath: String?
+
+    /// All hosts, this one first.
+    public var allHosts: [Host] { [self.this] + self.peers }
+
+    /// The host called `name`.
+    public func host(named name: String) -> Host? {
+        self.allHosts.first { $0.name == name }
+    }
+
+    /// Resolves the settings from a loaded agent configuration (`ConfigDirectory.loadAgent`).
+    public init(configuration: MMMConfiguration) throws {
+        guard let thisName = configuration.this, let thisHost = configuration.thisHost else {
+            throw MMMError(
+                .invalidConfiguration,
+                "mmm_agent.conf names no valid host with `this`; write `this db1` with a host of mmm_common.conf"
+            )
+        }
+        func resolve(_ host: HostConfiguration) -> Host {
+            Host(
+                name: host.name, ip: "\(host.ip)", mysqlPort: host.mysqlPort, agentPort: host.agentPort,
+                replicationUser: host.replicationUser ?? "", replicationPassword: host.replicationPassword?.revealed() ?? ""
+            )
+        }
+        guard let agentUser = thisHost.agentUser, let agentPassword = thisHost.agentPassword else {
+            throw MMMError(
+                .invalidConfiguration,
+                "<host \(thisName)> has no agent_user/agent_password; the agent needs them to manage its server"
+            )
+        }
+        guard let writerRole = configuration.activeMasterRole else {
+            throw MMMError(.invalidConfiguration, "no active_master_role; add `active_master_role writer` to mmm_common.conf")
+        }
+        guard let secret = configuration.protocolSecret(forHost: thisName) else {
+            throw MMMError(
+                .invalidConfiguration,
+                "no protocol secret for \(thisName): set agent_secret in mmm_common.conf (or agent_password for the host)"
+            )
+        }
+        switch secret {
+        case .configured(let value), .derivedFromAgentPassword(let value):
+            self.secret = value.revealed()
+        }
+        self.this = resolve(thisHost)
+        self.peers = configuration.hosts.filter { $0.name != thisName }.map(resolve)
+        self.writerRole = writerRole
+        self.roleIPs = configuration.roles.flatMap { role in
+            (role.mode == .exclusive ? Array(role.ips.prefix(1)) : role.ips).map { RoleIP(role: role.name, ip: "\($0)") }
+        }
+        self.database = MariaDBConfiguration(
+            name: thisName, host: "\(thisHost.ip)", port: thisHost.mysqlPort, user: agentUser,
+            password: agentPassword.revealed(), connectTimeout: .seconds(1), readTimeout: .seconds(5)
+        )
+        var spared = [agentUser]
+        for host in configuration.hosts {
+            if let user = host.replicationUser { spared.append(user) }
+            if let user = host.monitorUser { spared.append(user) }
+        }
+        self.sparedUsers = Array(Set(spared)).sorted()
+        self.clusterInterface = thisHost.clusterInterface ?? "eth0"
+        self.endpointProvider = thisHost.endpointProvider
+        self.endpointExec = thisHost.endpointExec
+        self.lease = WriterLease.Configuration(timeout: configuration.leaseTimeout)
+        self.drainTimeout = configuration.monitor?.drainTimeout ?? .seconds(10)
+        self.pidPath = thisHost.pidPath
+    }
+}
