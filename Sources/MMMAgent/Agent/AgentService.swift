@@ -95,3 +95,8 @@ public struct AgentService: Service {
         self.logger.notice("Agent stopped; roles left as they are", metadata: [LogKey.host: "\(settings.this.name)"])
     }
 }
+
+extension AgentService: CustomStringConvertible {
+    /// What ServiceLifecycle logs when it starts the service: no secret.
+    public var description: String { "AgentService(\(self.settings))" }
+}

@@ -112,3 +112,19 @@ public struct AgentSettings: Sendable {
         self.pidPath = thisHost.pidPath
     }
 }
+
+extension AgentSettings: CustomStringConvertible {
+    /// The settings without any secret (the protocol secret and every password are left out).
+    public var description: String {
+        "AgentSettings(this: \(self.this.name) \(self.this.ip):\(self.this.agentPort), peers: \(self.peers.map(\.name)), "
+            + "writerRole: \(self.writerRole), roleIPs: \(self.roleIPs), database: \(self.database.endpointDescription), "
+            + "interface: \(self.clusterInterface), provider: \(self.endpointProvider), secret: <redacted>)"
+    }
+}
+
+extension AgentSettings.Host: CustomStringConvertible, CustomDebugStringConvertible {
+    /// Name and addresses; never the replication password.
+    public var description: String { "\(self.name) (\(self.ip), mysql \(self.mysqlPort), agent \(self.agentPort))" }
+    /// Same as ``description``.
+    public var debugDescription: String { self.description }
+}

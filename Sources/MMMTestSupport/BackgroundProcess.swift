@@ -1,0 +1,87 @@
+import Foundation
+import MMMCore
+import NIOPosix
+
+/// A long-running program started for a test (an agent in a bench host's namespace), its output in a log file,
+/// stopped with SIGTERM (then SIGKILL after a grace period) by its pid.
+public final class BackgroundProcess: Sendable {
+    /// The process id.
+    public let pid: pid_t
+    /// Where its standard output and error go.
+    public let logPath: String
+
+    private init(pid: pid_t, logPath: String) {
+        self.pid = pid
+        self.logPath = logPath
+    }
+
+    /// Starts `executable` with `arguments` (no shell), output appended to `logPath`.
+    public static func start(_ executable: String, _ arguments: [String], logPath: String) throws -> BackgroundProcess {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        guard result == 0 else {
+            throw MMMError(.commandFailed, "could not start \(executable): \(String(cString: strerror(result)))")
+        }
+        return BackgroundProcess(pid: pid, logPath: logPath)
+    }
+
+    /// True while the process has not exited.
+    public var isRunning: Bool {
+        var status: Int32 = 0
+        return waitpid(self.pid, &status, WNOHANG) == 0
+    }
+
+    /// The log so far.
+    public var log: String {
+        (try? String(contentsOfFile: self.logPath, encoding: .utf8)) ?? ""
+    }
+
+    /// SIGTERM, then waits up to `grace` for the exit (SIGKILL after that); returns the exit status.
+    @discardableResult
+    public func stop(grace: Duration = .seconds(10)) async -> Int32 {
+        kill(self.pid, SIGTERM)
+        let deadline = ContinuousClock.now + grace
+        var status: Int32 = 0
+        while ContinuousClock.now < deadline {
+            let result = waitpid(self.pid, &status, WNOHANG)
+            if result == self.pid { return (status >> 8) & 0xff }
+            if result < 0 { return -1 }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        kill(self.pid, SIGKILL)
+        waitpid(self.pid, &status, 0)
+        return -1
+    }
+}
+
+extension Bench {
+    /// The package's build folder for executables (`.build/debug`), or `MMM_BIN_DIR`.
+    public static var binDirectory: String {
+        if let directory = ProcessInfo.processInfo.environment["MMM_BIN_DIR"] { return directory }
+        return Bench.scriptURL().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/debug").path
+    }
+
+    /// Starts `mmm_agentd` for `host` inside the host's namespace with the config in `configDirectory`.
+    public func startAgent(for host: BenchHost, configDirectory: String) throws -> BackgroundProcess {
+        guard self.mode == .netns else {
+            throw MMMError(.invalidArgument, "agents need the namespace bench (each host its own interface)")
+        }
+        return try BackgroundProcess.start(
+            "/usr/sbin/ip",
+            [
+                "netns", "exec", "mmmb-\(host.name)", "\(Bench.binDirectory)/mmm_agentd", "--config-dir", configDirectory,
+                "--log-level", "debug",
+            ],
+            logPath: "\(configDirectory)/mmm_agentd.log"
+        )
+    }
+}
