@@ -52,8 +52,14 @@ struct AgentCluster {
             try? await executor.shutdownGracefully()
             throw error
         }
-        for agent in agents.values {
+        for (name, agent) in agents {
             #expect(await agent.stop() == 0, "the agent exits cleanly on SIGTERM")
+            // Regression: the service's description (logged by ServiceLifecycle at start) carried the secret.
+            let log = agent.log
+            #expect(log.contains("Agent starting"), "\(name) logged its start")
+            for secret in [Bench.agentSecret, bench.adminPassword, bench.replicationPassword] {
+                #expect(!log.contains(secret), "\(name)'s log shows a secret")
+            }
         }
         try? await executor.shutdownGracefully()
         try? FileManager.default.removeItem(atPath: Self.root)
