@@ -174,7 +174,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         self.state.withLockedValue { state in
             AgentStatus(
                 state: state.hostState, roles: state.roles, activeMaster: state.activeMaster, epoch: state.epoch,
-                uptimeMilliseconds: self.uptimeMilliseconds
+                uptimeMilliseconds: self.uptimeMilliseconds, lastError: String((state.lastError ?? "").prefix(1000))
             )
         }
     }

@@ -50,6 +50,9 @@ public struct AgentStatus: Hashable, Sendable {
     public var epoch: UInt64
     /// How long the host has been up, in milliseconds.
     public var uptimeMilliseconds: UInt64
+    /// The agent's last failed step (for example a refused VIP or a drain that timed out), empty when the last round
+    /// of convergence succeeded. The monitor shows it in `show`.
+    public var lastError: String
 
     /// Creates an agent status.
     public init(
@@ -57,13 +60,15 @@ public struct AgentStatus: Hashable, Sendable {
         roles: [RoleIP],
         activeMaster: String?,
         epoch: UInt64,
-        uptimeMilliseconds: UInt64
+        uptimeMilliseconds: UInt64,
+        lastError: String = ""
     ) {
         self.state = state
         self.roles = roles
         self.activeMaster = activeMaster
         self.epoch = epoch
         self.uptimeMilliseconds = uptimeMilliseconds
+        self.lastError = lastError
     }
 }
 

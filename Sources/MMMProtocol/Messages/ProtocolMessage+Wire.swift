@@ -139,6 +139,7 @@ extension ProtocolMessage {
             try writer.writeOptionalName(status.activeMaster, field: "active master")
             writer.writeUInt64(status.epoch)
             writer.writeUInt64(status.uptimeMilliseconds)
+            try writer.writeText(status.lastError, field: "last error")
         case .systemInfo(let info):
             writer.writeBool(info.writable)
             try writer.writeRoles(info.rolesOnInterface, field: "roles on interface")
@@ -205,7 +206,8 @@ extension ProtocolMessage {
                 roles: try reader.readRoles("roles"),
                 activeMaster: try reader.readOptionalName("active master"),
                 epoch: try reader.readUInt64("epoch"),
-                uptimeMilliseconds: try reader.readUInt64("uptime")
+                uptimeMilliseconds: try reader.readUInt64("uptime"),
+                lastError: try reader.readText("last error")
             )
             return type == .statusApplied ? .statusApplied(status) : .agentStatus(status)
         case .systemInfo:

@@ -93,8 +93,19 @@ struct AgentCluster {
         return ProtocolPeer(name: host.name, host: host.ip, port: 9989)
     }
 
+    /// Sends one request; waits its turn while the heartbeat has a request to the same agent in flight (the client
+    /// allows one per peer, as the monitor's single decision loop does).
     func send(_ request: AgentRequest, to name: String) async throws -> AgentResponse {
-        try await self.client.send(request, to: self.peer(name))
+        let deadline = ContinuousClock.now + .seconds(5)
+        while true {
+            do {
+                return try await self.client.send(request, to: self.peer(name))
+            } catch let error as MMMError where error.code == .invalidArgument && error.message.contains("already in flight")
+                && ContinuousClock.now < deadline
+            {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
     }
 
     /// The monitor's status push, removals first (as the core's two-pass `sendStatusToAll` does).
@@ -152,9 +163,17 @@ extension IntegrationTests {
                         epoch: 1, writer: "db1",
                         roles: ["db1": [AgentCluster.writer, AgentCluster.reader1], "db2": [AgentCluster.reader2], "db3": []]
                     )
-                    _ = try await eventually("db1's agent refuses the VIP db3 answers for") { () -> Bool? in
+                    _ = try await eventually("db1's agent refuses the VIP the void host answers for") { () -> Bool? in
                         cluster.agents["db1"]!.log.contains("another host answers for it") ? true : nil
                     }
+                    // The agent reports the refusal to the monitor.
+                    let reported = try await eventually("db1 reports the refusal") { () -> String? in
+                        guard case .agentStatus(let status) = try await cluster.send(.getAgentStatus, to: "db1"),
+                            status.lastError.contains("another host answers for it")
+                        else { return nil }
+                        return status.lastError
+                    }
+                    #expect(reported.contains(Bench.writerIP))
                     _ = try await BenchIntegrationTests.run("/usr/sbin/ip", ["-n", "mmmb-void", "addr", "del", "\(Bench.writerIP)/32", "dev", "eth0"])
                     let first = try await eventually("the writer VIP reaches db1") { () -> String? in
                         let who = try await cluster.whoAnswers(Bench.writerIP)
@@ -199,6 +218,8 @@ extension IntegrationTests {
                         try await group.waitForAll()
                     }
                     print("writer VIP reached db2 \(reachedAfter) after the status push; \(samples.withLockedValue { $0 }) read_only samples")
+                    // Issue 4 asks for under 1 s (0.6 s measured here); the bound leaves room for a loaded CI machine.
+                    #expect(reachedAfter < .seconds(2))
                     #expect(bothWritable.withLockedValue { $0 } == 0, "two writable masters were seen")
                     #expect(samples.withLockedValue { $0 } > 10)
                     #expect(try await db1.query("SELECT @@read_only AS ro").singleRow("ro").bool("ro") == true)

@@ -43,7 +43,7 @@ enum ProtocolFixtures {
     /// One value of every response case.
     static let responses: [AgentResponse] = [
         .pong(AgentPong(uptimeMilliseconds: 123_456)),
-        .statusApplied(AgentStatus(state: .online, roles: roles, activeMaster: "db1", epoch: 7, uptimeMilliseconds: 9)),
+        .statusApplied(AgentStatus(state: .online, roles: roles, activeMaster: "db1", epoch: 7, uptimeMilliseconds: 9, lastError: "acquireIP(writer(198.18.0.200)) failed: refusing to take it")),
         .agentStatus(AgentStatus(state: nil, roles: [], activeMaster: nil, epoch: 0, uptimeMilliseconds: 0)),
         .agentStatus(
             AgentStatus(state: .replicationFail, roles: [], activeMaster: "db2", epoch: 3, uptimeMilliseconds: 1)
