@@ -91,16 +91,7 @@ public enum EndpointArguments {
 
     /// The four octets of a strict dotted quad, or `nil`.
     static func parseIPv4(_ text: String) -> [UInt8]? {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
-        var octets: [UInt8] = []
-        for part in parts {
-            guard (1...3).contains(part.utf8.count), part.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
-            guard part == "0" || part.first != "0" else { return nil }
-            guard let value = UInt8(part) else { return nil }
-            octets.append(value)
-        }
-        return octets
+        IPAddressText.ipv4Octets(text)
     }
 
     private static func isValidName(_ name: String) -> Bool {

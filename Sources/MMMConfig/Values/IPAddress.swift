@@ -1,3 +1,4 @@
+import MMMCore
 /// An IPv4 or IPv6 address, parsed strictly.
 ///
 /// IPv4 must be a dotted quad of decimal octets 0–255 without leading zeros (`010` is rejected
@@ -28,42 +29,12 @@ public enum IPAddress: Sendable, Hashable {
     }
 
     private static func parseIPv4(_ text: String) -> IPAddress? {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
-        var octets: [UInt8] = []
-        for part in parts {
-            guard !part.isEmpty, part.count <= 3, part.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
-            guard part == "0" || part.first != "0" else { return nil }
-            guard let value = UInt8(part) else { return nil }
-            octets.append(value)
-        }
+        guard let octets = IPAddressText.ipv4Octets(text) else { return nil }
         return .v4(octets[0], octets[1], octets[2], octets[3])
     }
 
     private static func parseIPv6(_ text: String) -> [UInt16]? {
-        guard text.contains(":"), text.count <= 39 else { return nil }
-        let halves = text.split(separator: "::", omittingEmptySubsequences: false).map(String.init)
-        guard halves.count <= 2 else { return nil }
-        func groups(_ part: String) -> [UInt16]? {
-            if part.isEmpty { return [] }
-            var result: [UInt16] = []
-            for group in part.split(separator: ":", omittingEmptySubsequences: false) {
-                guard (1...4).contains(group.count), group.allSatisfy({ $0.isHexDigit && $0.isASCII }) else {
-                    return nil
-                }
-                guard let value = UInt16(group, radix: 16) else { return nil }
-                result.append(value)
-            }
-            return result
-        }
-        if halves.count == 1 {
-            guard let all = groups(halves[0]), all.count == 8 else { return nil }
-            return all
-        }
-        guard let head = groups(halves[0]), let tail = groups(halves[1]), head.count + tail.count <= 7 else {
-            return nil
-        }
-        return head + Array(repeating: 0, count: 8 - head.count - tail.count) + tail
+        IPAddressText.ipv6Groups(text)
     }
 }
 

@@ -84,50 +84,10 @@ public enum WireValidation {
     }
 
     private static func isValidIPv4(_ bytes: [UInt8]) -> Bool {
-        let parts = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return false }
-        for part in parts {
-            guard (1...3).contains(part.count),
-                part.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
-            else { return false }
-            guard part.count == 1 || part.first != UInt8(ascii: "0") else { return false }
-            let value = part.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
-            guard value <= 255 else { return false }
-        }
-        return true
+        IPAddressText.ipv4Octets(String(decoding: bytes, as: UTF8.self)) != nil
     }
 
     private static func isValidIPv6(_ bytes: [UInt8]) -> Bool {
-        // Split on "::" by hand: at most one may appear.
-        var halves: [[UInt8]] = [[]]
-        var index = 0
-        while index < bytes.count {
-            if bytes[index] == UInt8(ascii: ":"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: ":") {
-                halves.append([])
-                index += 2
-            } else {
-                halves[halves.count - 1].append(bytes[index])
-                index += 1
-            }
-        }
-        guard halves.count <= 2 else { return false }
-        func groupCount(_ part: [UInt8]) -> Int? {
-            if part.isEmpty { return 0 }
-            let groups = part.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
-            for group in groups {
-                guard (1...4).contains(group.count), group.allSatisfy(Self.isHexDigit) else { return nil }
-            }
-            return groups.count
-        }
-        if halves.count == 1 {
-            return groupCount(halves[0]) == 8
-        }
-        guard let head = groupCount(halves[0]), let tail = groupCount(halves[1]) else { return false }
-        return head + tail <= 7
-    }
-
-    private static func isHexDigit(_ byte: UInt8) -> Bool {
-        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
-            || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte)
+        IPAddressText.ipv6Groups(String(decoding: bytes, as: UTF8.self)) != nil
     }
 }

@@ -11,39 +11,14 @@ public enum SQLValidation {
         self.isIPv4(text) || self.isIPv6(text)
     }
 
-    /// True for exactly four decimal octets 0–255 without leading zeros.
+    /// True for exactly four decimal octets 0–255 without leading zeros (``MMMCore/IPAddressText``).
     public static func isIPv4(_ text: String) -> Bool {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return false }
-        for part in parts {
-            guard (1...3).contains(part.count), part.allSatisfy({ $0.isASCII && $0.isNumber }),
-                let value = Int(part), value <= 255, !(part.count > 1 && part.first == "0")
-            else { return false }
-        }
-        return true
+        IPAddressText.ipv4Octets(text) != nil
     }
 
-    /// True for an IPv6 address in textual form (hex groups, at most one `::`, optional trailing IPv4).
+    /// True for an IPv6 address in hexadecimal groups with at most one `::` (``MMMCore/IPAddressText``).
     public static func isIPv6(_ text: String) -> Bool {
-        guard text.contains(":"), text.count <= 45 else { return false }
-        let characters = Array(text)
-        let doubleColons = zip(characters, characters.dropFirst()).filter { $0 == ":" && $1 == ":" }.count
-        guard doubleColons <= 1 else { return false }
-        var groups = text.split(separator: ":", omittingEmptySubsequences: true).map(String.init)
-        var groupCount = 0
-        if let last = groups.last, last.contains(".") {
-            guard self.isIPv4(last) else { return false }
-            groups.removeLast()
-            groupCount += 2
-        }
-        for group in groups {
-            guard (1...4).contains(group.count), group.allSatisfy({ $0.isHexDigit && $0.isASCII }) else { return false }
-        }
-        groupCount += groups.count
-        if doubleColons == 1 { return groupCount < 8 }
-        // Without `::`, only single colons between groups: no empty group anywhere.
-        guard !text.hasPrefix(":"), !text.hasSuffix(":") else { return false }
-        return groupCount == 8
+        IPAddressText.ipv6Groups(text) != nil
     }
 
     /// True for a host name of letters, digits, `-`, `_` and `.` (at most 253 characters), or an IP address.

@@ -15,12 +15,12 @@ import Testing
         #expect(!SQLValidation.isIPv4(text))
     }
 
-    @Test(arguments: ["::1", "fd00::2", "fe80::fc:ff:fe00:1", "2001:db8:0:0:0:0:0:1", "::ffff:198.18.0.1", "::"])
+    @Test(arguments: ["::1", "fd00::2", "fe80::fc:ff:fe00:1", "2001:db8:0:0:0:0:0:1", "::", "FD00::2"])
     func acceptsIPv6(_ text: String) {
         #expect(SQLValidation.isIPv6(text))
     }
 
-    @Test(arguments: [":::1", "1:2:3:4:5:6:7:8:9", "fd00::2::1", "gggg::1", "12345::1", "1:2:3:4:5:6:7", ":1:2:3:4:5:6:7"])
+    @Test(arguments: [":::1", "1:2:3:4:5:6:7:8:9", "fd00::2::1", "gggg::1", "12345::1", "1:2:3:4:5:6:7", ":1:2:3:4:5:6:7", "::ffff:198.18.0.1", "fe80::1%eth0"])
     func rejectsMalformedIPv6(_ text: String) {
         #expect(!SQLValidation.isIPv6(text))
     }
