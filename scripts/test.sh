@@ -33,6 +33,8 @@ if ((unit_only == 0)); then scripts/install-deps.sh; fi
 
 step "build"
 swift build --build-tests 2>&1 | tail -3
+# The agent tests start the real daemon from .build/debug.
+swift build --product mmm_agentd 2>&1 | tail -1
 
 step "unit tests (no server)"
 # The protocol decoder fuzz test runs 2 x its default: over 100,000 inputs (issue 4).
