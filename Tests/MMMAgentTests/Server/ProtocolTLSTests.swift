@@ -12,7 +12,8 @@ import Testing
 /// A throwaway certificate authority and certificates made with the `openssl` CLI, as docs/protocol.md describes.
 ///
 /// `agent` and `monitor` are signed by the CA (with both serverAuth and clientAuth usages, as one `cert_file` serves
-/// both directions); `stranger` is self-signed with the same usages, so it is valid but not from the CA.
+/// both directions); `server-only` is signed by the CA for serverAuth only; `stranger` is self-signed with both
+/// usages, so it is valid but not from the CA.
 private struct TestPKI {
     let directory: String
 
@@ -57,6 +58,16 @@ private struct TestPKI {
                 runner: runner
             )
         }
+        // Signed by the CA, but for servers only: refused as a client certificate.
+        try await pki.openssl(
+            ["req", "-x509"] + newKey + [
+                "-keyout", "\(directory)/server-only.key", "-out", "\(directory)/server-only.pem",
+                "-subj", "/CN=server-only", "-CA", pki.caFile, "-CAkey", "\(directory)/ca.key",
+                "-addext", "basicConstraints=critical,CA:FALSE", "-addext", "keyUsage=critical,digitalSignature",
+                "-addext", "extendedKeyUsage=serverAuth",
+            ],
+            runner: runner
+        )
         try await pki.openssl(
             ["req", "-x509"] + newKey + [
                 "-keyout", "\(directory)/stranger.key", "-out", "\(directory)/stranger.pem", "-subj", "/CN=stranger",
@@ -197,6 +208,20 @@ struct ProtocolTLSTests {
                 #expect(isConnectionError(error), "\(String(describing: error))")
                 let answer = try await good.send(.ping, to: agent)
                 #expect(answer == .pong(AgentPong(uptimeMilliseconds: 42)))
+            }
+            #expect(logs.contains("TLS failed"))
+        }
+    }
+
+    @Test("a CA-signed certificate without the clientAuth usage is refused as a client", .timeLimit(.minutes(1)))
+    func serverOnlyCertificateIsRefusedAsClient() async throws {
+        try await withTestPKI { pki in
+            let logs = LogCapture()
+            let server = makeServer(tls: try pki.tls("agent"), logger: logs.makeLogger())
+            let serverOnly = makeClient(tls: try pki.tls("server-only"), logger: logs.makeLogger())
+            try await withRunningServer(server) { agent in
+                let error = await #expect(throws: MMMError.self) { try await serverOnly.send(.ping, to: agent) }
+                #expect(isConnectionError(error), "\(String(describing: error))")
             }
             #expect(logs.contains("TLS failed"))
         }
