@@ -35,6 +35,8 @@ public struct AgentService: Service {
         defer { pool.shutdownGracefully { _ in } }
         let runner = CommandRunner(pool: pool)
         let key = ProtocolKey(secret: settings.secret)
+        // Loaded before anything listens, so a missing or wrong certificate file stops the start with its name.
+        let tls = try settings.tls.map { try ProtocolTLS(files: $0) }
 
         var vip: VIPEndpointProvider?
         let endpoints: any EndpointProvider
@@ -56,7 +58,8 @@ public struct AgentService: Service {
         }
         let client = ProtocolClient(
             configuration: ProtocolClientConfiguration(
-                name: settings.this.name, key: key, connectTimeout: .milliseconds(500), replyTimeout: .seconds(5)
+                name: settings.this.name, key: key, connectTimeout: .milliseconds(500), replyTimeout: .seconds(5),
+                tls: tls
             ),
             logger: self.logger
         )
@@ -67,7 +70,7 @@ public struct AgentService: Service {
         let server = AgentServer(
             configuration: ProtocolServerConfiguration(
                 name: settings.this.name, host: settings.this.ip, port: settings.this.agentPort, key: key,
-                replayWindow: self.replayWindow
+                replayWindow: self.replayWindow, tls: tls
             ),
             handler: core,
             logger: self.logger

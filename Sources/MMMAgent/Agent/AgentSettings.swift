@@ -46,6 +46,8 @@ public struct AgentSettings: Sendable {
     public var drainTimeout: Duration
     /// The pid file.
     public var pidPath: String?
+    /// The `<socket> type ssl` files, or `nil` for `type plain`; used by the agent's server and its peer client.
+    public var tls: ProtocolTLSFiles?
 
     /// All hosts, this one first.
     public var allHosts: [Host] { [self.this] + self.peers }
@@ -110,6 +112,22 @@ public struct AgentSettings: Sendable {
         self.lease = WriterLease.Configuration(timeout: configuration.leaseTimeout)
         self.drainTimeout = configuration.monitor?.drainTimeout ?? .seconds(10)
         self.pidPath = thisHost.pidPath
+        self.tls = try Self.tlsFiles(configuration.socket)
+    }
+
+    /// The TLS files of an `ssl` socket section (all three required), or `nil` for a plain one.
+    private static func tlsFiles(_ socket: SocketConfiguration) throws -> ProtocolTLSFiles? {
+        guard socket.type == .ssl else { return nil }
+        let missing = [("cert_file", socket.certFile), ("key_file", socket.keyFile), ("ca_file", socket.caFile)]
+            .filter { $0.1?.isEmpty ?? true }
+            .map(\.0)
+        guard missing.isEmpty, let cert = socket.certFile, let key = socket.keyFile, let ca = socket.caFile else {
+            throw MMMError(
+                .invalidConfiguration,
+                "<socket> type ssl needs cert_file, key_file and ca_file; missing: \(missing.joined(separator: ", "))"
+            )
+        }
+        return ProtocolTLSFiles(certificateFile: cert, privateKeyFile: key, caFile: ca)
     }
 }
 
@@ -118,7 +136,8 @@ extension AgentSettings: CustomStringConvertible {
     public var description: String {
         "AgentSettings(this: \(self.this.name) \(self.this.ip):\(self.this.agentPort), peers: \(self.peers.map(\.name)), "
             + "writerRole: \(self.writerRole), roleIPs: \(self.roleIPs), database: \(self.database.endpointDescription), "
-            + "interface: \(self.clusterInterface), provider: \(self.endpointProvider), secret: <redacted>)"
+            + "interface: \(self.clusterInterface), provider: \(self.endpointProvider), "
+            + "tls: \(self.tls.map { "cert \($0.certificateFile), ca \($0.caFile)" } ?? "off"), secret: <redacted>)"
     }
 }
 

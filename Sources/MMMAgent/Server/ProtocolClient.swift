@@ -48,6 +48,9 @@ public struct ProtocolClientConfiguration: Sendable {
     /// server whose clock lags this host's has its replies refused (`accessDenied`, stale). A short-lived client
     /// (`mmm_control`) may pass an earlier bound, such as its start minus a few seconds.
     public var replyNotBefore: ProtocolTimestamp?
+    /// Mutual TLS (`<socket> type ssl`), or `nil` for plain TCP. It must match the server's mode: a TLS client cannot
+    /// talk to a plain server, nor the reverse. Frames are HMAC-checked either way.
+    public var tls: ProtocolTLS?
 
     /// Creates a client configuration.
     ///
@@ -60,6 +63,7 @@ public struct ProtocolClientConfiguration: Sendable {
     ///   - replayWindow: 30 s by default.
     ///   - replyNotBefore: the earliest reply stamp accepted; `nil` (the default) lets the client use its creation
     ///     time.
+    ///   - tls: mutual TLS settings, `nil` (plain TCP) by default.
     public init(
         name: String,
         key: ProtocolKey,
@@ -67,7 +71,8 @@ public struct ProtocolClientConfiguration: Sendable {
         replyTimeout: Duration = .seconds(10),
         maximumFrameSize: Int = FrameCodec.defaultMaximumFrameSize,
         replayWindow: Duration = .seconds(30),
-        replyNotBefore: ProtocolTimestamp? = nil
+        replyNotBefore: ProtocolTimestamp? = nil,
+        tls: ProtocolTLS? = nil
     ) {
         self.name = name
         self.key = key
@@ -76,6 +81,7 @@ public struct ProtocolClientConfiguration: Sendable {
         self.maximumFrameSize = maximumFrameSize
         self.replayWindow = replayWindow
         self.replyNotBefore = replyNotBefore
+        self.tls = tls
     }
 }
 
@@ -98,7 +104,11 @@ public struct ProtocolClientConfiguration: Sendable {
 /// The reply must pass the MAC check (decoder), answer this request (``MMMProtocol/ProtocolFrame/isReply(to:)``) and
 /// pass this client's own ``MMMProtocol/ReplayGuard`` for replies, under the replier's name.
 ///
-/// Every failure is an ``MMMCore/MMMError``: `connectionFailed` (refused, unreachable), `timedOut` (connect or reply
+/// With ``ProtocolClientConfiguration/tls`` set, each connection first runs a mutual TLS handshake: the client
+/// presents its certificate and refuses a server whose certificate the CA did not sign (see ``ProtocolTLS``).
+///
+/// Every failure is an ``MMMCore/MMMError``: `connectionFailed` (refused, unreachable, TLS failed, an answer that is
+/// not a protocol frame at all, such as a TLS record when this client is plain), `timedOut` (connect or reply
 /// deadline), `connectionLost` (closed without an answer, which is also what a server does when it rejects our
 /// frame: wrong key, clocks apart), `accessDenied` / `invalidArgument` (the reply was rejected), `unexpectedResult`
 /// (a reply to something else). Cancellation ends the exchange with `CancellationError`.
@@ -180,12 +190,18 @@ public final class ProtocolClient: Sendable {
 
     private func connect(to peer: ProtocolPeer) async throws -> NIOAsyncChannel<ProtocolFrame, ProtocolFrame> {
         let codec = self.codec
+        let tls = self.configuration.tls
         do {
             return try await ClientBootstrap(group: self.eventLoopGroup)
                 .connectTimeout(TimeAmount(self.configuration.connectTimeout))
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .connect(host: peer.host, port: peer.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let tls {
+                            // The handshake runs as soon as the channel is active; its failure surfaces on the
+                            // first read or write of the exchange.
+                            try channel.pipeline.syncOperations.addHandler(try tls.makeClientHandler())
+                        }
                         try channel.pipeline.syncOperations.addHandlers([
                             ByteToMessageHandler(ProtocolFrameDecoder(codec: codec)),
                             MessageToByteHandler(ProtocolFrameEncoder(codec: codec)),
@@ -221,7 +237,16 @@ public final class ProtocolClient: Sendable {
                     header: FrameHeader(sender: self.configuration.name, recipient: peer.name, stamp: stamp),
                     message: message
                 )
-                try await outbound.write(request)
+                do {
+                    try await outbound.write(request)
+                } catch {
+                    // A write fails with "closed channel" when TLS has failed (a refused server certificate); the
+                    // inbound stream ends with the reason, which is the error worth reporting. Closing first makes sure
+                    // that stream ends.
+                    channel.channel.close(promise: nil)
+                    for try await _ in inbound {}
+                    throw error
+                }
                 self.logger.trace(
                     "Request sent",
                     metadata: [LogKey.peer: "\(peer)", LogKey.request: "\(message.messageType)"]
@@ -258,10 +283,24 @@ public final class ProtocolClient: Sendable {
             throw MMMError(.timedOut, "\(peer) did not answer within \(timeout)", cause: error)
         } catch let error as MMMError {
             throw error
+        } catch let rejection as ProtocolRejection where rejection.reason == .badMagic {
+            // Not a frame at all: most likely a TLS record from a server with `<socket> type ssl` while we are plain.
+            throw MMMError(
+                .connectionFailed,
+                "\(peer) does not answer with protocol frames (\(rejection.description)); check that both sides use "
+                    + "the same <socket> type (plain or ssl)"
+            )
         } catch let rejection as ProtocolRejection {
             throw MMMError(rejection.error.code, "answer from \(peer) refused: \(rejection.description)")
         } catch is CancellationError {
             throw CancellationError()
+        } catch let error where isTLSError(error) {
+            throw MMMError(
+                .connectionFailed,
+                "TLS with \(peer) failed: \(error) (check that both sides use <socket> type ssl with certificates "
+                    + "signed by the same ca_file)",
+                cause: error
+            )
         } catch {
             throw MMMError(.connectionLost, "exchange with \(peer) failed: \(error)", cause: error)
         }

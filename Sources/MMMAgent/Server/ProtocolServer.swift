@@ -22,6 +22,10 @@ import Synchronization
 /// A frame that fails decoding or any check is logged at `warning` with its reason (never the key or secret) and
 /// its connection is closed: a byte stream cannot be trusted after a bad frame. Other connections are unaffected.
 ///
+/// With ``ProtocolServerConfiguration/tls`` set, a TLS handler comes first in every connection's pipeline: the client
+/// must present a certificate signed by the configured CA, or the handshake fails, is logged at `warning`, and the
+/// connection is closed (see ``ProtocolTLS``). The frame checks above apply in both modes.
+///
 /// Requests on one connection are answered one at a time, in order. Connections idle for
 /// ``ProtocolServerConfiguration/idleTimeout`` are closed.
 ///
@@ -113,6 +117,7 @@ public final class ProtocolServer<Responder: ProtocolRequestResponder>: Service 
                 LogKey.address: "\(local)",
                 LogKey.host: "\(self.configuration.name)",
                 LogKey.keyFingerprint: "\(self.configuration.key.fingerprint)",
+                "mmm.tls": "\(self.configuration.tls == nil ? "off" : "mutual")",
             ]
         )
 
@@ -137,6 +142,10 @@ public final class ProtocolServer<Responder: ProtocolRequestResponder>: Service 
     }
 
     private func configure(_ channel: any Channel) throws {
+        if let tls = self.configuration.tls {
+            // First, so that every byte the frame codec sees has come through the verified TLS session.
+            try channel.pipeline.syncOperations.addHandler(tls.makeServerHandler())
+        }
         try channel.pipeline.syncOperations.addHandlers([
             ByteToMessageHandler(ProtocolFrameDecoder(codec: self.codec)),
             MessageToByteHandler(ProtocolFrameEncoder(codec: self.codec)),
@@ -164,6 +173,12 @@ public final class ProtocolServer<Responder: ProtocolRequestResponder>: Service 
             self.logger.debug("Connection closed", metadata: [LogKey.peer: "\(peer)"])
         } catch let rejection as ProtocolRejection {
             self.logRejection(rejection, peer: peer, sender: nil)
+        } catch let error where self.configuration.tls != nil && isTLSError(error) {
+            // A refused client certificate, a plain client, or a broken TLS record: worth a warning, like a bad frame.
+            self.logger.warning(
+                "TLS failed; closing the connection",
+                metadata: [LogKey.peer: "\(peer)", LogKey.error: "\(error)"]
+            )
         } catch {
             // One connection's failure must not tear down the server (house style §3.2).
             self.logger.debug("Connection failed", metadata: [LogKey.peer: "\(peer)", LogKey.error: "\(error)"])

@@ -22,6 +22,8 @@ public struct ProtocolServerConfiguration: Sendable {
     public var idleTimeout: Duration
     /// How far a frame's timestamp may be from this host's clock (``MMMProtocol/ReplayGuard/window``).
     public var replayWindow: Duration
+    /// Mutual TLS (`<socket> type ssl`), or `nil` for plain TCP (`type plain`). Frames are HMAC-checked either way.
+    public var tls: ProtocolTLS?
 
     /// Creates a server configuration.
     ///
@@ -34,6 +36,7 @@ public struct ProtocolServerConfiguration: Sendable {
     ///   - requestDeadline: the per-request deadline, 10 s by default; handlers bound their own waits below it.
     ///   - idleTimeout: the idle connection timeout, 60 s by default.
     ///   - replayWindow: the allowed clock difference, 30 s by default.
+    ///   - tls: mutual TLS settings, `nil` (plain TCP) by default.
     public init(
         name: String,
         host: String,
@@ -42,7 +45,8 @@ public struct ProtocolServerConfiguration: Sendable {
         maximumFrameSize: Int = FrameCodec.defaultMaximumFrameSize,
         requestDeadline: Duration = .seconds(10),
         idleTimeout: Duration = .seconds(60),
-        replayWindow: Duration = .seconds(30)
+        replayWindow: Duration = .seconds(30),
+        tls: ProtocolTLS? = nil
     ) {
         self.name = name
         self.host = host
@@ -52,5 +56,6 @@ public struct ProtocolServerConfiguration: Sendable {
         self.requestDeadline = requestDeadline
         self.idleTimeout = idleTimeout
         self.replayWindow = replayWindow
+        self.tls = tls
     }
 }
