@@ -171,6 +171,7 @@ let package = Package(
         .testTarget(
             name: "MMMAgentTests",
             dependencies: [
+                "MMMConfig",
                 "MMMAgent", "MMMSystem", "MMMCore", "MMMProtocol", "MMMDaemon",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
