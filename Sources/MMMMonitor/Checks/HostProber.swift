@@ -44,8 +44,8 @@ public struct MonitoredHost: Sendable, Hashable {
 /// connection runs one statement at a time: sharing it would make one check wait behind another's hung statement.
 /// A kept connection that turns out to be dead (the server restarted) is replaced once within the same probe.
 ///
-/// Every probe ends by the check's `timeout` (plus the MariaDB client's `KILL QUERY` grace when a statement has to be
-/// killed); ``CheckScheduler`` adds its own guard on top. Call ``probe(_:)`` for one check at a time per check kind
+/// Every probe ends by the check's `timeout`: a statement gets what is left of it minus the `KILL QUERY` grace, so
+/// that a statement killed at its deadline still returns in time. ``CheckScheduler`` adds its own guard on top. Call ``probe(_:)`` for one check at a time per check kind
 /// (the scheduler guarantees it); different kinds may run concurrently.
 public final class HostProber: Sendable {
     /// The host probed.
@@ -66,7 +66,7 @@ public final class HostProber: Sendable {
     ///   - executor: runs the MariaDB client's blocking calls; size it for every host hanging at once
     ///     (``MariaDBExecutor/recommendedThreads(forServers:)`` with three connections per host).
     ///   - pinger: sends the ICMP echo of the `ping` check.
-    ///   - killGrace: how long a timed-out statement's `KILL QUERY` may take.
+    ///   - killGrace: how long a timed-out statement's `KILL QUERY` may take (at most a quarter of a check's `timeout`).
     public init(
         host: MonitoredHost,
         checks: ChecksConfiguration,
@@ -148,7 +148,9 @@ public final class HostProber: Sendable {
                 }
             }
             do {
-                let remaining = deadline - ContinuousClock.now
+                // A statement past its deadline is killed within killGrace before the call returns; keep that
+                // inside the check's timeout so that the probe as a whole ends by it.
+                let remaining = deadline - ContinuousClock.now - self.grace(within: timeout)
                 guard remaining > .zero else {
                     await self.keep(current, for: check)
                     return .failure(Failure(phase: .query, error: Self.timeout(timeout, self.host)))
@@ -178,13 +180,18 @@ public final class HostProber: Sendable {
         let configuration = MariaDBConfiguration(
             name: self.host.name, host: self.host.ip, port: self.host.mysqlPort, user: self.host.monitorUser,
             password: self.host.monitorPassword.revealed(), connectTimeout: remaining, readTimeout: timeout,
-            writeTimeout: timeout, killGrace: self.killGrace
+            writeTimeout: timeout, killGrace: self.grace(within: timeout)
         )
         do {
             return .success(try await MariaDBConnection.connect(configuration, on: self.executor))
         } catch {
             return .failure(Failure(phase: .connect, error: error))
         }
+    }
+
+    /// The `KILL QUERY` grace for a check with `timeout`: at most a quarter of it.
+    private func grace(within timeout: Duration) -> Duration {
+        min(self.killGrace, timeout / 4)
     }
 
     private func keep(_ connection: MariaDBConnection, for check: CheckKind) async {
