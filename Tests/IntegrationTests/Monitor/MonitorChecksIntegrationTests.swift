@@ -64,7 +64,7 @@ extension IntegrationTests {
         }
 
         @Test(
-            "healthy: four checks OK; STOP SLAVE fails rep_threads only; a crashed mariadbd fails mysql, ping stays OK",
+            "healthy: four checks OK; STOP SLAVE fails rep_threads; dead kept connections are replaced; no replication is not set up; a crashed mariadbd fails mysql, ping stays OK",
             .timeLimit(.minutes(3))
         )
         func probeOutcomes() async throws {
@@ -100,6 +100,26 @@ extension IntegrationTests {
                         _ = try await eventually("db2's rep_threads passes again after START SLAVE") { () -> Bool? in
                             Self.isOK(await db2.probe(.repThreads)) ? true : nil
                         }
+
+                        // The kept connections die while idle (as after a server restart): the next probes reconnect
+                        // within their deadline instead of failing.
+                        #expect(await db2.probe(.mysql) == .ok(message: "OK"))
+                        let others = try await admin.query(
+                            "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = '\(bench.adminUser)' AND ID <> CONNECTION_ID() AND COMMAND <> 'Binlog Dump'"
+                        )
+                        #expect(others.rows.count >= 3, "the three kept connections of db2's SQL checks")
+                        for row in others.rows {
+                            if let id = try row.int("ID") { _ = try await admin.query("KILL CONNECTION \(id)") }
+                        }
+                        #expect(await db2.probe(.mysql) == .ok(message: "OK"))
+                        #expect(Self.isOK(await db2.probe(.repThreads)))
+                        #expect(Self.isOK(await db2.probe(.repBacklog)))
+
+                        // No replication configured at all: both replication checks fail, as in MMM.
+                        _ = try await admin.query("STOP SLAVE")
+                        _ = try await admin.query("RESET SLAVE ALL")
+                        #expect(await db2.probe(.repThreads) == .failed(message: "ERROR: Replication is not set up"))
+                        #expect(await db2.probe(.repBacklog) == .failed(message: "ERROR: Replication is not set up"))
                         await admin.close()
 
                         // A crashed mariadbd: the namespace still answers ping; mysql fails by its deadline; the
