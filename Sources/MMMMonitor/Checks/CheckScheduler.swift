@@ -70,7 +70,7 @@ public struct CheckCadenceStatistics: Sendable, Hashable {
 /// Run it in a `ServiceGroup` (it stops on graceful shutdown) or call ``run()`` in a task and cancel it. ``events``
 /// ends when ``run()`` returns. The stream keeps the newest 4096 events if nobody reads it.
 public final class CheckScheduler: Service, Sendable {
-    /// The probe results, in the order they became known.
+    /// The probe results, in the order they became known. One reader (an `AsyncStream`).
     public let events: AsyncStream<CheckEvent>
 
     private let continuation: AsyncStream<CheckEvent>.Continuation
@@ -130,7 +130,12 @@ public final class CheckScheduler: Service, Sendable {
                 }
             }
         }
-        for prober in self.probers { await prober.close() }
+        // In a task of its own: when run() ends because its task was cancelled, closing in this task would be
+        // cancelled too and leave the connections' sockets open.
+        let probers = self.probers
+        await Task {
+            for prober in probers { await prober.close() }
+        }.value
         self.continuation.finish()
     }
 

@@ -32,7 +32,11 @@ final class FakeProber: CheckProbing {
         return .ok(message: "OK")
     }
 
-    func close() async {}
+    let closed = NIOLockedValueBox(false)
+
+    func close() async {
+        self.closed.withLockedValue { $0 = true }
+    }
 }
 
 @Suite struct CheckSchedulerTests {
@@ -101,11 +105,13 @@ final class FakeProber: CheckProbing {
     }
 
     @Test(.timeLimit(.minutes(1)))
-    func eventsEndWhenTheSchedulerStops() async throws {
+    func eventsEndAndConnectionsCloseWhenTheSchedulerStops() async throws {
+        let prober = FakeProber(name: "db1")
         let scheduler = CheckScheduler(
-            probers: [FakeProber(name: "db1")], checks: Self.checks(period: .milliseconds(50), timeout: .seconds(1))
+            probers: [prober], checks: Self.checks(period: .milliseconds(50), timeout: .seconds(1))
         )
         let events = try await Self.collect(scheduler, for: .milliseconds(300))
+        #expect(prober.closed.withLockedValue { $0 }, "a cancelled scheduler still closes its probers' connections")
         // Every check's first probe starts at once.
         #expect(Set(events.map(\.check)) == Set(CheckKind.allCases))
         #expect(events.allSatisfy { $0.outcome == .ok(message: "OK") })
