@@ -94,6 +94,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // mmm_mond's library: the checks (probes and their scheduler) and the status file.
+        .target(
+            name: "MMMMonitor",
+            dependencies: [
+                "MMMCore",
+                "MMMConfig",
+                "MMMSystem",
+                "MariaDBClient",
+                "MMMDaemon",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Drives bench/bench.sh (real mariadbd hosts in network namespaces) for tests and benchmarks.
         .target(
             name: "MMMTestSupport",
@@ -193,11 +209,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "MMMMonitorTests",
+            dependencies: [
+                "MMMMonitor", "MMMCore", "MMMConfig", "MariaDBClient", "MMMTestSupport", "MMMSystem",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Real mariadbd servers on the bench; gated on MMM_TEST_MARIADB=1 (the README test command sets it).
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "MariaDBClient", "MMMTestSupport", "MMMCore", "MMMAgent",
+                "MariaDBClient", "MMMTestSupport", "MMMCore", "MMMAgent", "MMMMonitor",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -1,0 +1,247 @@
+import Logging
+import MMMConfig
+import MMMCore
+import MMMSystem
+import MariaDBClient
+import NIOConcurrencyHelpers
+import ServiceLifecycle
+
+/// Something that runs checks against one host: ``HostProber``, or a fake in tests.
+public protocol CheckProbing: Sendable {
+    /// The host probed (its name keys the events).
+    var host: MonitoredHost { get }
+    /// Runs `check` once; never throws (every failure is an outcome). Must honour task cancellation.
+    func probe(_ check: CheckKind) async -> CheckOutcome
+    /// Releases kept connections.
+    func close() async
+}
+
+extension HostProber: CheckProbing {}
+
+/// One raw probe result, as the decision loop receives it (before debouncing).
+public struct CheckEvent: Sendable, Hashable {
+    /// The host's name.
+    public var host: String
+    /// The check that ran.
+    public var check: CheckKind
+    /// What it found.
+    public var outcome: CheckOutcome
+    /// When the outcome was known.
+    public var at: ContinuousClock.Instant
+    /// How long the probe took (up to its guard deadline when the guard ended it).
+    public var duration: Duration
+
+    /// Creates an event.
+    public init(host: String, check: CheckKind, outcome: CheckOutcome, at: ContinuousClock.Instant, duration: Duration) {
+        self.host = host
+        self.check = check
+        self.outcome = outcome
+        self.at = at
+        self.duration = duration
+    }
+}
+
+/// Counters of one host's check in a ``CheckScheduler``.
+public struct CheckCadenceStatistics: Sendable, Hashable {
+    /// Probes started.
+    public var started = 0
+    /// Probes that delivered an outcome.
+    public var completed = 0
+    /// Ticks at which the previous probe was still running, so no probe started (no pile-up on a hung host).
+    public var skippedTicks = 0
+    /// Probes ended by the scheduler's guard deadline rather than by the probe's own deadline.
+    public var guardExpired = 0
+
+    /// All zero.
+    public init() {}
+}
+
+/// Runs every check of every host on its own cadence (`check_period`, sub-second allowed), all hosts and checks
+/// concurrently, and delivers each outcome as a ``CheckEvent`` on ``events``.
+///
+/// Unlike MMM, which runs each check over the hosts one after the other and then sleeps, every (host, check) pair
+/// has its own timer: a tick every `check_period` starts a probe unless the previous probe of that pair is still
+/// running, in which case the tick is skipped and counted (``statistics(host:check:)``). So a hung host costs its own
+/// checks their ticks and nothing else. Each probe is bounded by its check's `timeout` inside ``HostProber`` and,
+/// as a second line, by `timeout + guardMargin` here: when the guard fires the scheduler delivers the timeout outcome
+/// (`ERROR: Timeout` for mysql, `ERROR: Could not ping` for ping, `UNKNOWN` for the replication checks) at once, and
+/// the probe's next tick waits until the stuck probe has really ended.
+///
+/// Run it in a `ServiceGroup` (it stops on graceful shutdown) or call ``run()`` in a task and cancel it. ``events``
+/// ends when ``run()`` returns. The stream keeps the newest 4096 events if nobody reads it.
+public final class CheckScheduler: Service, Sendable {
+    /// The probe results, in the order they became known. One reader (an `AsyncStream`).
+    public let events: AsyncStream<CheckEvent>
+
+    private let continuation: AsyncStream<CheckEvent>.Continuation
+    private let probers: [any CheckProbing]
+    private let checks: ChecksConfiguration
+    private let guardMargin: Duration
+    private let logger: Logger
+    private let counters = NIOLockedValueBox<[String: [CheckKind: CheckCadenceStatistics]]>([:])
+
+    /// Creates a scheduler for `probers` (one per host).
+    ///
+    /// - Parameters:
+    ///   - probers: one per host; host names must be unique.
+    ///   - checks: each check's `check_period` (the cadence) and `timeout` (the probe's deadline).
+    ///   - guardMargin: added to `timeout` for the scheduler's own deadline around each probe.
+    ///   - logger: skipped ticks and guard expiries are logged at `notice`.
+    public init(
+        probers: [any CheckProbing],
+        checks: ChecksConfiguration,
+        guardMargin: Duration = .milliseconds(500),
+        logger: Logger = Logger(label: "mmm.monitor.checks")
+    ) {
+        (self.events, self.continuation) = AsyncStream.makeStream(of: CheckEvent.self, bufferingPolicy: .bufferingNewest(4096))
+        self.probers = probers
+        self.checks = checks
+        self.guardMargin = guardMargin
+        self.logger = logger
+    }
+
+    /// Creates a scheduler with one ``HostProber`` per `<host>` of `configuration`.
+    public convenience init(
+        configuration: MMMConfiguration,
+        executor: MariaDBExecutor,
+        pinger: ICMPPinger,
+        logger: Logger = Logger(label: "mmm.monitor.checks")
+    ) {
+        let probers = configuration.hosts.map { host in
+            HostProber(host: MonitoredHost(host), checks: configuration.checks, executor: executor, pinger: pinger)
+        }
+        self.init(probers: probers, checks: configuration.checks, logger: logger)
+    }
+
+    /// The counters of `check` on `host` so far.
+    public func statistics(host: String, check: CheckKind) -> CheckCadenceStatistics {
+        self.counters.withLockedValue { $0[host]?[check] } ?? CheckCadenceStatistics()
+    }
+
+    /// Runs the checks until the task is cancelled or a graceful shutdown is triggered; then closes the probers'
+    /// connections and finishes ``events``. The first probe of every check starts at once.
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                for prober in self.probers {
+                    for check in CheckKind.allCases {
+                        group.addTask { await self.cadence(prober, check) }
+                    }
+                }
+            }
+        }
+        // In a task of its own: when run() ends because its task was cancelled, closing in this task would be
+        // cancelled too and leave the connections' sockets open.
+        let probers = self.probers
+        await Task {
+            for prober in probers { await prober.close() }
+        }.value
+        self.continuation.finish()
+    }
+
+    /// The timer of one (host, check) pair.
+    private func cadence(_ prober: any CheckProbing, _ check: CheckKind) async {
+        let period = self.checks[check].checkPeriod
+        let host = prober.host.name
+        let running = NIOLockedValueBox(false)
+        await withDiscardingTaskGroup { probes in
+            var next = ContinuousClock.now
+            var skippedInARow = 0
+            while !Task.isCancelled {
+                do {
+                    try await Task.sleep(until: next, clock: .continuous)
+                } catch {
+                    break
+                }
+                let start = running.withLockedValue { isRunning -> Bool in
+                    if isRunning { return false }
+                    isRunning = true
+                    return true
+                }
+                if start {
+                    self.count(host, check) { $0.started += 1 }
+                    probes.addTask {
+                        await self.probeOnce(prober, check)
+                        running.withLockedValue { $0 = false }
+                    }
+                    skippedInARow = 0
+                } else {
+                    self.count(host, check) { $0.skippedTicks += 1 }
+                    skippedInARow += 1
+                    // Once per stuck probe, not on every tick while a host hangs.
+                    if skippedInARow == 1 {
+                        self.logger.notice(
+                            "check still running at its next tick; skipping ticks until it ends",
+                            metadata: ["host": "\(host)", "check": "\(check.rawValue)"]
+                        )
+                    }
+                }
+                next += period
+                // After a stall (a suspended process, an overloaded machine) resume the cadence from now instead of
+                // firing every missed tick at once.
+                let now = ContinuousClock.now
+                if next < now { next = now }
+            }
+        }
+    }
+
+    /// One probe raced against the guard deadline; delivers the first outcome and returns when the probe has ended.
+    private func probeOnce(_ prober: any CheckProbing, _ check: CheckKind) async {
+        let started = ContinuousClock.now
+        let limit = self.checks[check].timeout + self.guardMargin
+        let host = prober.host
+        await withTaskGroup(of: (CheckOutcome, Bool)?.self) { group in
+            group.addTask { (await prober.probe(check), false) }
+            group.addTask {
+                do {
+                    try await Task.sleep(for: limit)
+                } catch {
+                    return nil
+                }
+                return (Self.guardOutcome(check, host: host, limit: limit), true)
+            }
+            guard let first = await group.next() ?? nil else {
+                // Cancelled before either finished: the scheduler is stopping.
+                group.cancelAll()
+                return
+            }
+            group.cancelAll()
+            let (outcome, byGuard) = first
+            guard !Task.isCancelled else { return }
+            let now = ContinuousClock.now
+            self.count(host.name, check) { statistics in
+                statistics.completed += 1
+                if byGuard { statistics.guardExpired += 1 }
+            }
+            if byGuard {
+                self.logger.notice(
+                    "probe exceeded its guard deadline",
+                    metadata: ["host": "\(host.name)", "check": "\(check.rawValue)", "limit": "\(limit)"]
+                )
+            }
+            self.continuation.yield(
+                CheckEvent(host: host.name, check: check, outcome: outcome, at: now, duration: now - started)
+            )
+        }
+    }
+
+    /// The outcome delivered when a probe outlives `timeout + guardMargin`.
+    static func guardOutcome(_ check: CheckKind, host: MonitoredHost, limit: Duration) -> CheckOutcome {
+        switch check {
+        case .ping:
+            return .failed(message: "ERROR: Could not ping \(host.ip)")
+        case .mysql:
+            return .failed(message: "ERROR: Timeout")
+        case .repThreads, .repBacklog:
+            return .unknown(
+                message: "UNKNOWN: Timeout! no answer from \(host.name) (\(host.ip):\(host.mysqlPort)) within \(limit)"
+            )
+        }
+    }
+
+    private func count(_ host: String, _ check: CheckKind, _ update: (inout CheckCadenceStatistics) -> Void) {
+        self.counters.withLockedValue { counters in
+            update(&counters[host, default: [:]][check, default: CheckCadenceStatistics()])
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+import MMMCore
+
+/// What `mmm_mond` persists in its status file (`status_path`) and starts from after a restart (invariant 9).
+///
+/// A JSON document, not MMM's `host|STATE|roles` lines: it also holds flapping flags, errant GTIDs and an
+/// in-progress failover, which MMM's format cannot carry.
+public struct MonitorStatus: Codable, Sendable, Hashable {
+    /// The schema this build writes. A file with a higher version was written by a newer swift-mmm and is refused.
+    public static let currentSchemaVersion = 1
+
+    /// The schema version the file was written with.
+    public var schemaVersion: Int
+    /// The core's persisted state: mode, host states, roles, last writer.
+    public var cluster: ClusterSnapshot
+    /// The failover that was running when the status was saved, encoded by its owner (opaque here); nil when none.
+    /// On start it is resumed or rolled back.
+    public var failoverInProgress: Data?
+
+    /// Creates a status of the current schema.
+    public init(cluster: ClusterSnapshot, failoverInProgress: Data? = nil) {
+        self.schemaVersion = Self.currentSchemaVersion
+        self.cluster = cluster
+        self.failoverInProgress = failoverInProgress
+    }
+}
+
+/// A value a ``StatusStore`` can persist: Codable with a schema version it checks on load.
+public protocol VersionedStatus: Codable, Sendable {
+    /// The newest schema version this build understands.
+    static var currentSchemaVersion: Int { get }
+    /// The version the value was written with.
+    var schemaVersion: Int { get }
+}
+
+extension MonitorStatus: VersionedStatus {}
