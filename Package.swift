@@ -115,6 +115,7 @@ let package = Package(
             name: "MMMTestSupport",
             dependencies: [
                 "MariaDBClient", "MMMCore", "MMMSystem", .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

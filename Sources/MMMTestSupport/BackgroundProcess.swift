@@ -1,5 +1,6 @@
 import Foundation
 import MMMCore
+import NIOConcurrencyHelpers
 import NIOPosix
 
 /// A long-running program started for a test (an agent in a bench host's namespace), its output in a log file,
@@ -9,6 +10,8 @@ public final class BackgroundProcess: Sendable {
     public let pid: pid_t
     /// Where its standard output and error go.
     public let logPath: String
+    /// The exit status once reaped; a reaped pid is never signalled again (it may belong to another process by then).
+    private let exitStatus = NIOLockedValueBox<Int32?>(nil)
 
     private init(pid: pid_t, logPath: String) {
         self.pid = pid
@@ -35,8 +38,13 @@ public final class BackgroundProcess: Sendable {
 
     /// True while the process has not exited.
     public var isRunning: Bool {
-        var status: Int32 = 0
-        return waitpid(self.pid, &status, WNOHANG) == 0
+        self.exitStatus.withLockedValue { exit in
+            guard exit == nil else { return false }
+            var status: Int32 = 0
+            let result = waitpid(self.pid, &status, WNOHANG)
+            if result == self.pid { exit = (status >> 8) & 0xff }
+            return result == 0
+        }
     }
 
     /// The log so far.
@@ -47,18 +55,30 @@ public final class BackgroundProcess: Sendable {
     /// SIGTERM, then waits up to `grace` for the exit (SIGKILL after that); returns the exit status.
     @discardableResult
     public func stop(grace: Duration = .seconds(10)) async -> Int32 {
-        kill(self.pid, SIGTERM)
+        // Signal only a child not reaped yet (checked and signalled under the lock, so never a reused pid).
+        let done: Int32? = self.exitStatus.withLockedValue { exit in
+            if exit == nil { kill(self.pid, SIGTERM) }
+            return exit
+        }
+        if let done { return done }
         let deadline = ContinuousClock.now + grace
-        var status: Int32 = 0
         while ContinuousClock.now < deadline {
-            let result = waitpid(self.pid, &status, WNOHANG)
-            if result == self.pid { return (status >> 8) & 0xff }
-            if result < 0 { return -1 }
+            let reaped: Int32? = self.exitStatus.withLockedValue { exit in
+                var status: Int32 = 0
+                let result = waitpid(self.pid, &status, WNOHANG)
+                if result == self.pid { exit = (status >> 8) & 0xff } else if result < 0 { exit = -1 }
+                return exit
+            }
+            if let reaped { return reaped }
             try? await Task.sleep(for: .milliseconds(20))
         }
-        kill(self.pid, SIGKILL)
-        waitpid(self.pid, &status, 0)
-        return -1
+        return self.exitStatus.withLockedValue { exit in
+            kill(self.pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(self.pid, &status, 0)
+            exit = -1
+            return -1
+        }
     }
 }
 

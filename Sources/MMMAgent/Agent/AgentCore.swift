@@ -269,8 +269,10 @@ public final class AgentCore: AgentRequestHandling, Sendable {
 
     /// One round: observe, plan, execute in order; the first failing step ends the round (the next one retries).
     public func convergeOnce() async {
-        let (desire, leaseAllows) = self.state.withLockedValue { ($0.desire, $0.lease.mayWrite) }
-        guard let desire else { return }  // no monitor has spoken yet: change nothing
+        let (known, leaseAllows, leaseState) = self.state.withLockedValue { ($0.desire, $0.lease.mayWrite, $0.lease.state) }
+        // Before the monitor has spoken, change nothing, unless the lease (armed at start on a writable host) says
+        // fence: then keep everything but the right to write.
+        guard known != nil || leaseState == .fenced else { return }
         let observation: AgentObservation
         do {
             observation = try await self.observer.observe(deadline: .seconds(2)).0
@@ -278,6 +280,10 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             self.recordError("could not read the host's state: \(error)")
             return
         }
+        let desire = known ?? AgentDesire(
+            roles: self.settings.roleIPs.filter { observation.heldIPs.contains($0.ip) && $0.role != self.settings.writerRole },
+            follow: observation.following
+        )
         let actions = AgentPlanner.plan(
             this: self.settings.this.name, writerRole: self.settings.writerRole, knownRoles: self.settings.roleIPs,
             desired: desire, observed: observation, leaseAllowsWriting: leaseAllows
@@ -338,6 +344,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
 
     /// Keeps the writer lease: when it runs out, asks the peers and fences if they say so (DESIGN.md §6).
     public func runLease() async {
+        await self.armLeaseIfWritable()
         while !Task.isCancelled {
             try? await Task.sleep(for: self.settings.lease.tickInterval)
             let action = self.state.withLockedValue { $0.lease.tick(at: self.now()) }
@@ -362,6 +369,24 @@ public final class AgentCore: AgentRequestHandling, Sendable {
                 }
             }
         }
+    }
+
+    /// An agent that starts on a writable host has no lease yet: arm one that runs out after `startupGrace`, so that
+    /// a restarted agent on an isolated writer still fences itself. A monitor that reaches the host renews it within
+    /// its next cycle.
+    func armLeaseIfWritable(startupGrace: Duration = .seconds(1)) async {
+        guard let database = try? await self.observer.readDatabase(), !database.facts.readOnly else { return }
+        let now = self.now()
+        let grace = min(startupGrace, self.settings.lease.timeout)
+        self.state.withLockedValue { state in
+            guard state.desire == nil else { return }  // the monitor spoke first
+            // sentAt chosen so the lease ends `grace` from now.
+            state.lease.monitorMessageReceived(sentAt: now.advanced(by: grace - self.settings.lease.timeout), holdsWriter: true, at: now)
+        }
+        self.logger.notice(
+            "Started on a writable host: writer lease armed until the monitor speaks",
+            metadata: [LogKey.host: "\(self.settings.this.name)"]
+        )
     }
 
     private func leaseFenced(_ reason: WriterLease.FenceReason) {

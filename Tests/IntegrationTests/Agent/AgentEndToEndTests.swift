@@ -320,6 +320,29 @@ extension IntegrationTests {
                     let who = try await cluster.whoAnswers(Bench.writerIP)
                     #expect(who.host == "db1" && !who.readOnly, "with the monitor down nobody can promote: keep writing")
                     #expect(cluster.agents["db1"]!.log.contains("so did every peer"))
+
+                    // SIGTERM keeps the roles: db1 stays writable with the VIP while its agent is down.
+                    #expect(await cluster.agents["db1"]!.stop() == 0)
+                    let kept = try await cluster.whoAnswers(Bench.writerIP)
+                    #expect(kept.host == "db1" && !kept.readOnly)
+                    // A restarted agent on a writer that only it cut off from the monitor fences itself too: its lease
+                    // is armed at start, and its peers hear the monitor.
+                    let restarted = try bench.startAgent(for: bench.hosts[0], configDirectory: "\(AgentCluster.root)/db1")
+                    do {
+                        try await cluster.whileRenewing(["db2", "db3"]) {
+                            let db1 = try await cluster.connect(bench.hosts[0].ip, name: "db1")
+                            _ = try await eventually(timeout: .seconds(20), "the restarted agent fences db1") { () -> Bool? in
+                                try await db1.query("SELECT @@read_only AS ro").singleRow("ro").bool("ro") == true ? true : nil
+                            }
+                            await db1.close()
+                        }
+                        #expect(restarted.log.contains("writer lease armed"))
+                        #expect(await restarted.stop() == 0)
+                    } catch {
+                        print("--- restarted db1 agent log:\n\(restarted.log.suffix(4000))")
+                        await restarted.stop()
+                        throw error
+                    }
                 }
             }
         }
