@@ -61,8 +61,9 @@ integration=$(passed_count "$LOGS/integration.log") || {
     echo "integration tests FAILED (log: $LOGS/integration.log)"
     exit 1
 }
-if grep -qE 'skipped' "$LOGS/integration.log"; then
-    grep -E 'skipped' "$LOGS/integration.log"
+# Swift Testing marks a skipped test or suite with '➜ Test ... skipped' / '➜ Suite ... skipped'.
+if grep -qE '^➜ (Test|Suite) .* skipped' "$LOGS/integration.log"; then
+    grep -E '^➜ (Test|Suite) .* skipped' "$LOGS/integration.log"
     echo "integration tests were SKIPPED: that counts as a failure" >&2
     exit 1
 fi
