@@ -231,6 +231,26 @@ import Testing
         #expect(machine.assignment.holder(of: ControlFixtures.reader) == "db1")
     }
 
+    // MARK: - Refusals change nothing
+
+    /// Bad input of every kind on the running cluster: each is an error, carries no action, changes no state.
+    static let refusedLines = [
+        "set_online db3", "set_offline db3", "move_role backup db1", "move_role writer db3", "move_role --force reader db2",
+        "move_role --force writer db2", "move_role writer db1 db2 db3", "set_ip 192.168.1.210 db2", "checks db3",
+        "checks all replication", "set_online", "status", "--json show",
+    ]
+
+    @Test(arguments: Self.refusedLines)
+    func refusalChangesNothing(_ line: String) {
+        var machine = ControlFixtures.running()
+        let before = machine.snapshot
+        let outcome = ControlFixtures.handle(line, &machine)
+        #expect(outcome.isError)
+        #expect(outcome.actions.isEmpty)
+        #expect(machine.snapshot == before)
+        #expect(machine.pendingPromotion == nil)
+    }
+
     // MARK: - apply without handle
 
     @Test func applyDelegatesNameChecksToTheCore() {
