@@ -181,6 +181,13 @@ extension ConfigBuilder {
                 )
             }
             for address in role.ips {
+                if case .v4(let first, _, _, _) = address, first == 0 || first == 127 || first >= 224 {
+                    self.report(
+                        at: ipsLocation,
+                        "role address \(address) of \(section.label) is a this-network, loopback, multicast or reserved address, which cannot move between hosts",
+                        fix: "use an unused unicast address in the hosts' subnet, e.g. `ips 192.168.1.210`"
+                    )
+                }
                 if let (firstRole, firstLocation) = seenVIPs[address] {
                     let where_ = firstRole == name ? "earlier in the same list" : "by <role \(firstRole)> (\(firstLocation))"
                     self.report(

@@ -81,6 +81,14 @@ import Testing
         #expect(problem.fix.contains("unused address"))
     }
 
+    @Test(arguments: ["0.0.0.0", "127.0.0.1", "224.0.0.1", "255.255.255.255"])
+    func roleIPThatCannotMove(_ address: String) throws {
+        let problem = try self.only(TestConfigs.problems(common: TestConfigs.common(replacingLine: 29, with: "    ips \(address)")))
+        #expect(problem.location == SourceLocation(file: self.common, line: 29))
+        #expect(problem.message.contains("role address \(address) of <role writer> is a this-network, loopback, multicast or reserved address"))
+        #expect(problem.fix.contains("unicast"))
+    }
+
     @Test func exclusiveRoleWithTwoIPs() throws {
         let problem = try self.only(
             TestConfigs.problems(common: TestConfigs.common(replacingLine: 29, with: "    ips 192.168.1.210, 192.168.1.211"))
