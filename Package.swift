@@ -188,6 +188,7 @@ let package = Package(
         .testTarget(
             name: "MMMAgentTests",
             dependencies: [
+                "MMMTestSupport",
                 "MMMConfig",
                 "MMMAgent", "MMMSystem", "MMMCore", "MMMProtocol", "MMMDaemon",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -203,6 +204,7 @@ let package = Package(
         .testTarget(
             name: "MMMDaemonTests",
             dependencies: [
+                "MMMTestSupport",
                 "MMMDaemon", "MMMCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,5 +1,6 @@
 import Logging
 import MMMCore
+import MMMTestSupport
 import MMMDaemon
 import ServiceLifecycle
 import ServiceLifecycleTestKit

@@ -1,4 +1,5 @@
 import MMMCore
+import MMMTestSupport
 import MMMDaemon
 import Testing
 

@@ -5,28 +5,6 @@ import Darwin
 #endif
 import MMMCore
 
-/// A fresh private directory under /tmp, removed (with the files `body` left in it) afterwards.
-func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
-    var template = Array("/tmp/mmm-daemon-test-XXXXXX".utf8CString)
-    guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-        throw MMMError(.commandFailed, "mkdtemp failed: errno \(errno)")
-    }
-    let path = String(cString: made)
-    defer {
-        if let directory = opendir(path) {
-            while let entry = readdir(directory) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) {
-                    String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
-                }
-                if name != "." && name != ".." { unlink(path + "/" + name) }
-            }
-            closedir(directory)
-        }
-        rmdir(path)
-    }
-    return try await body(path)
-}
-
 /// The contents of the file at `path`, or `nil` if it does not exist.
 func readFile(_ path: String) -> String? {
     let fd = open(path, O_RDONLY | O_CLOEXEC)

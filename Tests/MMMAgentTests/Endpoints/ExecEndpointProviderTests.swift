@@ -1,5 +1,6 @@
 import Foundation
 import MMMCore
+import MMMTestSupport
 import MMMSystem
 import Testing
 

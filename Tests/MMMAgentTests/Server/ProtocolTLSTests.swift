@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MMMAgent
 import MMMCore
+import MMMTestSupport
 import MMMProtocol
 import MMMSystem
 import NIOCore

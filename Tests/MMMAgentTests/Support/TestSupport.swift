@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MMMCore
+
 import MMMSystem
 import NIOPosix
 
@@ -23,17 +24,6 @@ func withRunner<T: Sendable>(_ body: (CommandRunner) async throws -> T) async th
         try? await pool.shutdownGracefully()
         throw error
     }
-}
-
-/// A fresh private directory under /tmp, removed after `body` (also when it throws).
-func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
-    var template = Array("/tmp/mmmv-test-XXXXXX".utf8CString)
-    guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-        throw MMMError(.commandFailed, "mkdtemp failed: errno \(errno)")
-    }
-    let path = String(cString: made)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try await body(path)
 }
 
 /// Writes an executable (mode 700) script at `path`.
