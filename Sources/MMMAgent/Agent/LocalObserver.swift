@@ -54,10 +54,7 @@ public struct LocalObserver: Sendable {
     /// Reads everything ``AgentPlanner`` needs.
     public func observe(deadline: Duration) async throws -> (AgentObservation, DatabaseState) {
         let database = try await self.readDatabase()
-        var held: Set<String> = []
-        for roleIP in self.roleIPs where try await self.endpoints.holds(role: roleIP.role, ip: roleIP.ip, deadline: deadline) {
-            held.insert(roleIP.ip)
-        }
+        let held = try await self.endpoints.heldIPs(among: self.roleIPs, deadline: deadline)
         // The default connection (MMM's) is the one that follows the writer.
         let source = database.replicas.first { $0.connectionName.isEmpty }
         let following = source.flatMap { self.hostNamesByIP[$0.masterHost] }

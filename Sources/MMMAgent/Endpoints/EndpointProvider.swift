@@ -24,6 +24,22 @@ public protocol EndpointProvider: Sendable {
     /// - Throws: ``MMMError/Code/invalidArgument``, ``MMMError/Code/timedOut`` or ``MMMError/Code/commandFailed``
     ///   when the answer cannot be known.
     func holds(role: String, ip: String, deadline: Duration) async throws -> Bool
+
+    /// Which of `roleIPs` this host answers for now. Providers that can read every address at once (``VIPEndpointProvider``)
+    /// do so in one call; the default asks ``holds(role:ip:deadline:)`` for each, sharing one deadline.
+    func heldIPs(among roleIPs: [RoleIP], deadline: Duration) async throws -> Set<String>
+}
+
+extension EndpointProvider {
+    /// One ``holds(role:ip:deadline:)`` per role IP, all within `deadline`.
+    public func heldIPs(among roleIPs: [RoleIP], deadline: Duration) async throws -> Set<String> {
+        let budget = DeadlineBudget(deadline, what: "checking which role IPs this host holds")
+        var held: Set<String> = []
+        for roleIP in roleIPs where try await self.holds(role: roleIP.role, ip: roleIP.ip, deadline: try budget.remaining()) {
+            held.insert(roleIP.ip)
+        }
+        return held
+    }
 }
 
 /// The time left of one call's deadline, shared by the commands the call runs.

@@ -143,6 +143,16 @@ public final class VIPEndpointProvider: EndpointProvider {
         return try await self.heldAddresses(budget).contains(ip)
     }
 
+    /// Which of `roleIPs` are on the interface, read with one `ip addr show` (the convergence loop asks every second).
+    public func heldIPs(among roleIPs: [RoleIP], deadline: Duration) async throws -> Set<String> {
+        for roleIP in roleIPs {
+            try EndpointArguments.validateRoleName(roleIP.role)
+            try EndpointArguments.validateIPv4(roleIP.ip)
+        }
+        let present = try await self.heldAddresses(deadline: deadline)
+        return Set(roleIPs.map(\.ip).filter(present.contains))
+    }
+
     /// Every IPv4 address on the interface now, without prefix lengths (the host's own address included).
     ///
     /// - Throws: ``MMMError/Code/commandFailed`` when the interface cannot be read (it does not exist, `ip` is

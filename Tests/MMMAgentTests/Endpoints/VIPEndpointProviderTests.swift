@@ -144,6 +144,23 @@ struct VIPEndpointProviderTests {
         }
     }
 
+    @Test("which role IPs are held is read with one ip command, however many role IPs there are")
+    func heldIPsInOneRead() async throws {
+        try await self.withProvider { provider, tools in
+            try tools.set("held", Self.held)
+            let roleIPs = [
+                RoleIP(role: "writer", ip: "198.18.0.100"), RoleIP(role: "reader", ip: "198.18.0.101"),
+                RoleIP(role: "reader", ip: "198.18.0.102"),
+            ]
+            #expect(try await provider.heldIPs(among: roleIPs, deadline: .seconds(5)) == ["198.18.0.100"])
+            #expect(try tools.commands() == ["ip -o -4 addr show dev eth0"])
+            await #expect(throws: MMMError.self) {
+                _ = try await provider.heldIPs(among: [RoleIP(role: "reader", ip: "1.2.3.4; reboot")], deadline: .seconds(5))
+            }
+            #expect(try tools.commands().count == 1, "a bad IP reaches no command")
+        }
+    }
+
     @Test("another host answering refuses the acquire, naming IP, interface and MAC, and adds nothing")
     func duplicateRefused() async throws {
         try await self.withProvider { provider, tools in
