@@ -6,6 +6,10 @@ public enum LogKey {
     public static let host = "mmm.host"
     /// A role name (`writer`, `reader`).
     public static let role = "mmm.role"
+    /// Whether a listener uses mutual TLS (`mutual`) or not (`off`).
+    public static let tls = "mmm.tls"
+    /// A monitor check (`ping`, `mysql`, `rep_threads`, `rep_backlog`).
+    public static let check = "mmm.check"
     /// The remote end of a connection (`127.0.0.1:40312`).
     public static let peer = "mmm.peer"
     /// An error's description (never contains a secret: ``MMMCore/MMMError`` messages do not).

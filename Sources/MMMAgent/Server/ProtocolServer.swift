@@ -117,7 +117,7 @@ public final class ProtocolServer<Responder: ProtocolRequestResponder>: Service 
                 LogKey.address: "\(local)",
                 LogKey.host: "\(self.configuration.name)",
                 LogKey.keyFingerprint: "\(self.configuration.key.fingerprint)",
-                "mmm.tls": "\(self.configuration.tls == nil ? "off" : "mutual")",
+                LogKey.tls: "\(self.configuration.tls == nil ? "off" : "mutual")",
             ]
         )
 

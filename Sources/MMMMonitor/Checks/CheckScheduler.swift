@@ -1,6 +1,7 @@
 import Logging
 import MMMConfig
 import MMMCore
+import MMMDaemon
 import MMMSystem
 import MariaDBClient
 import NIOConcurrencyHelpers
@@ -172,7 +173,7 @@ public final class CheckScheduler: Service, Sendable {
                     if skippedInARow == 1 {
                         self.logger.notice(
                             "check still running at its next tick; skipping ticks until it ends",
-                            metadata: ["host": "\(host)", "check": "\(check.rawValue)"]
+                            metadata: [LogKey.host: "\(host)", LogKey.check: "\(check.rawValue)"]
                         )
                     }
                 }
@@ -216,7 +217,7 @@ public final class CheckScheduler: Service, Sendable {
             if byGuard {
                 self.logger.notice(
                     "probe exceeded its guard deadline",
-                    metadata: ["host": "\(host.name)", "check": "\(check.rawValue)", "limit": "\(limit)"]
+                    metadata: [LogKey.host: "\(host.name)", LogKey.check: "\(check.rawValue)", LogKey.duration: "\(limit)"]
                 )
             }
             self.continuation.yield(
@@ -225,16 +226,18 @@ public final class CheckScheduler: Service, Sendable {
         }
     }
 
-    /// The outcome delivered when a probe outlives `timeout + guardMargin`.
+    /// The outcome delivered when a probe outlives `timeout + guardMargin`: what the probe itself reports for a
+    /// timeout (``CheckMessages``), so the texts have one owner.
     static func guardOutcome(_ check: CheckKind, host: MonitoredHost, limit: Duration) -> CheckOutcome {
+        let error = HostProber.timeout(limit, host)
         switch check {
         case .ping:
-            return .failed(message: "ERROR: Could not ping \(host.ip)")
+            return CheckMessages.ping(ip: host.ip, error: error)
         case .mysql:
-            return .failed(message: "ERROR: Timeout")
+            return CheckMessages.mysql(ip: host.ip, port: host.mysqlPort, user: host.monitorUser, phase: .query, error: error)
         case .repThreads, .repBacklog:
-            return .unknown(
-                message: "UNKNOWN: Timeout! no answer from \(host.name) (\(host.ip):\(host.mysqlPort)) within \(limit)"
+            return CheckMessages.replicationUnreadable(
+                ip: host.ip, port: host.mysqlPort, user: host.monitorUser, phase: .query, error: error
             )
         }
     }

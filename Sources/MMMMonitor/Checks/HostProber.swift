@@ -200,7 +200,8 @@ public final class HostProber: Sendable {
         if let displaced, displaced !== connection { await displaced.close() }
     }
 
-    private static func timeout(_ timeout: Duration, _ host: MonitoredHost) -> MMMError {
+    /// The error a probe (or the scheduler's guard) reports when `host` did not answer within `timeout`.
+    static func timeout(_ timeout: Duration, _ host: MonitoredHost) -> MMMError {
         MMMError(.timedOut, "no answer from \(host.name) (\(host.ip):\(host.mysqlPort)) within \(timeout)")
     }
 }

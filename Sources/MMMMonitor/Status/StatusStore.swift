@@ -11,6 +11,9 @@ import MMMCore
 /// there is no file; a file that cannot be read as a status is moved aside to `path.corrupt-<UTC timestamp>` (kept
 /// for the operator, never deleted) and reported with an error naming both paths. A stray `path.tmp` left by a crash
 /// is ignored and overwritten by the next save.
+///
+/// `save` and `load` make blocking system calls (write, fsync, rename): call them from a thread pool
+/// (`NIOThreadPool.runIfActive`), never directly on Swift's cooperative pool.
 public struct StatusStore<Status: VersionedStatus>: Sendable {
     /// The status file's path (`status_path`).
     public let path: String
