@@ -5,6 +5,14 @@ import MMMProtocol
 import MariaDBClient
 import NIOConcurrencyHelpers
 
+extension AgentRequest {
+    /// True for `setStatus`, which renews the lease with the roles it carries.
+    fileprivate var isSetStatus: Bool {
+        if case .setStatus = self { return true }
+        return false
+    }
+}
+
 /// The agent itself: answers the monitor and its peers, keeps the writer lease, and converges its host to the roles
 /// the monitor asked for (``AgentPlanner``), one step at a time, each with a deadline.
 ///
@@ -88,9 +96,10 @@ public final class AgentCore: AgentRequestHandling, Sendable {
     }
 
     private func answer(_ request: AgentRequest, from sender: String) async throws -> AgentResponse {
+        // Every monitor message proves the monitor reaches this host (DESIGN §6); set status renews with its roles.
+        if sender == Self.monitorName, !request.isSetStatus { self.heardMonitor(holdingRoles: nil) }
         switch request {
         case .ping:
-            if sender == Self.monitorName { self.heardMonitor(holdingRoles: nil) }
             return .pong(AgentPong(uptimeMilliseconds: self.uptimeMilliseconds))
         case .setStatus(let status):
             try self.requireMonitor(sender, for: "set status")
@@ -200,7 +209,12 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             target.port = host.mysqlPort
             do {
                 let connection = try await MariaDBConnection.connect(target, on: self.executor)
-                _ = try await connection.query("SELECT 1")
+                do {
+                    _ = try await connection.query("SELECT 1")
+                } catch {
+                    await connection.close()
+                    throw error
+                }
                 await connection.close()
                 return ReachReport(host: host.name, service: .mysql, reachable: true, lastContactMilliseconds: nil, detail: "SELECT 1 answered")
             } catch {
@@ -262,11 +276,6 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         }
     }
 
-    /// Ends ``runConvergence(interval:)``.
-    public func stop() {
-        self.wake.finish()
-    }
-
     /// One round: observe, plan, execute in order; the first failing step ends the round (the next one retries).
     public func convergeOnce() async {
         let (known, leaseAllows, leaseState) = self.state.withLockedValue { ($0.desire, $0.lease.mayWrite, $0.lease.state) }
@@ -288,15 +297,19 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             this: self.settings.this.name, writerRole: self.settings.writerRole, knownRoles: self.settings.roleIPs,
             desired: desire, observed: observation, leaseAllowsWriting: leaseAllows
         )
+        var failure: String?
         for action in actions {
             do {
                 try await self.execute(action, observed: observation)
             } catch {
-                self.recordError("\(action) failed: \(error)")
-                return
+                failure = "\(action) failed: \(error)"
+                self.recordError(failure!)  // set just above
+                // A fence that failed must not keep the VIP on a host that may still be writable: the releases that
+                // follow it still run; anything that gives the host more (promote, acquire, follow) does not.
+                guard case .fence = action else { return }
             }
         }
-        if !actions.isEmpty { self.state.withLockedValue { $0.lastError = nil } }
+        if failure == nil { self.state.withLockedValue { $0.lastError = nil } }
     }
 
     private func recordError(_ message: String) {
@@ -352,7 +365,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             case .none:
                 continue
             case .fence(let reason):
-                self.leaseFenced(reason)
+                await self.leaseFenced(reason)
             case .askPeers:
                 let answers = await self.askPeers()
                 let outcome = self.state.withLockedValue { $0.lease.peersAnswered(answers, at: self.now()) }
@@ -365,7 +378,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
                         metadata: [LogKey.host: "\(self.settings.this.name)"]
                     )
                 case .fence(let reason):
-                    self.leaseFenced(reason)
+                    await self.leaseFenced(reason)
                 }
             }
         }
@@ -389,17 +402,44 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         )
     }
 
-    private func leaseFenced(_ reason: WriterLease.FenceReason) {
+    /// Fences at once, within the lease's `fenceDeadline` (which the monitor's promotion bound counts on), instead of
+    /// waiting for the next convergence round: one read_only attempt, sessions killed, the writer IPs dropped.
+    private func leaseFenced(_ reason: WriterLease.FenceReason) async {
         self.logger.critical(
             "Writer lease lost: fencing this host",
             metadata: [LogKey.host: "\(self.settings.this.name)", LogKey.error: "\(reason)"]
         )
+        let started = ContinuousClock.now
+        let deadline = self.settings.lease.fenceDeadline
+        do {
+            _ = try await self.writeControl.fence(
+                FenceOptions(sparedUsers: self.settings.sparedUsers, maxAttempts: 1, deadline: deadline)
+            )
+        } catch {
+            self.recordError("lease fence failed: \(error)")
+        }
+        // The VIP goes even if read_only could not be set: clients must stop reaching this host.
+        let writerIPs = self.settings.roleIPs.filter { $0.role == self.settings.writerRole }
+        for roleIP in writerIPs {
+            let left = max(.milliseconds(200), deadline - (ContinuousClock.now - started))
+            do {
+                try await self.endpoints.release(role: roleIP.role, ip: roleIP.ip, deadline: left)
+            } catch {
+                self.recordError("lease fence could not drop \(roleIP): \(error)")
+            }
+        }
         self.wake.yield()
     }
 
+    /// Asks every peer at once; a peer that has not answered when `peerCheckDeadline` ends counts as silent.
     private func askPeers() async -> [WriterLease.PeerAnswer] {
         let deadline = self.settings.lease.peerCheckDeadline
-        return await withTaskGroup(of: WriterLease.PeerAnswer.self) { group in
+        let peerCount = self.settings.peers.count
+        return await withTaskGroup(of: WriterLease.PeerAnswer?.self) { group in
+            group.addTask {
+                try? await Task.sleep(for: deadline)
+                return nil  // the deadline
+            }
             for peer in self.settings.peers {
                 group.addTask {
                     let target = ProtocolPeer(name: peer.name, host: peer.ip, port: peer.agentPort)
@@ -411,8 +451,12 @@ public final class AgentCore: AgentRequestHandling, Sendable {
                 }
             }
             var answers: [WriterLease.PeerAnswer] = []
-            for await answer in group { answers.append(answer) }
-            return answers
+            while answers.count < peerCount, let next = await group.next() {
+                guard let answer = next else { break }  // deadline: the rest are silent
+                answers.append(answer)
+            }
+            group.cancelAll()
+            return answers + Array(repeating: .noAnswer, count: peerCount - answers.count)
         }
     }
 }

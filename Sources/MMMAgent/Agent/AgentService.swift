@@ -58,7 +58,7 @@ public struct AgentService: Service {
         }
         let client = ProtocolClient(
             configuration: ProtocolClientConfiguration(
-                name: settings.this.name, key: key, connectTimeout: .milliseconds(500), replyTimeout: .seconds(5),
+                name: settings.this.name, key: key, connectTimeout: settings.lease.peerCheckDeadline, replyTimeout: .seconds(5),
                 tls: tls
             ),
             logger: self.logger
