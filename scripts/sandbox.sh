@@ -27,8 +27,8 @@ active_master_role      writer
     bin_path                /usr/libexec/mysql-mmm
     replication_user        repl
     replication_password    repl_pw
-    agent_user              mmm_agent
-    agent_password          sandbox-agent-pw
+    agent_user              mmm_test
+    agent_password          mmm_test_pw
 </host>
 
 <host db1>

@@ -72,13 +72,22 @@ public final class BackgroundProcess: Sendable {
             if let reaped { return reaped }
             try? await Task.sleep(for: .milliseconds(20))
         }
-        return self.exitStatus.withLockedValue { exit in
-            kill(self.pid, SIGKILL)
-            var status: Int32 = 0
-            waitpid(self.pid, &status, 0)
-            exit = -1
-            return -1
+        self.exitStatus.withLockedValue { exit in
+            if exit == nil { kill(self.pid, SIGKILL) }
         }
+        // Reap without blocking a thread: poll for up to 5 s after SIGKILL.
+        let killDeadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < killDeadline {
+            let reaped: Bool = self.exitStatus.withLockedValue { exit in
+                var status: Int32 = 0
+                let result = waitpid(self.pid, &status, WNOHANG)
+                if result == self.pid || result < 0 { exit = -1 }
+                return exit != nil
+            }
+            if reaped { return -1 }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return -1
     }
 }
 

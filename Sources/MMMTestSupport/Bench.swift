@@ -87,15 +87,30 @@ public final class Bench: Sendable {
         let lock = try await BenchLock.acquire()
         do {
             let bench = try await Bench.start(hosts: hosts, mode: mode)
+            let value: T
             do {
-                let value = try await body(bench)
-                try await bench.stop()
-                lock.release()
-                return value
+                value = try await body(bench)
             } catch {
                 try? await bench.stop()
                 throw error
             }
+            try await bench.stop()
+            lock.release()
+            return value
+        } catch {
+            lock.release()
+            throw error
+        }
+    }
+
+    /// Runs `body` holding the machine-wide bench lock, for callers that start and stop benches themselves (the
+    /// benchmark's bring-up runs). Do not call ``withBench(hosts:mode:_:)`` inside: it takes the same lock.
+    public static func withMachineLock<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        let lock = try await BenchLock.acquire()
+        do {
+            let value = try await body()
+            lock.release()
+            return value
         } catch {
             lock.release()
             throw error
@@ -117,6 +132,16 @@ public final class Bench: Sendable {
                 "bench.sh up failed with status \(output.status): \(output.text.suffix(2000)); is mariadb-server installed and are you root?"
             )
         }
+        do {
+            return try Self.parse(state: state, mode: mode, duration: duration, script: script)
+        } catch {
+            // The servers are up: never leave them behind because their description could not be read.
+            _ = try? await Self.run(script, ["down"])
+            throw error
+        }
+    }
+
+    private static func parse(state: URL, mode: Mode, duration: Duration, script: URL) throws -> Bench {
         let hostsFile = try String(contentsOf: state.appendingPathComponent("hosts.tsv"), encoding: .utf8)
         var parsed: [BenchHost] = []
         for line in hostsFile.split(separator: "\n") where !line.hasPrefix("#") {
@@ -208,21 +233,28 @@ final class BenchLock: Sendable {
         self.descriptor = descriptor
     }
 
-    /// Waits (on a thread of its own, not the cooperative pool) until no other process holds the bench.
-    static func acquire() async throws -> BenchLock {
+    /// Waits until no other process holds the bench, polling a non-blocking `flock` (so no thread blocks), for at
+    /// most `deadline`.
+    static func acquire(deadline: Duration = .seconds(600)) async throws -> BenchLock {
         let fd = open("/tmp/mmm-bench.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw MMMError(.commandFailed, "could not open /tmp/mmm-bench.lock: errno \(errno)")
         }
-        let pool = NIOThreadPool(numberOfThreads: 1)
-        pool.start()
-        let result = try await pool.runIfActive { flock(fd, LOCK_EX) }
-        try await pool.shutdownGracefully()
-        guard result == 0 else {
-            close(fd)
-            throw MMMError(.commandFailed, "could not lock /tmp/mmm-bench.lock: errno \(errno)")
+        let end = ContinuousClock.now + deadline
+        while true {
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 { return BenchLock(descriptor: fd) }
+            let error = errno  // read on the thread that made the call
+            guard error == EWOULDBLOCK || error == EINTR, ContinuousClock.now < end else {
+                close(fd)
+                throw MMMError(
+                    error == EWOULDBLOCK ? .timedOut : .commandFailed,
+                    error == EWOULDBLOCK
+                        ? "another bench held /tmp/mmm-bench.lock for \(deadline); is a test run or benchmark hanging?"
+                        : "could not lock /tmp/mmm-bench.lock: errno \(error)"
+                )
+            }
+            try await Task.sleep(for: .milliseconds(100))
         }
-        return BenchLock(descriptor: fd)
     }
 
     /// Releases the lock (closing the descriptor drops it).

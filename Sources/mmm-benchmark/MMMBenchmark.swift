@@ -70,15 +70,18 @@ struct MMMBenchmark: AsyncParsableCommand {
             return (connectSamples, querySamples, version)
         }
 
-        var upSamples: [Duration] = []
-        var downSamples: [Duration] = []
-        for index in 0..<self.benchRuns {
-            progress("bench bring-up \(index + 1)/\(self.benchRuns)")
-            let bench = try await Bench.start(hosts: 3, mode: .netns)
-            upSamples.append(bench.startDuration)
-            let started = ContinuousClock.now
-            try await bench.stop()
-            downSamples.append(ContinuousClock.now - started)
+        let (upSamples, downSamples) = try await Bench.withMachineLock { () -> ([Duration], [Duration]) in
+            var upSamples: [Duration] = []
+            var downSamples: [Duration] = []
+            for index in 0..<self.benchRuns {
+                progress("bench bring-up \(index + 1)/\(self.benchRuns)")
+                let bench = try await Bench.start(hosts: 3, mode: .netns)
+                upSamples.append(bench.startDuration)
+                let started = ContinuousClock.now
+                try await bench.stop()
+                downSamples.append(ContinuousClock.now - started)
+            }
+            return (upSamples, downSamples)
         }
 
         let rows = [

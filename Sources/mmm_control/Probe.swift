@@ -30,6 +30,13 @@ struct Probe: AsyncParsableCommand {
     @Argument(help: "Hosts to probe (default: every host in the config).")
     var hosts: [String] = []
 
+    /// Refuses a deadline that is not a positive number of seconds up to an hour.
+    func validate() throws {
+        guard self.timeout.isFinite, self.timeout > 0, self.timeout <= 3600 else {
+            throw ValidationError("--timeout must be a number of seconds above 0 and at most 3600, got \(self.timeout)")
+        }
+    }
+
     /// Probes every host concurrently and prints the reports in config order.
     func run() async throws {
         let configuration = try self.options.directory.loadMonitor(cluster: self.options.cluster)
@@ -84,8 +91,15 @@ struct Probe: AsyncParsableCommand {
         )
         do {
             let connection = try await MariaDBConnection.connect(configuration, on: executor)
-            let facts = try await connection.serverFacts()
-            let replicas = try await connection.replicaStatuses()
+            let facts: ServerFacts
+            let replicas: [ReplicaStatus]
+            do {
+                facts = try await connection.serverFacts()
+                replicas = try await connection.replicaStatuses()
+            } catch {
+                await connection.close()
+                throw error
+            }
             await connection.close()
             var lines = [
                 "  \(host.name)(\(address)) \(facts.readOnly ? "read_only" : "WRITABLE"), server_id \(facts.serverID), "

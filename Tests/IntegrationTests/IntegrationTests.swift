@@ -29,10 +29,8 @@ func eventually<T: Sendable>(
         }
         try await Task.sleep(for: .milliseconds(50))
     }
-    throw MMMError(.timedOut, "\(what) did not happen within \(timeout)", cause: lastError.map { "\($0)" })
+    throw MMMError(.timedOut, "\(what) did not happen within \(timeout)", cause: lastError)
 }
-
-extension String: @retroactive Error {}
 
 /// Runs `body` with an executor sized for the tests and shuts it down afterwards.
 func withExecutor<T: Sendable>(threads: Int = 32, _ body: (MariaDBExecutor) async throws -> T) async throws -> T {

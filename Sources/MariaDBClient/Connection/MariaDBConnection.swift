@@ -180,7 +180,8 @@ public final class MariaDBConnection: Sendable {
         do {
             let killer = try await MariaDBConnection.connect(killConfiguration, on: self.executor)
             do {
-                _ = try await killer.query("KILL QUERY \(self.threadID)", deadline: self.configuration.killGrace)
+                // killQuery treats "unknown thread" (the statement ended meanwhile) as done.
+                try await killer.killQuery(self.threadID)
             } catch {
                 await killer.close()
                 throw error
