@@ -76,11 +76,28 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // mmm_agentd's library: endpoint providers (vip, exec), the protocol server and client, and the agent.
+        // The protocol over TCP: the authenticated frame server (agent listener, monitor control listener),
+        // the client, the agent client and mutual TLS. Shared by mmm_agentd, mmm_mond and mmm_control.
+        .target(
+            name: "MMMTransport",
+            dependencies: [
+                "MMMCore",
+                "MMMProtocol",
+                "MMMDaemon",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // mmm_agentd's library: endpoint providers (vip, exec) and the agent.
         .target(
             name: "MMMAgent",
             dependencies: [
                 "MMMCore",
+                "MMMTransport",
                 "MMMSystem",
                 "MariaDBClient",
                 "MMMConfig",
@@ -94,11 +111,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // mmm_mond's library: the checks (probes and their scheduler) and the status file.
+        // mmm_mond's library: the checks, the decision loop, the status file and the control server.
         .target(
             name: "MMMMonitor",
             dependencies: [
                 "MMMCore",
+                "MMMProtocol",
+                "MMMTransport",
                 "MMMConfig",
                 "MMMSystem",
                 "MariaDBClient",
@@ -133,6 +152,7 @@ let package = Package(
             name: "mmm_agentd",
             dependencies: [
                 "MMMAgent",
+                "MMMTransport",
                 "MMMConfig",
                 "MMMCore",
                 "MMMDaemon",
@@ -190,9 +210,22 @@ let package = Package(
             dependencies: [
                 "MMMTestSupport",
                 "MMMConfig",
-                "MMMAgent", "MMMSystem", "MMMCore", "MMMProtocol", "MMMDaemon",
+                "MMMAgent", "MMMTransport", "MMMSystem", "MMMCore", "MMMProtocol", "MMMDaemon",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MMMTransportTests",
+            dependencies: [
+                "MMMTransport", "MMMCore", "MMMProtocol", "MMMDaemon", "MMMSystem", "MMMTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -225,7 +258,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "MariaDBClient", "MMMTestSupport", "MMMCore", "MMMAgent", "MMMMonitor",
+                "MariaDBClient", "MMMTestSupport", "MMMCore", "MMMAgent", "MMMTransport", "MMMMonitor", "MMMProtocol", "MMMConfig",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -16,7 +16,7 @@ unit_only=0
 REAL_TESTS='IntegrationTests|VIPEndpointNamespaceTests'
 # Suites that run real programs against deadlines: run apart from the CPU-bound property tests, which on 2 cores
 # would otherwise delay them past their deadlines.
-TIMED_TESTS='MMMAgentTests|MMMSystemTests|MMMDaemonTests|MMMMonitorTests'
+TIMED_TESTS='MMMAgentTests|MMMTransportTests|MMMSystemTests|MMMDaemonTests|MMMMonitorTests'
 [[ ${1:-} == --unit ]] && unit_only=1
 
 step() { printf '\n=== %s\n' "$*"; }

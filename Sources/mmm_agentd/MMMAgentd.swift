@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import MMMAgent
+import MMMTransport
 import MMMConfig
 import MMMCore
 import MMMDaemon

@@ -2,6 +2,7 @@ import Logging
 import MMMCore
 import MMMDaemon
 import MMMProtocol
+import MMMTransport
 import MMMSystem
 import MariaDBClient
 import NIOPosix

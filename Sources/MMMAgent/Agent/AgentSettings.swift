@@ -1,6 +1,7 @@
 import MMMConfig
 import MMMCore
 import MariaDBClient
+import MMMTransport
 
 /// Everything the agent needs from the config files, checked and resolved once at start.
 public struct AgentSettings: Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MMMAgent
+import MMMTransport
 import MMMCore
 import MMMProtocol
 import MMMTestSupport

@@ -1,4 +1,5 @@
 import MMMCore
+import MMMTestSupport
 import MMMSystem
 import Testing
 

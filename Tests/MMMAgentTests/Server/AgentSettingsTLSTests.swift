@@ -1,4 +1,5 @@
 import MMMAgent
+import MMMTransport
 import MMMConfig
 import MMMCore
 import Testing

@@ -3,6 +3,7 @@ import Logging
 import MMMCore
 
 import MMMSystem
+import MMMTestSupport
 import NIOPosix
 
 /// Whether the tests that build network namespaces may run: they need root, and run with the bench suite
@@ -11,20 +12,6 @@ let namespaceTestsEnabled = ProcessInfo.processInfo.environment["MMM_TEST_MARIAD
 
 /// A logger that drops everything, for providers under test.
 let quietLogger = Logger(label: "mmm.agent.test", factory: { _ in SwiftLogNoOpLogHandler() })
-
-/// Runs `body` with a command runner on a started thread pool, and shuts the pool down afterwards.
-func withRunner<T: Sendable>(_ body: (CommandRunner) async throws -> T) async throws -> T {
-    let pool = NIOThreadPool(numberOfThreads: 4)
-    pool.start()
-    do {
-        let value = try await body(CommandRunner(pool: pool))
-        try await pool.shutdownGracefully()
-        return value
-    } catch {
-        try? await pool.shutdownGracefully()
-        throw error
-    }
-}
 
 /// Writes an executable (mode 700) script at `path`.
 ///

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import MMMAgent
+import MMMTransport
 import MMMCore
 import MMMTestSupport
 import MMMProtocol

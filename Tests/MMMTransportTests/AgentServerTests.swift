@@ -1,5 +1,5 @@
 import Logging
-import MMMAgent
+import MMMTransport
 import MMMCore
 import MMMProtocol
 import NIOCore
