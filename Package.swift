@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "mmm_control", targets: ["mmm_control"]),
         .executable(name: "mmm_agentd", targets: ["mmm_agentd"]),
+        .executable(name: "mmm_mond", targets: ["mmm_mond"]),
         .executable(name: "mmm-benchmark", targets: ["mmm-benchmark"]),
     ],
     dependencies: [
@@ -82,6 +83,7 @@ let package = Package(
             name: "MMMTransport",
             dependencies: [
                 "MMMCore",
+                "MMMConfig",
                 "MMMProtocol",
                 "MMMDaemon",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -153,6 +155,18 @@ let package = Package(
             dependencies: [
                 "MMMAgent",
                 "MMMTransport",
+                "MMMConfig",
+                "MMMCore",
+                "MMMDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "mmm_mond",
+            dependencies: [
+                "MMMMonitor",
                 "MMMConfig",
                 "MMMCore",
                 "MMMDaemon",

@@ -122,7 +122,8 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         case .getSystemInfo:
             let (observation, database) = try await self.observer.observe(deadline: .seconds(2))
             let held = self.settings.roleIPs.filter { observation.heldIPs.contains($0.ip) }
-            let source = database.replicas.first { $0.connectionName.isEmpty }.map { "\($0.masterHost):\($0.masterPort)" }
+            // The wire carries a host name or an IP (the protocol's field), not host:port.
+            let source = database.replicas.first { $0.connectionName.isEmpty }.map(\.masterHost)
             return .systemInfo(
                 SystemInfo(
                     writable: observation.writable, rolesOnInterface: held, replicationSource: source,

@@ -113,22 +113,7 @@ public struct AgentSettings: Sendable {
         self.lease = WriterLease.Configuration(timeout: configuration.leaseTimeout)
         self.drainTimeout = configuration.monitor?.drainTimeout ?? .seconds(10)
         self.pidPath = thisHost.pidPath
-        self.tls = try Self.tlsFiles(configuration.socket)
-    }
-
-    /// The TLS files of an `ssl` socket section (all three required), or `nil` for a plain one.
-    private static func tlsFiles(_ socket: SocketConfiguration) throws -> ProtocolTLSFiles? {
-        guard socket.type == .ssl else { return nil }
-        let missing = [("cert_file", socket.certFile), ("key_file", socket.keyFile), ("ca_file", socket.caFile)]
-            .filter { $0.1?.isEmpty ?? true }
-            .map(\.0)
-        guard missing.isEmpty, let cert = socket.certFile, let key = socket.keyFile, let ca = socket.caFile else {
-            throw MMMError(
-                .invalidConfiguration,
-                "<socket> type ssl needs cert_file, key_file and ca_file; missing: \(missing.joined(separator: ", "))"
-            )
-        }
-        return ProtocolTLSFiles(certificateFile: cert, privateKeyFile: key, caFile: ca)
+        self.tls = try ProtocolTLSFiles(socket: configuration.socket)
     }
 }
 

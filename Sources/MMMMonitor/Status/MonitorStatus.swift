@@ -16,12 +16,16 @@ public struct MonitorStatus: Codable, Sendable, Hashable {
     /// The failover that was running when the status was saved, encoded by its owner (opaque here); nil when none.
     /// On start it is resumed or rolled back.
     public var failoverInProgress: Data?
+    /// The last epoch the agents were sent. A restarted monitor continues above it (agents ignore lower epochs);
+    /// absent in files written before it existed.
+    public var epoch: UInt64?
 
     /// Creates a status of the current schema.
-    public init(cluster: ClusterSnapshot, failoverInProgress: Data? = nil) {
+    public init(cluster: ClusterSnapshot, failoverInProgress: Data? = nil, epoch: UInt64? = nil) {
         self.schemaVersion = Self.currentSchemaVersion
         self.cluster = cluster
         self.failoverInProgress = failoverInProgress
+        self.epoch = epoch
     }
 }
 

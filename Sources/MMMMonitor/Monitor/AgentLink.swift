@@ -1,0 +1,94 @@
+import Logging
+import MMMCore
+import MMMProtocol
+import MMMTransport
+import Synchronization
+
+/// The monitor's line to one agent: every request to that agent goes through it, one at a time.
+///
+/// The agent's replay guard needs the monitor's frames to it in stamp order, so ``ProtocolClient`` refuses a second
+/// request to a peer already waited on; the link queues requests instead (status pushes, fence orders, drain and GTID
+/// queries from different tasks), each still bounded by its own reply deadline once it is sent.
+public final class AgentLink: Sendable {
+    /// The agent.
+    public let peer: ProtocolPeer
+    private let client: AgentClient
+    private let writerRole: String
+    private let queue = SerialAccess()
+    private let lastRenewal: Mutex<ContinuousClock.Instant>
+
+    /// Creates a link over `client` (whose key is this agent's); `writerRole` is the active master role's name.
+    public init(peer: ProtocolPeer, client: AgentClient, writerRole: String) {
+        self.peer = peer
+        self.client = client
+        self.writerRole = writerRole
+        self.lastRenewal = Mutex(.now)
+    }
+
+    /// When the last request that could renew this agent's writer lease was started (the link's creation before any).
+    ///
+    /// Every monitor message renews the lease once received, but a status without the writer role and a fence order
+    /// take the right to write away as they renew it, so they do not count.
+    public var lastRenewalStarted: ContinuousClock.Instant { self.lastRenewal.withLock { $0 } }
+
+    /// Whether `request`, once received, could let the agent go on writing.
+    func renewsWriterLease(_ request: AgentRequest) -> Bool {
+        switch request {
+        case .setStatus(let status):
+            return status.roles.contains { $0.role == self.writerRole }
+        case .fence:
+            return false
+        case .ping, .getAgentStatus, .getSystemInfo, .clearBadRoles, .getDrainStatus, .getGTIDPositions, .canReach:
+            return true
+        }
+    }
+
+    /// Sends `request` once it is this link's turn, and returns the answer.
+    ///
+    /// - Throws: ``MMMCore/MMMError`` from the transport (unreachable, timed out, rejected), or `CancellationError`.
+    public func send(_ request: AgentRequest, replyTimeout: Duration) async throws -> AgentResponse {
+        try await self.queue.run {
+            if self.renewsWriterLease(request) { self.lastRenewal.withLock { $0 = .now } }
+            return try await self.client.send(request, to: self.peer, replyTimeout: replyTimeout)
+        }
+    }
+}
+
+/// Runs async bodies one at a time, in arrival order.
+final class SerialAccess: Sendable {
+    private struct State {
+        var busy = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    /// Runs `body` after every body that arrived earlier has finished.
+    func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let mayRun = self.state.withLock { state -> Bool in
+                guard state.busy else {
+                    state.busy = true
+                    return true
+                }
+                state.waiters.append(continuation)
+                return false
+            }
+            if mayRun { continuation.resume() }
+        }
+        defer { self.release() }
+        try Task.checkCancellation()
+        return try await body()
+    }
+
+    private func release() {
+        let next = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard !state.waiters.isEmpty else {
+                state.busy = false
+                return nil
+            }
+            return state.waiters.removeFirst()
+        }
+        next?.resume()
+    }
+}

@@ -1,0 +1,269 @@
+import Foundation
+import Logging
+import MMMCore
+import MMMDaemon
+import MMMProtocol
+import MMMSystem
+import Synchronization
+
+/// The decision loop's state: the machine, the delivery bookkeeping, the epoch and the promotion in progress.
+///
+/// Owned by one task (``MonitorService``'s loop); it does no I/O itself. Inputs become machine events; the actions
+/// the machine returns are executed by the service.
+struct DecisionLoop {
+    /// The cluster's decisions.
+    private(set) var machine: ClusterStateMachine
+    /// Which role IPs each host may hold, and the status each is sent.
+    private(set) var plan: StatusPlan
+    /// The epoch every status carries; raised at each promotion, never lower than a previous run's.
+    private(set) var epoch: UInt64
+    /// The promotion in progress: its candidate and token.
+    private(set) var promotion: (host: String, token: UInt64)?
+    private var nextToken: UInt64 = 0
+    private var lastSaved: MonitorStatus?
+    private var published: [String: SetStatus] = [:]
+    private var lastAgentError: [String: String] = [:]
+    private var unreachableSince: [String: String] = [:]
+    private var hasNetwork = true
+    private let settings: MonitorSettings
+    private let clock: MonitorClock
+    private let logger: Logger
+
+    /// Resolves the startup state from the status file and the agents' reports.
+    init(
+        settings: MonitorSettings,
+        stored: MonitorStatus?,
+        observations: [String: MonitorService.AgentObservation],
+        clock: MonitorClock,
+        logger: Logger
+    ) {
+        self.settings = settings
+        self.clock = clock
+        self.logger = logger
+        self.machine = ClusterStateMachine(
+            topology: settings.topology,
+            policy: settings.policy,
+            checkPolicies: settings.checkPolicies,
+            restoring: stored?.cluster,
+            observations: observations.mapValues(\.startup),
+            at: clock.now
+        )
+        let writerIP = settings.topology.writerRoleIP
+        var claims: [String: Set<RoleIP>] = [:]
+        let roleIPs = settings.topology.roles.flatMap { role in role.effectiveIPs.map { RoleIP(role: role.name, ip: $0) } }
+        for host in settings.hostNames {
+            guard let observation = observations[host], observation.answered else {
+                // Nothing known: it may be the writer until fenced or its lease has run out.
+                claims[host] = [writerIP]
+                continue
+            }
+            var held = Set(roleIPs.filter { observation.startup.configuredIPs.contains($0.ip) })
+            held.formUnion(observation.startup.agentRoles)
+            if observation.startup.writable { held.insert(writerIP) }
+            claims[host] = held
+        }
+        self.plan = StatusPlan(writerRoleIP: writerIP, claims: claims)
+        self.epoch = max((stored?.epoch ?? 0) + 1, clock.wallMilliseconds)
+        self.lastSaved = stored
+    }
+
+    // MARK: - Inputs
+
+    /// The first pass after startup.
+    mutating func started(at now: MonitorInstant) -> [ClusterAction] {
+        if let cause = self.machine.passiveCause, self.machine.mode == .passive {
+            self.logger.critical("Monitor starts in PASSIVE mode", metadata: [LogKey.error: "\(cause)"])
+        }
+        return self.machine.started(at: now)
+    }
+
+    /// Applies one input; returns the machine's actions.
+    mutating func apply(_ input: MonitorInput, now: MonitorInstant, shared: MonitorShared) -> [ClusterAction] {
+        switch input {
+        case .check(let event):
+            return self.machine.probeCompleted(
+                host: event.host, check: event.check, outcome: event.outcome, at: self.clock.instant(event.at)
+            )
+        case .tick:
+            return self.machine.tick(at: now)
+        case .network(let available):
+            guard available != self.hasNetwork else { return [] }
+            self.hasNetwork = available
+            if available {
+                self.logger.notice("Network self-check passes again: decisions resume")
+            } else {
+                self.logger.critical("No ping_ips answer: the monitor may be cut off; decisions are frozen")
+            }
+            return self.machine.networkChanged(available: available, at: now)
+        case .delivered(let host, let sent, let answer):
+            self.plan.acknowledged(sent, by: host)
+            if self.unreachableSince.removeValue(forKey: host) != nil {
+                self.logger.notice("Agent answers again", metadata: [LogKey.host: "\(host)"])
+            }
+            if answer.lastError != (self.lastAgentError[host] ?? "") {
+                self.lastAgentError[host] = answer.lastError
+                if !answer.lastError.isEmpty {
+                    self.logger.error(
+                        "Agent reports a failed step",
+                        metadata: [LogKey.host: "\(host)", LogKey.error: "\(answer.lastError)"]
+                    )
+                }
+            }
+            return self.machine.agentAnswered(
+                host: host, uptime: .milliseconds(Int64(clamping: answer.uptimeMilliseconds)), at: now
+            )
+        case .deliveryFailed(let host, let reason):
+            self.plan.unreachable(host)
+            if self.unreachableSince[host] == nil {
+                self.unreachableSince[host] = reason
+                self.logger.warning("Agent does not take its status", metadata: [LogKey.host: "\(host)", LogKey.error: "\(reason)"])
+            }
+            return self.machine.agentUnreachable(host: host, at: now)
+        case .systemInfo(let host, let info):
+            let writerIP = self.settings.topology.writerRoleIP
+            let holdsWriterIP = info.rolesOnInterface.contains(writerIP)
+            if !info.writable, !holdsWriterIP, self.published[host]?.roles.contains(writerIP) == false,
+                self.promotion?.host != host
+            {
+                // Read-only, without the writer IP, and told not to write: it cannot become a writer by itself.
+                self.plan.writerFenced(host)
+            }
+            return []  // MERGE: self.machine.rolesObserved(host: host, roleIPs: info.rolesOnInterface.map(\.ip), at: now)
+        case .writerFenced(let host, let token, let how):
+            guard self.promotion?.token == token else { return [] }
+            self.plan.writerFenced(host)
+            self.logger.notice("Host can no longer write", metadata: [LogKey.host: "\(host)", "mmm.how": "\(how)"])
+            return []
+        case .drained(let host, let token):
+            guard self.promotion?.token == token else { return [] }
+            let remaining = self.plan.writerClaims(except: host)
+            guard remaining.isEmpty else {
+                // A writer claim appeared after the fencing pass; never promote over it.
+                self.logger.error(
+                    "Promotion refused: another host may still write",
+                    metadata: [LogKey.host: "\(host)", "mmm.claims": "\(remaining.joined(separator: ","))"]
+                )
+                self.endPromotion(shared: shared)
+                return self.machine.drainFailed(host: host, reason: "another host may still write", at: now)
+            }
+            self.endPromotion(shared: shared)
+            return self.machine.promotionDrained(host: host, at: now)
+        case .drainFailed(let host, let token, let reason):
+            guard self.promotion?.token == token else { return [] }
+            self.logger.error("Promotion failed", metadata: [LogKey.host: "\(host)", LogKey.error: "\(reason)"])
+            self.endPromotion(shared: shared)
+            return self.machine.drainFailed(host: host, reason: reason, at: now)
+        case .control(let request, let reply):
+            let reachable = Set(self.settings.hostNames).subtracting(self.machine.agentDown)
+            let clock = self.clock
+            let outcome = ControlDispatcher.handle(
+                verb: request.verb,
+                arguments: request.arguments,
+                machine: &self.machine,
+                reachableAgents: reachable,
+                now: now,
+                time: { instant in MonitorClock.text(of: clock.date(instant)) }
+            )
+            self.logger.info(
+                "Control command",
+                metadata: [LogKey.request: "\(request.verb) \(request.arguments.joined(separator: " "))", "mmm.error_reply": "\(outcome.isError)"]
+            )
+            reply(ControlResponse(isError: outcome.isError, text: outcome.text))
+            return outcome.actions
+        }
+    }
+
+    // MARK: - Promotion bookkeeping
+
+    /// Starts tracking a promotion of `host`; returns the run that fences the others and drains it.
+    mutating func beginPromotion(
+        of host: String,
+        links: [String: AgentLink],
+        shared: MonitorShared,
+        runner: CommandRunner,
+        post: @escaping @Sendable (MonitorInput) -> Void
+    ) -> PromotionRun {
+        self.nextToken += 1
+        let token = self.nextToken
+        self.promotion = (host, token)
+        let claimed = self.plan.writerClaims(except: host)
+        shared.state.withLock {
+            $0.promotionToken = token
+            $0.fencing = Set(claimed)
+        }
+        return PromotionRun(
+            candidate: host,
+            token: token,
+            claimed: claimed,
+            epoch: self.epoch,
+            links: links,
+            lease: self.settings.lease,
+            drainTimeout: self.settings.drainTimeout,
+            killHostBin: self.settings.killHostBin,
+            runner: runner,
+            logger: self.logger,
+            isCurrent: { token in shared.state.withLock { $0.promotionToken == token } },
+            post: post
+        )
+    }
+
+    /// The promotion of `host` was called off.
+    mutating func cancelPromotion(of host: String, shared: MonitorShared) {
+        guard self.promotion?.host == host else { return }
+        self.endPromotion(shared: shared)
+    }
+
+    /// `host` became the writer: a new epoch.
+    mutating func promoted(_ host: String, role: RoleIP) {
+        self.epoch = max(self.epoch + 1, self.clock.wallMilliseconds)
+    }
+
+    private mutating func endPromotion(shared: MonitorShared) {
+        self.promotion = nil
+        self.nextToken += 1
+        let token = self.nextToken
+        shared.state.withLock {
+            $0.promotionToken = token
+            $0.fencing = []
+        }
+    }
+
+    // MARK: - Persistence and publication
+
+    /// The status to save, when it differs from the last one saved.
+    func statusToSave() -> MonitorStatus? {
+        let status = MonitorStatus(cluster: self.machine.snapshot, epoch: self.epoch)
+        return status == self.lastSaved ? nil : status
+    }
+
+    /// `status` was saved.
+    mutating func saved(_ status: MonitorStatus) {
+        self.lastSaved = status
+    }
+
+    /// Computes every agent's status and publishes it; returns the hosts whose status changed.
+    mutating func publishDesiredStatuses(into shared: MonitorShared) -> [String] {
+        // PASSIVE: agents hear nothing new (MMM); they keep the status they had, renewed as it was.
+        guard self.machine.mode != .passive else { return [] }
+        var changed: [String] = []
+        for host in self.settings.hostNames {
+            let status = self.plan.status(for: host, machine: self.machine, epoch: self.epoch)
+            guard status != self.published[host] else { continue }
+            self.plan.publishing(status.roles, to: host)
+            self.published[host] = status
+            changed.append(host)
+        }
+        let published = self.published
+        shared.state.withLock { $0.desired = published }
+        return changed
+    }
+}
+
+extension MonitorClock {
+    /// `checks`' time format, in the local time zone: `2026/11/26 05:12:01`.
+    static func text(of date: Date) -> String {
+        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
+        let offset = TimeZone.current.secondsFromGMT(for: date)
+        return ChecksFormatter.timestamp(unixSeconds: seconds, utcOffsetSeconds: offset)
+    }
+}

@@ -1,0 +1,27 @@
+import MMMCore
+import MMMProtocol
+
+/// Everything the decision loop reacts to. One loop owns the ``MMMCore/ClusterStateMachine``; every other task only
+/// posts inputs.
+enum MonitorInput: Sendable {
+    /// A probe finished.
+    case check(CheckEvent)
+    /// Time passed (time-based rules).
+    case tick
+    /// The network self-check (`ping_ips`) result.
+    case network(available: Bool)
+    /// An agent acknowledged a status.
+    case delivered(host: String, sent: SetStatus, answer: AgentStatus)
+    /// An agent did not take a status (unreachable, timed out, or refused).
+    case deliveryFailed(host: String, reason: String)
+    /// What an agent's host really holds.
+    case systemInfo(host: String, SystemInfo)
+    /// Promotion `token`: another host was fenced (or its lease ran out) on the way.
+    case writerFenced(host: String, token: UInt64, how: String)
+    /// Promotion `token`: the candidate has applied everything.
+    case drained(host: String, token: UInt64)
+    /// Promotion `token`: the candidate could not be drained.
+    case drainFailed(host: String, token: UInt64, reason: String)
+    /// An `mmm_control` request; `reply` must be called exactly once.
+    case control(ControlRequest, reply: @Sendable (ControlResponse) -> Void)
+}

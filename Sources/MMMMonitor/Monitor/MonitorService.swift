@@ -1,0 +1,419 @@
+import Foundation
+import Logging
+import MMMConfig
+import MMMCore
+import MMMDaemon
+import MMMProtocol
+import MMMSystem
+import MMMTransport
+import MariaDBClient
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// `mmm_mond`'s work: checks every host, decides with the ``MMMCore/ClusterStateMachine``, tells the agents, answers
+/// `mmm_control`, and persists the status.
+///
+/// One decision loop owns the state machine; every other task (the check scheduler, the ticker, the network
+/// self-check, the per-agent status pushers and system-info pollers, promotions, control requests) posts
+/// ``MonitorInput``s to it. After each input the loop executes the machine's actions, saves the status file if the
+/// persisted state changed (write, fsync, rename, on a thread pool), and publishes each agent's status; a pusher per
+/// agent sends it at once and then every ``MonitorSettings/statusInterval`` (each message is also the agent's
+/// writer-lease renewal).
+///
+/// Start: the status file (if any) and what every agent reports (its state and roles, `read_only`, the role IPs on
+/// its interface, its GTID state) go into the machine's startup resolution; then every agent gets its full status.
+/// Graceful shutdown (SIGTERM) stops the loops and leaves every host's roles as they are.
+public final class MonitorService: Service, Sendable {
+    /// The resolved configuration.
+    public let settings: MonitorSettings
+    private let logger: Logger
+    private let shared = MonitorShared()
+    private let controlLock = Mutex<ControlQueue?>(nil)
+
+    /// The decision loop's control inbox (set while the loop runs).
+    private struct ControlQueue: Sendable {
+        var post: @Sendable (MonitorInput) -> Void
+    }
+
+    /// Creates the service.
+    public init(settings: MonitorSettings, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// Answers one `mmm_control` request through the decision loop.
+    ///
+    /// Returns an error response when the monitor is not running its loop (starting or stopping).
+    public func handle(_ request: ControlRequest, from sender: String) async -> ControlResponse {
+        guard let queue = self.controlLock.withLock({ $0 }) else {
+            return ControlResponse(isError: true, text: "ERROR: the monitor is starting or stopping; try again.")
+        }
+        return await withCheckedContinuation { continuation in
+            queue.post(.control(request, reply: { continuation.resume(returning: $0) }))
+        }
+    }
+
+    /// Runs until graceful shutdown or cancellation.
+    public func run() async throws {
+        let pool = NIOThreadPool(numberOfThreads: 4)
+        pool.start()
+        let executor = MariaDBExecutor(
+            numberOfThreads: MariaDBExecutor.recommendedThreads(forServers: self.settings.monitoredHosts.count * 3)
+        )
+        do {
+            try await self.run(pool: pool, executor: executor)
+        } catch {
+            try? await executor.shutdownGracefully()
+            try? await pool.shutdownGracefully()
+            throw error
+        }
+        try await executor.shutdownGracefully()
+        try await pool.shutdownGracefully()
+    }
+
+    private func run(pool: NIOThreadPool, executor: MariaDBExecutor) async throws {
+        let tls = try self.settings.tls.map { try ProtocolTLS(files: $0) }
+        var links: [String: AgentLink] = [:]
+        for (name, agent) in self.settings.agents {
+            let client = ProtocolClient(
+                configuration: ProtocolClientConfiguration(
+                    name: MonitorSettings.protocolName,
+                    key: agent.key,
+                    connectTimeout: .seconds(1),
+                    replyTimeout: .seconds(3),
+                    tls: tls
+                ),
+                logger: self.logger
+            )
+            links[name] = AgentLink(
+                peer: agent.peer, client: AgentClient(client: client), writerRole: self.settings.topology.activeMasterRole
+            )
+        }
+        let pinger = ICMPPinger(pool: pool)
+        let runner = CommandRunner(pool: pool)
+        let store = StatusStore<MonitorStatus>(path: self.settings.statusPath)
+        let clock = MonitorClock()
+
+        let stored: MonitorStatus?
+        do {
+            stored = try await pool.runIfActive { try store.load() }
+        } catch {
+            self.logger.critical(
+                "Status file unusable; starting as if there were none",
+                metadata: [LogKey.error: "\(error)"]
+            )
+            stored = nil
+        }
+        let observations = await self.observeAgents(links)
+        var loop = DecisionLoop(
+            settings: self.settings,
+            stored: stored,
+            observations: observations,
+            clock: clock,
+            logger: self.logger
+        )
+        for (host, observation) in observations.sorted(by: { $0.key < $1.key }) {
+            self.logger.info(
+                "Agent at startup",
+                metadata: [
+                    LogKey.host: "\(host)",
+                    "mmm.state": "\(observation.startup.agentState?.rawValue ?? "unknown")",
+                    "mmm.writable": "\(observation.startup.writable)",
+                    "mmm.ips": "\(observation.startup.configuredIPs.joined(separator: ","))",
+                ]
+            )
+        }
+
+        let scheduler = CheckScheduler(
+            probers: self.settings.monitoredHosts.map {
+                HostProber(host: $0, checks: self.settings.checks, executor: executor, pinger: pinger)
+            },
+            checks: self.settings.checks,
+            logger: self.logger
+        )
+        let (inputs, post) = AsyncStream.makeStream(of: MonitorInput.self)
+        let wakes = Dictionary(uniqueKeysWithValues: self.settings.hostNames.map { host in
+            (host, AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1)))
+        })
+        let postInput: @Sendable (MonitorInput) -> Void = { post.yield($0) }
+        self.controlLock.withLock { $0 = ControlQueue(post: postInput) }
+        defer { self.controlLock.withLock { $0 = nil } }
+
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await scheduler.run() }
+                group.addTask {
+                    for await event in scheduler.events { post.yield(.check(event)) }
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: self.settings.tickInterval)
+                        post.yield(.tick)
+                    }
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: self.settings.statusInterval)
+                        for wake in wakes.values { wake.continuation.yield() }
+                    }
+                }
+                if !self.settings.pingIPs.isEmpty {
+                    group.addTask { await self.runNetworkCheck(pinger: pinger, post: postInput) }
+                }
+                for host in self.settings.hostNames {
+                    guard let link = links[host], let wake = wakes[host] else { continue }
+                    group.addTask { await self.runPusher(host: host, link: link, wakes: wake.stream, post: postInput) }
+                    group.addTask { await self.runSystemInfoPoller(host: host, link: link, post: postInput) }
+                }
+
+                // The decision loop: the only owner of the machine.
+                let started = loop.started(at: clock.now)
+                await self.execute(started, loop: &loop, links: links, runner: runner, group: &group, post: postInput)
+                await self.persistAndPublish(loop: &loop, store: store, pool: pool, wakes: wakes)
+                for await input in inputs {
+                    if Task.isCancelled { break }
+                    let actions = loop.apply(input, now: clock.now, shared: self.shared)
+                    await self.execute(actions, loop: &loop, links: links, runner: runner, group: &group, post: postInput)
+                    await self.persistAndPublish(loop: &loop, store: store, pool: pool, wakes: wakes)
+                }
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            self.logger.notice("Shutting down: roles stay as they are")
+            post.finish()
+        }
+        // Requests still queued get an answer rather than waiting forever.
+        for await input in inputs {
+            if case .control(_, let reply) = input {
+                reply(ControlResponse(isError: true, text: "ERROR: the monitor is stopping."))
+            }
+        }
+    }
+
+    // MARK: - Startup
+
+    /// What one agent reported at startup, with what the monitor's delivery bookkeeping needs.
+    struct AgentObservation: Sendable {
+        var startup: StartupObservation
+        var answered: Bool
+    }
+
+    /// Asks every agent, concurrently and each within 3 s, for its state, its host's system facts and GTID state.
+    private func observeAgents(_ links: [String: AgentLink]) async -> [String: AgentObservation] {
+        await withTaskGroup(of: (String, AgentObservation).self) { group in
+            for (host, link) in links {
+                group.addTask {
+                    var observation = StartupObservation()
+                    var answered = false
+                    if case .agentStatus(let status)? = try? await link.send(.getAgentStatus, replyTimeout: .seconds(3)) {
+                        observation.agentState = status.state
+                        observation.agentRoles = status.roles
+                        answered = true
+                    }
+                    if case .systemInfo(let info)? = try? await link.send(.getSystemInfo, replyTimeout: .seconds(3)) {
+                        observation.writable = info.writable
+                        observation.configuredIPs = info.rolesOnInterface.map(\.ip)
+                        answered = true
+                    } else {
+                        // Unknown: it may be writable; the writer role is fenced or waited out before it moves.
+                        observation.writable = false
+                    }
+                    if case .gtidPositions(let positions)? = try? await link.send(.getGTIDPositions, replyTimeout: .seconds(3)) {
+                        _ = positions  // MERGE: observation.gtidBinlogState = try? GTIDBinlogState(parsing: positions.binlogState)
+                    }
+                    return (host, AgentObservation(startup: observation, answered: answered))
+                }
+            }
+            var result: [String: AgentObservation] = [:]
+            for await (host, observation) in group { result[host] = observation }
+            return result
+        }
+    }
+
+    // MARK: - Executing actions
+
+    private func execute(
+        _ actions: [ClusterAction],
+        loop: inout DecisionLoop,
+        links: [String: AgentLink],
+        runner: CommandRunner,
+        group: inout ThrowingDiscardingTaskGroup<any Error>,
+        post: @escaping @Sendable (MonitorInput) -> Void
+    ) async {
+        for action in actions {
+            switch action {
+            case .hostStateChanged(let host, let transition):
+                let metadata: Logger.Metadata = [
+                    LogKey.host: "\(host)", "mmm.from": "\(transition.from.rawValue)",
+                    "mmm.to": "\(transition.to.rawValue)", "mmm.rule": "\(transition.rule)",
+                ]
+                if transition.flapDetected {
+                    self.logger.critical("Host is flapping", metadata: metadata)
+                }
+                self.logger.notice(
+                    "State of host '\(host)' changed from \(transition.from.rawValue) to \(transition.to.rawValue)",
+                    metadata: metadata
+                )
+            case .removeRoles(let host, let roles):
+                self.logger.notice(
+                    "Removing roles from host",
+                    metadata: [LogKey.host: "\(host)", LogKey.role: "\(roles.map(\.description).joined(separator: ","))"]
+                )
+            case .addRoles(let host, let roles):
+                self.logger.notice(
+                    "Adding roles to host",
+                    metadata: [LogKey.host: "\(host)", LogKey.role: "\(roles.map(\.description).joined(separator: ","))"]
+                )
+            case .drainThenPromote(let host, let previousWriter):
+                let run = loop.beginPromotion(
+                    of: host, links: links, shared: self.shared, runner: runner, post: post
+                )
+                self.logger.notice(
+                    "Promoting host to writer: fencing the others, then draining it",
+                    metadata: [
+                        LogKey.host: "\(host)", "mmm.previous": "\(previousWriter ?? "none")",
+                        "mmm.fencing": "\(run.claimed.joined(separator: ","))",
+                    ]
+                )
+                group.addTask { await run.run() }
+            case .cancelDrain(let host):
+                loop.cancelPromotion(of: host, shared: self.shared)
+                self.logger.notice("Promotion called off", metadata: [LogKey.host: "\(host)"])
+            case .promote(let host, let role):
+                loop.promoted(host, role: role)
+                self.logger.notice("Host is the writer", metadata: [LogKey.host: "\(host)", LogKey.role: "\(role)"])
+            case .repointReplicas(let writer, let replicas):
+                self.logger.notice(
+                    "Replicas follow the new writer",
+                    metadata: [LogKey.host: "\(writer)", "mmm.replicas": "\(replicas.joined(separator: ","))"]
+                )
+            case .modeChanged(let from, let to):
+                self.logger.notice("Monitor mode changed from \(from.rawValue) to \(to.rawValue)")
+            case .sendStatusToAll(let hosts):
+                self.logger.info("Sending every agent its status", metadata: ["mmm.hosts": "\(hosts.joined(separator: ","))"])
+            }
+        }
+    }
+
+    private func persistAndPublish(
+        loop: inout DecisionLoop,
+        store: StatusStore<MonitorStatus>,
+        pool: NIOThreadPool,
+        wakes: [String: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)]
+    ) async {
+        if let status = loop.statusToSave() {
+            do {
+                try await pool.runIfActive { try store.save(status) }
+                loop.saved(status)
+            } catch {
+                self.logger.error("Could not save the status file", metadata: [LogKey.error: "\(error)"])
+            }
+        }
+        let changed = loop.publishDesiredStatuses(into: self.shared)
+        for host in changed { wakes[host]?.continuation.yield() }
+    }
+
+    // MARK: - Background tasks
+
+    /// Sends `host` its current status whenever it changes and every status interval.
+    private func runPusher(
+        host: String,
+        link: AgentLink,
+        wakes: AsyncStream<Void>,
+        post: @escaping @Sendable (MonitorInput) -> Void
+    ) async {
+        for await _ in wakes {
+            if Task.isCancelled { return }
+            guard let status = self.shared.state.withLock({ $0.desired[host] }) else { continue }
+            do {
+                let answer = try await link.send(.setStatus(status), replyTimeout: .seconds(2))
+                switch answer {
+                case .statusApplied(let applied):
+                    post(.delivered(host: host, sent: status, answer: applied))
+                case .failed(let failure):
+                    post(.deliveryFailed(host: host, reason: "\(failure.code): \(failure.message)"))
+                default:
+                    post(.deliveryFailed(host: host, reason: "unexpected answer"))
+                }
+            } catch is CancellationError {
+                return
+            } catch {
+                post(.deliveryFailed(host: host, reason: "\(error)"))
+            }
+        }
+    }
+
+    /// Asks `host` every few seconds which role IPs it really holds; not while it is being fenced (a query renews
+    /// the agent's writer lease, which must be allowed to run out).
+    private func runSystemInfoPoller(
+        host: String,
+        link: AgentLink,
+        post: @escaping @Sendable (MonitorInput) -> Void
+    ) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: self.settings.systemInfoInterval)
+            guard !self.shared.state.withLock({ $0.fencing.contains(host) }) else { continue }
+            if case .systemInfo(let info)? = try? await link.send(.getSystemInfo, replyTimeout: .seconds(3)) {
+                post(.systemInfo(host: host, info))
+            }
+        }
+    }
+
+    /// The network self-check: the monitor has network while any of `ping_ips` answers.
+    private func runNetworkCheck(pinger: ICMPPinger, post: @escaping @Sendable (MonitorInput) -> Void) async {
+        let deadline = min(self.settings.pingInterval, .seconds(1))
+        while !Task.isCancelled {
+            let available = await withTaskGroup(of: Bool.self) { group in
+                for ip in self.settings.pingIPs {
+                    group.addTask { (try? await pinger.ping(ip, deadline: deadline)) != nil }
+                }
+                var any = false
+                for await answered in group where answered { any = true }
+                return any
+            }
+            post(.network(available: available))
+            try? await Task.sleep(for: self.settings.pingInterval)
+        }
+    }
+}
+
+/// State the decision loop publishes for the other tasks of ``MonitorService``.
+struct MonitorSharedState: Sendable {
+    /// The status each agent is to be sent.
+    var desired: [String: SetStatus] = [:]
+    /// The token of the promotion in progress (any other token is stale).
+    var promotionToken: UInt64 = 0
+    /// Hosts being fenced or waited out: nothing that renews their writer lease is sent to them.
+    var fencing: Set<String> = []
+}
+
+/// The ``MonitorSharedState`` behind a lock, shared by reference.
+final class MonitorShared: Sendable {
+    /// The state.
+    let state = Mutex(MonitorSharedState())
+}
+
+/// The monitor's clock: instants since the process started, and their wall-clock text for `checks`.
+struct MonitorClock: Sendable {
+    private let origin = ContinuousClock.now
+    private let wallOrigin = Date()
+
+    /// Now, as a ``MMMCore/MonitorInstant``.
+    var now: MonitorInstant { self.instant(ContinuousClock.now) }
+
+    /// `instant` as a ``MMMCore/MonitorInstant``.
+    func instant(_ instant: ContinuousClock.Instant) -> MonitorInstant {
+        MonitorInstant(sinceOrigin: instant - self.origin)
+    }
+
+    /// The wall-clock time of `instant`.
+    func date(_ instant: MonitorInstant) -> Date {
+        let seconds = Double(instant.sinceOrigin.components.seconds)
+            + Double(instant.sinceOrigin.components.attoseconds) / 1e18
+        return self.wallOrigin.addingTimeInterval(seconds)
+    }
+
+    /// Milliseconds since 1970 now (the epoch's source).
+    var wallMilliseconds: UInt64 { UInt64(max(0, Date().timeIntervalSince1970 * 1000)) }
+}

@@ -1,0 +1,125 @@
+import MMMConfig
+import MMMCore
+import MMMProtocol
+import MMMTransport
+
+/// Everything `mmm_mond` takes from `mmm_mon.conf` (and `mmm_common.conf`), resolved and checked once at start.
+public struct MonitorSettings: Sendable {
+    /// One agent the monitor talks to.
+    public struct Agent: Sendable {
+        /// The host's name and its agent's `ip`:`agent_port`.
+        public var peer: ProtocolPeer
+        /// The protocol key of this host's agent (`agent_secret`, or derived from its `agent_password`).
+        public var key: ProtocolKey
+    }
+
+    /// The monitor's protocol name: the sender of its agent messages and the recipient of control requests.
+    public static let protocolName = "monitor"
+
+    /// The hosts and roles.
+    public var topology: ClusterTopology
+    /// Decision timings and startup policy.
+    public var policy: ClusterPolicy
+    /// Debouncing per check.
+    public var checkPolicies: [CheckKind: CheckPolicy]
+    /// The probes' cadences and deadlines.
+    public var checks: ChecksConfiguration
+    /// The hosts as the probes see them.
+    public var monitoredHosts: [MonitoredHost]
+    /// Every host's agent, by host name.
+    public var agents: [String: Agent]
+    /// Where the control server listens (`<monitor>` `ip`, `port`).
+    public var controlHost: String
+    /// The control server's port.
+    public var controlPort: Int
+    /// The key `mmm_control` must use (`agent_secret`); `nil` disables the control server's authentication check
+    /// for nobody: without it the control server does not start and the reason is logged.
+    public var controlKey: ProtocolKey?
+    /// The status file (`status_path`).
+    public var statusPath: String
+    /// The pid file (`pid_path`).
+    public var pidPath: String?
+    /// The network self-check targets (`ping_ips`); empty: the check always passes.
+    public var pingIPs: [String]
+    /// How often the network self-check runs (`ping_interval`).
+    public var pingInterval: Duration
+    /// The program run (without a shell, with the host name as its only argument) to kill a host that must lose the
+    /// writer role and cannot be reached (`kill_host_bin`), if it exists.
+    public var killHostBin: String
+    /// The writer lease's timings (`lease_timeout`): when an unreachable old writer has certainly fenced itself.
+    public var lease: WriterLease.Configuration
+    /// How long a candidate may take to apply what it received before promotion (`drain_timeout`).
+    public var drainTimeout: Duration
+    /// How often every agent is sent its status (also the lease renewal).
+    public var statusInterval: Duration
+    /// How often every agent is asked what it really holds (role IPs on its interface, `read_only`).
+    public var systemInfoInterval: Duration
+    /// How often time-based rules (auto_set_online, WAIT timeout) are re-evaluated without any other event.
+    public var tickInterval: Duration
+    /// Mutual TLS files (`<socket> type ssl`), or `nil`.
+    public var tls: ProtocolTLSFiles?
+
+    /// The default status file when `status_path` is not set (MMM's).
+    public static let defaultStatusPath = "/var/lib/mysql-mmm/mmm_mond.status"
+
+    /// Resolves a loaded monitor configuration.
+    ///
+    /// - Throws: ``MMMCore/MMMError`` `invalidConfiguration` naming what is missing (a `<monitor>` section, a
+    ///   host's `monitor_user`, a protocol secret) and how to fix it.
+    public init(configuration: MMMConfiguration) throws(MMMError) {
+        guard let monitor = configuration.monitor else {
+            throw MMMError(.invalidConfiguration, "mmm_mon.conf has no <monitor> section; add one with at least `ip`")
+        }
+        self.topology = try configuration.clusterTopology()
+        self.policy = configuration.clusterPolicy()
+        self.checkPolicies = configuration.checkPolicies()
+        self.checks = configuration.checks
+        var monitored: [MonitoredHost] = []
+        var agents: [String: Agent] = [:]
+        for host in configuration.hosts {
+            guard host.monitorUser != nil, host.monitorPassword != nil else {
+                throw MMMError(
+                    .invalidConfiguration,
+                    "<host \(host.name)> has no monitor_user/monitor_password; the monitor's checks log in with them"
+                )
+            }
+            monitored.append(MonitoredHost(host))
+            guard let secret = configuration.protocolSecret(forHost: host.name) else {
+                throw MMMError(
+                    .invalidConfiguration,
+                    "no protocol secret for \(host.name): set agent_secret in mmm_common.conf (or agent_password for "
+                        + "the host)"
+                )
+            }
+            let key: ProtocolKey
+            switch secret {
+            case .configured(let value), .derivedFromAgentPassword(let value):
+                key = ProtocolKey(secret: value.revealed())
+            }
+            agents[host.name] = Agent(
+                peer: ProtocolPeer(name: host.name, host: "\(host.ip)", port: host.agentPort),
+                key: key
+            )
+        }
+        self.monitoredHosts = monitored
+        self.agents = agents
+        self.controlHost = "\(monitor.ip)"
+        self.controlPort = monitor.port
+        self.controlKey = configuration.agentSecret.map { ProtocolKey(secret: $0.revealed()) }
+        self.statusPath = monitor.statusPath ?? Self.defaultStatusPath
+        self.pidPath = monitor.pidPath
+        self.pingIPs = monitor.pingIPs.map { "\($0)" }
+        self.pingInterval = monitor.pingInterval
+        self.killHostBin = monitor.resolvedKillHostBin
+        self.lease = WriterLease.Configuration(timeout: configuration.leaseTimeout)
+        self.drainTimeout = monitor.drainTimeout
+        // Several renewals per lease: one lost message must not cost a writer its lease.
+        self.statusInterval = min(.milliseconds(500), configuration.leaseTimeout / 4)
+        self.systemInfoInterval = .seconds(2)
+        self.tickInterval = .milliseconds(250)
+        self.tls = try ProtocolTLSFiles(socket: configuration.socket)
+    }
+
+    /// The host names in configuration order.
+    public var hostNames: [String] { self.topology.hosts.map(\.name) }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Logging
+import MMMConfig
+import MMMCore
+import MMMDaemon
+import MMMMonitor
+
+/// `mmm_mond`: the monitor (MMM 2.2 compatible config).
+@main
+struct MMMMond: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mmm_mond",
+        abstract: "The swift-mmm monitor: checks every host, decides roles and failover, tells the agents.",
+        discussion: """
+            Reads mmm_mon.conf (or mmm_mon_CLUSTER.conf with --cluster NAME, MMM's @NAME) and the files it includes \
+            from --config-dir (default /etc/mysql-mmm). Runs the checks ping, mysql, rep_threads and rep_backlog on \
+            every host concurrently, each with its deadline; sends every agent its state and roles several times per \
+            lease_timeout; persists its status in status_path (write, fsync, rename) and starts from it; answers \
+            mmm_control on the <monitor> ip and port (authenticated with agent_secret).
+            Runs in the foreground (use systemd Type=simple); SIGTERM or SIGINT stops it gracefully and leaves every \
+            host's roles as they are. The pid file (pid_path) is locked, so a stale one never blocks a start.
+            """
+    )
+
+    @Option(name: .customLong("config-dir"), help: ArgumentHelp("Directory of the config files.", valueName: "DIR"))
+    var configDir: String = ConfigDirectory.defaultPath
+
+    @Option(help: ArgumentHelp("Cluster name: read mmm_mon_NAME.conf (MMM: @NAME).", valueName: "NAME"))
+    var cluster: String?
+
+    @Option(help: ArgumentHelp("Log level: \(DaemonLogging.levelNames.joined(separator: ", ")).", valueName: "LEVEL"))
+    var logLevel: String = "info"
+
+    @Option(help: ArgumentHelp("Pid file (default: pid_path of <monitor>).", valueName: "FILE"))
+    var pidFile: String?
+
+    @Flag(name: [.customShort("f"), .long], help: "Stay in the foreground (the default; accepted for MMM compatibility).")
+    var foreground = false
+
+    static func main() async {
+        // MMM's syntax: mmm_mond [@CLUSTER].
+        let arguments = CommandLine.arguments.dropFirst().flatMap { argument -> [String] in
+            argument.hasPrefix("@") && argument.count > 1 ? ["--cluster", String(argument.dropFirst())] : [argument]
+        }
+        await self.main(Array(arguments))
+    }
+
+    func run() async throws {
+        let level = try DaemonLogging.level(named: self.logLevel)
+        let configuration = try ConfigDirectory(path: self.configDir).loadMonitor(cluster: self.cluster)
+        let settings = try MonitorSettings(configuration: configuration)
+        DaemonLogging.bootstrap(
+            DaemonLoggingConfiguration(program: "mmm_mond", host: nil, cluster: self.cluster, level: level)
+        )
+        let logger = Logger(label: "mmm_mond")
+        let monitor = MonitorService(settings: settings, logger: logger)
+        try await Daemon.run(
+            services: [monitor],
+            configuration: DaemonConfiguration(program: "mmm_mond", pidFilePath: self.pidFile ?? settings.pidPath),
+            logger: logger
+        )
+    }
+}
