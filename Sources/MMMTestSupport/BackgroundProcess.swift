@@ -113,4 +113,14 @@ extension Bench {
             logPath: "\(configDirectory)/mmm_agentd.log"
         )
     }
+
+    /// Starts `mmm_mond` in the root namespace (it reaches the hosts over the bench's bridge), logging at debug to
+    /// `configDirectory/mmm_mond.log`.
+    public func startMonitor(configDirectory: String) throws -> BackgroundProcess {
+        try BackgroundProcess.start(
+            "\(Bench.binDirectory)/mmm_mond",
+            ["--config-dir", configDirectory, "--log-level", "debug"],
+            logPath: "\(configDirectory)/mmm_mond.log"
+        )
+    }
 }

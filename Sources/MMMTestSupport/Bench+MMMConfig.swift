@@ -12,8 +12,15 @@ extension Bench {
     /// Writes MMM config files for this bench into `directory` (created, mode 700; files mode 600): db1 and db2
     /// masters with each other as peer, db3.. slaves, an exclusive `writer` role on db1/db2 and a balanced `reader`
     /// role on every host; every account is the bench's admin account, replication uses the bench's replication
-    /// account. `this` selects the host of `mmm_agent.conf`; `agentPort` the agents' port.
-    public func writeMMMConfiguration(to directory: String, this: String = "db1", agentPort: Int = 9989) throws {
+    /// account. `this` selects the host of `mmm_agent.conf`; `agentPort` the agents' port; `monitorPort` the monitor's
+    /// control port; `monitorExtra` is appended to `mmm_mon.conf` (e.g. a `<check>` section).
+    public func writeMMMConfiguration(
+        to directory: String,
+        this: String = "db1",
+        agentPort: Int = 9989,
+        monitorPort: Int = 9988,
+        monitorExtra: String = ""
+    ) throws {
         var common = """
             # Written by MMMTestSupport for the bench.
             active_master_role      writer
@@ -63,6 +70,7 @@ extension Bench {
 
             <monitor>
                 ip                  127.0.0.1
+                port                \(monitorPort)
                 pid_path            \(directory)/mmm_mond.pid
                 bin_path            /usr/libexec/mysql-mmm
                 status_path         \(directory)/mmm_mond.status
@@ -70,6 +78,7 @@ extension Bench {
                 auto_set_online     1
             </monitor>
 
+            \(monitorExtra)
             """
         let agent = "include mmm_common.conf\nthis \(this)\n"
         let manager = FileManager.default

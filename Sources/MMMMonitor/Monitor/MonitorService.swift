@@ -73,6 +73,17 @@ public final class MonitorService: Service, Sendable {
     }
 
     private func run(pool: NIOThreadPool, executor: MariaDBExecutor) async throws {
+        let statusDirectory = (self.settings.statusPath as NSString).deletingLastPathComponent
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: statusDirectory.isEmpty ? "." : statusDirectory, isDirectory: &isDirectory),
+            isDirectory.boolValue
+        else {
+            throw MMMError(
+                .invalidConfiguration,
+                "the directory of status_path \(self.settings.statusPath) does not exist; create it (mode 700) or set "
+                    + "status_path in <monitor>"
+            )
+        }
         let tls = try self.settings.tls.map { try ProtocolTLS(files: $0) }
         var links: [String: AgentLink] = [:]
         for (name, agent) in self.settings.agents {

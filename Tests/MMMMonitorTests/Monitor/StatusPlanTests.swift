@@ -1,0 +1,120 @@
+import MMMCore
+import MMMProtocol
+import Synchronization
+import Testing
+
+@testable import MMMMonitor
+
+@Suite("StatusPlan: what each agent is told")
+struct StatusPlanTests {
+    static let writer = ControlFixtures.writer
+    static let reader = ControlFixtures.reader
+
+    /// The seed's cluster with both hosts ONLINE: db1 writer, db2 reader.
+    static func settled() -> ClusterStateMachine {
+        var machine = ControlFixtures.fresh()
+        _ = machine.setOnlineRequested(host: "db1", agentReachable: true, at: .seconds(1))
+        _ = machine.setOnlineRequested(host: "db2", agentReachable: true, at: .seconds(1))
+        if machine.pendingPromotion != nil, let host = machine.pendingPromotion?.host {
+            _ = machine.promotionDrained(host: host, at: .seconds(2))
+        }
+        return machine
+    }
+
+    @Test("a host is sent its state, its roles, the writer as active master, and the epoch")
+    func statusCarriesAssignment() {
+        let machine = Self.settled()
+        let writer = machine.writer!  // settled() promotes one master
+        let plan = StatusPlan(writerRoleIP: Self.writer)
+        let status = plan.status(for: writer, machine: machine, epoch: 7)
+        #expect(status.state == .online)
+        #expect(status.roles.contains(Self.writer))
+        #expect(status.activeMaster == writer)
+        #expect(status.epoch == 7)
+    }
+
+    @Test("a role IP another host may still hold is held back until that host acknowledges it dropped it")
+    func holdsBackClaimedRoles() {
+        let machine = Self.settled()
+        let readerHolder = machine.assignment.holder(of: Self.reader)!
+        let other = readerHolder == "db1" ? "db2" : "db1"
+        var plan = StatusPlan(writerRoleIP: Self.writer, claims: [other: [Self.reader]])
+        #expect(!plan.status(for: readerHolder, machine: machine, epoch: 1).roles.contains(Self.reader))
+        plan.acknowledged(SetStatus(state: .online, roles: [], activeMaster: nil, epoch: 1), by: other)
+        #expect(plan.status(for: readerHolder, machine: machine, epoch: 1).roles.contains(Self.reader))
+    }
+
+    @Test("an unreachable host loses its claims on every role IP but the writer's")
+    func unreachableKeepsOnlyWriterClaim() {
+        var plan = StatusPlan(writerRoleIP: Self.writer, claims: ["db1": [Self.writer, Self.reader]])
+        plan.unreachable("db1")
+        #expect(plan.claims["db1"] == [Self.writer])
+        #expect(plan.writerClaims(except: "db2") == ["db1"])
+        plan.writerFenced("db1")
+        #expect(plan.writerClaims(except: "db2").isEmpty)
+    }
+
+    @Test("an acknowledged status without the writer does not clear a writer claim: only fencing does")
+    func acknowledgementKeepsWriterClaim() {
+        var plan = StatusPlan(writerRoleIP: Self.writer)
+        plan.publishing([Self.writer, Self.reader], to: "db1")
+        plan.acknowledged(SetStatus(state: .online, roles: [Self.reader], activeMaster: "db2", epoch: 2), by: "db1")
+        #expect(plan.claims["db1"] == [Self.writer, Self.reader])
+        #expect(plan.writerClaims(except: "db2") == ["db1"])
+        #expect(plan.writerClaims(except: "db1").isEmpty)
+    }
+
+    @Test("a host with errant transactions is not told to follow the writer")
+    func errantHostFollowsNobody() {
+        var machine = Self.settled()
+        let writer = machine.writer!
+        let other = writer == "db1" ? "db2" : "db1"
+        _ = machine.gtidCompared(host: other, errant: ["0-2-15"], at: .seconds(3))
+        let plan = StatusPlan(writerRoleIP: Self.writer)
+        #expect(plan.status(for: other, machine: machine, epoch: 1).activeMaster == nil)
+        #expect(plan.status(for: writer, machine: machine, epoch: 1).activeMaster == writer)
+    }
+}
+
+@Suite("SerialAccess")
+struct SerialAccessTests {
+    @Test("bodies run one at a time, in arrival order")
+    func serializes() async throws {
+        let access = SerialAccess()
+        let log = LockedLog()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<20 {
+                group.addTask {
+                    try await access.run {
+                        log.enter(index)
+                        try await Task.sleep(for: .milliseconds(2))
+                        log.leave(index)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(log.maximumConcurrent == 1)
+        #expect(log.entered.count == 20)
+    }
+}
+
+/// Records entries and exits of concurrent bodies.
+final class LockedLog: Sendable {
+    private let state = Mutex<(inside: Int, maximum: Int, entered: [Int])>((0, 0, []))
+
+    func enter(_ index: Int) {
+        self.state.withLock {
+            $0.inside += 1
+            $0.maximum = max($0.maximum, $0.inside)
+            $0.entered.append(index)
+        }
+    }
+
+    func leave(_ index: Int) {
+        self.state.withLock { $0.inside -= 1 }
+    }
+
+    var maximumConcurrent: Int { self.state.withLock { $0.maximum } }
+    var entered: [Int] { self.state.withLock { $0.entered } }
+}
