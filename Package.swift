@@ -70,6 +70,7 @@ let package = Package(
             name: "MMMDaemon",
             dependencies: [
                 "MMMCore",
+                "MMMSystem",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -47,7 +47,7 @@ public struct CommandRunner: Sendable {
             close(outputFD)
             unlink(outputPath)
         }
-        let pid = try Self.spawn(executable, arguments, outputFD: outputFD, environment: environment)
+        let pid = try ProcessSpawner.spawn(executable, arguments, output: .fileDescriptor(outputFD), environment: environment)
         let child = Child(pid: pid)
         let started = ContinuousClock.now
         let finished: Int32? = try await withThrowingTaskGroup(of: Int32?.self) { group in
@@ -95,41 +95,6 @@ public struct CommandRunner: Sendable {
             if errno != EEXIST { break }
         }
         throw MMMError(.commandFailed, "could not create a temporary file in /tmp for the output of \(executable): errno \(errno)")
-    }
-
-    private static func spawn(
-        _ executable: String,
-        _ arguments: [String],
-        outputFD: Int32,
-        environment: [String: String]?
-    ) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, outputFD, 1)
-        posix_spawn_file_actions_adddup2(&actions, outputFD, 2)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var envp: [UnsafeMutablePointer<CChar>?] = []
-        if let environment {
-            envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        }
-        defer { envp.forEach { free($0) } }
-        var pid: pid_t = 0
-        let result: Int32
-        if environment != nil {
-            result = posix_spawn(&pid, executable, &actions, nil, argv, envp)
-        } else {
-            result = posix_spawn(&pid, executable, &actions, nil, argv, environ)
-        }
-        guard result == 0 else {
-            throw MMMError(
-                .commandFailed,
-                "could not start \(executable): \(String(cString: strerror(result))); check that it is installed and executable"
-            )
-        }
-        return pid
     }
 
     private static func readAll(_ fd: Int32) -> String {

@@ -1,5 +1,6 @@
 import Foundation
 import MMMCore
+import MMMSystem
 import NIOConcurrencyHelpers
 import NIOPosix
 
@@ -20,19 +21,7 @@ public final class BackgroundProcess: Sendable {
 
     /// Starts `executable` with `arguments` (no shell), output appended to `logPath`.
     public static func start(_ executable: String, _ arguments: [String], logPath: String) throws -> BackgroundProcess {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, nil, argv, environ)
-        guard result == 0 else {
-            throw MMMError(.commandFailed, "could not start \(executable): \(String(cString: strerror(result)))")
-        }
+        let pid = try ProcessSpawner.spawn(executable, arguments, output: .appending(toFile: logPath))
         return BackgroundProcess(pid: pid, logPath: logPath)
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 import MMMAgent
 import MMMTransport
@@ -18,7 +19,7 @@ struct MMMAgentd: AsyncParsableCommand {
             monitor's authenticated messages; moves role IPs (VIPs), switches read_only, fences and repoints \
             replication by GTID as the monitor says; fences itself when it loses the monitor while a peer still \
             hears it (the writer lease).
-            Runs in the foreground (use systemd Type=simple); SIGTERM or SIGINT stops it gracefully and leaves the \
+            Runs in the foreground (use systemd Type=simple), or with --daemon in the background; SIGTERM or SIGINT stops it gracefully and leaves the \
             host's roles as they are. A pid file (pid_path) is locked, so a stale one never blocks a start.
             """
     )
@@ -38,6 +39,12 @@ struct MMMAgentd: AsyncParsableCommand {
     @Flag(help: "Stay in the foreground (the default; accepted for compatibility).")
     var foreground = false
 
+    @Flag(help: "Detach and run in the background (a new session), output appended to --log-file.")
+    var daemon = false
+
+    @Option(help: ArgumentHelp("With --daemon: the log file.", valueName: "FILE"))
+    var logFile: String = "/var/log/mysql-mmm/mmm_agentd.log"
+
     static func main() async {
         // MMM's syntax: mmm_agentd [@CLUSTER].
         let arguments = CommandLine.arguments.dropFirst().flatMap { argument -> [String] in
@@ -50,6 +57,10 @@ struct MMMAgentd: AsyncParsableCommand {
         let level = try DaemonLogging.level(named: self.logLevel)
         let configuration = try ConfigDirectory(path: self.configDir).loadAgent(cluster: self.cluster)
         let settings = try AgentSettings(configuration: configuration)
+        if self.daemon {
+            try Self.detach(logFile: self.logFile, pidFile: self.pidFile ?? settings.pidPath)
+            return
+        }
         DaemonLogging.bootstrap(
             DaemonLoggingConfiguration(program: "mmm_agentd", host: settings.this.name, cluster: self.cluster, level: level)
         )
@@ -59,5 +70,19 @@ struct MMMAgentd: AsyncParsableCommand {
             configuration: DaemonConfiguration(program: "mmm_agentd", pidFilePath: self.pidFile ?? settings.pidPath),
             logger: logger
         )
+    }
+
+    /// Starts the daemon (this program again, without `--daemon`) and returns once it holds its pid file.
+    private static func detach(logFile: String, pidFile: String?) throws {
+        let directory = (logFile as NSString).deletingLastPathComponent
+        guard FileManager.default.fileExists(atPath: directory.isEmpty ? "." : directory) else {
+            throw MMMError(.invalidArgument, "the directory of --log-file \(logFile) does not exist; create it or pass another --log-file")
+        }
+        let pid = try Daemonizer.start(
+            arguments: Daemonizer.daemonArguments(from: CommandLine.arguments),
+            logFile: logFile,
+            pidFile: pidFile
+        )
+        print("mmm_agentd: running in the background as pid \(pid); log: \(logFile)")
     }
 }

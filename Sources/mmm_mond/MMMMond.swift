@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 import MMMConfig
 import MMMCore
@@ -17,7 +18,7 @@ struct MMMMond: AsyncParsableCommand {
             every host concurrently, each with its deadline; sends every agent its state and roles several times per \
             lease_timeout; persists its status in status_path (write, fsync, rename) and starts from it; answers \
             mmm_control on the <monitor> ip and port (authenticated with agent_secret).
-            Runs in the foreground (use systemd Type=simple); SIGTERM or SIGINT stops it gracefully and leaves every \
+            Runs in the foreground (use systemd Type=simple), or with --daemon in the background; SIGTERM or SIGINT stops it gracefully and leaves every \
             host's roles as they are. The pid file (pid_path) is locked, so a stale one never blocks a start.
             """
     )
@@ -37,6 +38,12 @@ struct MMMMond: AsyncParsableCommand {
     @Flag(name: [.customShort("f"), .long], help: "Stay in the foreground (the default; accepted for MMM compatibility).")
     var foreground = false
 
+    @Flag(help: "Detach and run in the background (a new session), output appended to --log-file.")
+    var daemon = false
+
+    @Option(help: ArgumentHelp("With --daemon: the log file.", valueName: "FILE"))
+    var logFile: String = "/var/log/mysql-mmm/mmm_mond.log"
+
     static func main() async {
         // MMM's syntax: mmm_mond [@CLUSTER].
         let arguments = CommandLine.arguments.dropFirst().flatMap { argument -> [String] in
@@ -49,6 +56,10 @@ struct MMMMond: AsyncParsableCommand {
         let level = try DaemonLogging.level(named: self.logLevel)
         let configuration = try ConfigDirectory(path: self.configDir).loadMonitor(cluster: self.cluster)
         let settings = try MonitorSettings(configuration: configuration)
+        if self.daemon {
+            try Self.detach(logFile: self.logFile, pidFile: self.pidFile ?? settings.pidPath)
+            return
+        }
         DaemonLogging.bootstrap(
             DaemonLoggingConfiguration(program: "mmm_mond", host: nil, cluster: self.cluster, level: level)
         )
@@ -59,5 +70,19 @@ struct MMMMond: AsyncParsableCommand {
             configuration: DaemonConfiguration(program: "mmm_mond", pidFilePath: self.pidFile ?? settings.pidPath),
             logger: logger
         )
+    }
+
+    /// Starts the daemon (this program again, without `--daemon`) and returns once it holds its pid file.
+    private static func detach(logFile: String, pidFile: String?) throws {
+        let directory = (logFile as NSString).deletingLastPathComponent
+        guard FileManager.default.fileExists(atPath: directory.isEmpty ? "." : directory) else {
+            throw MMMError(.invalidArgument, "the directory of --log-file \(logFile) does not exist; create it or pass another --log-file")
+        }
+        let pid = try Daemonizer.start(
+            arguments: Daemonizer.daemonArguments(from: CommandLine.arguments),
+            logFile: logFile,
+            pidFile: pidFile
+        )
+        print("mmm_mond: running in the background as pid \(pid); log: \(logFile)")
     }
 }

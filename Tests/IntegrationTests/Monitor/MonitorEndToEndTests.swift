@@ -245,19 +245,70 @@ extension IntegrationTests {
                         try await cluster.showLine(standby).contains("reader(") ? true : nil
                     }
 
-                    // The monitor restarted mid-run comes back with the same roles from its status file.
+                    // The monitor restarted mid-run (this time as a daemon) comes back with the same roles from its
+                    // status file.
                     let rolesBefore = try await cluster.control("show").output
                     #expect(await cluster.monitor.stop() == 0, "SIGTERM stops the monitor cleanly")
                     let status = try String(contentsOfFile: "\(MonitorCluster.monitorDirectory)/mmm_mond.status", encoding: .utf8)
                     #expect(status.contains("\"schemaVersion\""), "the status file was written")
-                    cluster.monitor = try cluster.bench.startMonitor(configDirectory: MonitorCluster.monitorDirectory)
-                    let rolesAfter = try await eventually("the restarted monitor answers") { () -> String? in
-                        let show = try await cluster.control("show")
-                        return show.status == 0 ? show.output : nil
+                    let daemonLog = "\(MonitorCluster.monitorDirectory)/mmm_mond-daemon.log"
+                    let started = try await IntegrationTests.BenchIntegrationTests.run(
+                        "\(Bench.binDirectory)/mmm_mond",
+                        ["--config-dir", MonitorCluster.monitorDirectory, "--daemon", "--log-file", daemonLog]
+                    )
+                    #expect(started.status == 0, "\(started.output)")
+                    let pidText = try String(contentsOfFile: "\(MonitorCluster.monitorDirectory)/mmm_mond.pid", encoding: .utf8)
+                    let daemonPID = pid_t(pidText.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+                    #expect(daemonPID > 0 && started.output.contains("pid \(daemonPID)"), "\(started.output)")
+                    do {
+                        let rolesAfter = try await eventually("the restarted monitor answers") { () -> String? in
+                            let show = try await cluster.control("show")
+                            return show.status == 0 ? show.output : nil
+                        }
+                        #expect(rolesAfter == rolesBefore, "same states and roles after the restart")
+                        let writerAfter = try await cluster.whoAnswers(Bench.writerIP)
+                        #expect(writerAfter.host == newWriter && !writerAfter.readOnly)
+
+                        // A second copy is refused by the locked pid file, clearly.
+                        let second = try await IntegrationTests.BenchIntegrationTests.run(
+                            "\(Bench.binDirectory)/mmm_mond", ["--config-dir", MonitorCluster.monitorDirectory]
+                        )
+                        #expect(second.status != 0 && second.output.contains("already running as pid \(daemonPID)"), "\(second.output)")
+
+                        // A client with the wrong secret is refused and changes nothing.
+                        let wrongKey = "\(MonitorCluster.root)/wrong-key"
+                        try cluster.bench.writeMMMConfiguration(to: wrongKey)
+                        let common = "\(wrongKey)/mmm_common.conf"
+                        let text = try String(contentsOfFile: common, encoding: .utf8)
+                        try text.replacingOccurrences(of: Bench.agentSecret, with: "not-the-cluster-secret-0123456789")
+                            .write(toFile: common, atomically: true, encoding: .utf8)
+                        let refused = try await IntegrationTests.BenchIntegrationTests.run(
+                            "\(Bench.binDirectory)/mmm_control", ["--config-dir", wrongKey, "set_offline", newWriter]
+                        )
+                        #expect(refused.status != 0, "an unauthenticated command fails: \(refused.output)")
+                        #expect(try await cluster.control("show").output == rolesAfter, "and changes nothing")
+
+                        // A broken config stops mmm_mond at once with the file and line.
+                        let broken = "\(MonitorCluster.root)/broken"
+                        try cluster.bench.writeMMMConfiguration(to: broken)
+                        let brokenCommon = "\(broken)/mmm_common.conf"
+                        let brokenText = try String(contentsOfFile: brokenCommon, encoding: .utf8)
+                        try brokenText.replacingOccurrences(of: "mode    exclusive", with: "mode    exclusiv")
+                            .write(toFile: brokenCommon, atomically: true, encoding: .utf8)
+                        let badStart = try await IntegrationTests.BenchIntegrationTests.run(
+                            "\(Bench.binDirectory)/mmm_mond", ["--config-dir", broken]
+                        )
+                        #expect(badStart.status != 0)
+                        #expect(badStart.output.contains("mmm_common.conf:") && badStart.output.contains("exclusiv"), "\(badStart.output)")
+                    } catch {
+                        kill(daemonPID, SIGTERM)
+                        throw error
                     }
-                    #expect(rolesAfter == rolesBefore, "same states and roles after the restart")
-                    let writerAfter = try await cluster.whoAnswers(Bench.writerIP)
-                    #expect(writerAfter.host == newWriter && !writerAfter.readOnly)
+                    #expect(kill(daemonPID, SIGTERM) == 0)
+                    _ = try await eventually("the daemon exits on SIGTERM") { () -> Bool? in
+                        kill(daemonPID, 0) != 0 ? true : nil
+                    }
+                    cluster.monitor = try cluster.bench.startMonitor(configDirectory: MonitorCluster.monitorDirectory)
                 }
             }
         }
