@@ -1,0 +1,198 @@
+import Foundation
+import Logging
+import MMMConfig
+import MMMCore
+import MMMProtocol
+import MMMTestSupport
+import Synchronization
+import Testing
+
+@testable import MMMMonitor
+
+/// The decision loop's bookkeeping as values: no agents, no sockets; inputs are posted by hand.
+@Suite("DecisionLoop")
+struct DecisionLoopTests {
+    static let writer = RoleIP(role: "writer", ip: "198.18.0.200")
+    static let reader = RoleIP(role: "reader", ip: "198.18.0.201")
+    static let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    /// Settings for db1/db2 masters with an exclusive writer and one balanced reader.
+    static func settings() async throws -> MonitorSettings {
+        try await withTemporaryDirectory(prefix: "mmm-loop") { directory in
+            let common = """
+                active_master_role writer
+                agent_secret loop-test-secret-0123456789
+                <host default>
+                    agent_user agent
+                    agent_password agent_pw
+                    monitor_user monitor
+                    monitor_password monitor_pw
+                    replication_user repl
+                    replication_password repl_pw
+                </host>
+                <host db1>
+                    ip 198.18.0.101
+                    mode master
+                    peer db2
+                </host>
+                <host db2>
+                    ip 198.18.0.102
+                    mode master
+                    peer db1
+                </host>
+                <role writer>
+                    hosts db1, db2
+                    ips 198.18.0.200
+                    mode exclusive
+                </role>
+                <role reader>
+                    hosts db1, db2
+                    ips 198.18.0.201
+                    mode balanced
+                </role>
+
+                """
+            let monitor = """
+                include mmm_common.conf
+                <monitor>
+                    ip 127.0.0.1
+                    pid_path \(directory)/mmm_mond.pid
+                    bin_path /usr/libexec/mysql-mmm
+                    status_path \(directory)/status
+                    ping_ips 198.18.0.1
+                </monitor>
+
+                """
+            for (name, text) in [("mmm_common.conf", common), ("mmm_mon.conf", monitor)] {
+                let path = "\(directory)/\(name)"
+                try text.write(toFile: path, atomically: true, encoding: .utf8)
+                chmod(path, 0o600)
+            }
+            return try MonitorSettings(configuration: ConfigDirectory(path: directory).loadMonitor())
+        }
+    }
+
+    static func answered(writable: Bool = false, ips: [String] = [], state: HostState? = nil) -> MonitorService.AgentObservation {
+        MonitorService.AgentObservation(
+            startup: StartupObservation(agentState: state, writable: writable, configuredIPs: ips),
+            answered: true
+        )
+    }
+
+    static func silent() -> MonitorService.AgentObservation {
+        MonitorService.AgentObservation(startup: StartupObservation(), answered: false)
+    }
+
+    @Test("a host whose agent did not answer at startup may be the writer; one that answered read-only may not")
+    func startupClaims() async throws {
+        let settings = try await Self.settings()
+        let loop = DecisionLoop(
+            settings: settings, stored: nil, observations: ["db1": Self.silent(), "db2": Self.answered()],
+            clock: MonitorClock(), logger: Self.quiet
+        )
+        #expect(loop.plan.writerClaims(except: "db2") == ["db1"])
+        #expect(loop.plan.writerClaims(except: "db1").isEmpty)
+    }
+
+    @Test("the epoch continues above the stored one")
+    func epochNeverGoesBack() async throws {
+        let settings = try await Self.settings()
+        let clock = MonitorClock()
+        let future = clock.wallMilliseconds + 10_000_000
+        var snapshotSource = DecisionLoop(
+            settings: settings, stored: nil, observations: [:], clock: clock, logger: Self.quiet
+        )
+        _ = snapshotSource.started(at: clock.now)
+        let stored = MonitorStatus(cluster: snapshotSource.machine.snapshot, epoch: future)
+        let loop = DecisionLoop(settings: settings, stored: stored, observations: [:], clock: clock, logger: Self.quiet)
+        #expect(loop.epoch == future + 1)
+    }
+
+    @Test("a drain confirmation is refused while another host may still hold the writer role")
+    func noPromotionOverAWriterClaim() async throws {
+        let settings = try await Self.settings()
+        let clock = MonitorClock()
+        let shared = MonitorShared()
+        var loop = DecisionLoop(
+            settings: settings, stored: nil, observations: ["db1": Self.answered(), "db2": Self.silent()],
+            clock: clock, logger: Self.quiet
+        )
+        _ = loop.started(at: clock.now)
+        let run = try await withRunner { runner in
+            loop.beginPromotion(of: "db1", links: [:], shared: shared, runner: runner, post: { _ in })
+        }
+        #expect(run.claimed == ["db2"], "db2 is to be fenced first")
+        #expect(shared.state.withLock { $0.fencing } == ["db2"])
+        let actions = loop.apply(.drained(host: "db1", token: run.token), now: clock.now, shared: shared)
+        #expect(!actions.contains { if case .promote = $0 { return true } else { return false } })
+        #expect(loop.promotion == nil, "the promotion ended")
+        #expect(shared.state.withLock { $0.fencing }.isEmpty)
+    }
+
+    @Test("a late result of a called-off promotion is ignored")
+    func staleTokensIgnored() async throws {
+        let settings = try await Self.settings()
+        let clock = MonitorClock()
+        let shared = MonitorShared()
+        var loop = DecisionLoop(
+            settings: settings, stored: nil, observations: ["db1": Self.answered(), "db2": Self.answered()],
+            clock: clock, logger: Self.quiet
+        )
+        _ = loop.started(at: clock.now)
+        let run = try await withRunner { runner in
+            loop.beginPromotion(of: "db1", links: [:], shared: shared, runner: runner, post: { _ in })
+        }
+        #expect(run.isCurrent(run.token))
+        loop.cancelPromotion(of: "db1", shared: shared)
+        #expect(!run.isCurrent(run.token))
+        let actions = loop.apply(.drained(host: "db1", token: run.token), now: clock.now, shared: shared)
+        #expect(actions.isEmpty)
+    }
+
+    @Test("system info clears a writer claim only for a read-only host without the VIP that was told not to write")
+    func systemInfoClearsClaims() async throws {
+        let settings = try await Self.settings()
+        let clock = MonitorClock()
+        let shared = MonitorShared()
+        var loop = DecisionLoop(
+            settings: settings, stored: nil, observations: ["db1": Self.silent(), "db2": Self.answered()],
+            clock: clock, logger: Self.quiet
+        )
+        _ = loop.started(at: clock.now)
+        let info = SystemInfo(writable: false, rolesOnInterface: [], replicationSource: nil, uptimeMilliseconds: 1)
+        // Nothing published to db1 yet: its claim stays.
+        _ = loop.apply(.systemInfo(host: "db1", info), now: clock.now, shared: shared)
+        #expect(loop.plan.writerClaims(except: "db2") == ["db1"])
+        _ = loop.publishDesiredStatuses(into: shared)
+        let writable = SystemInfo(writable: true, rolesOnInterface: [], replicationSource: nil, uptimeMilliseconds: 1)
+        _ = loop.apply(.systemInfo(host: "db1", writable), now: clock.now, shared: shared)
+        #expect(loop.plan.writerClaims(except: "db2") == ["db1"], "a writable host keeps its claim")
+        _ = loop.apply(.systemInfo(host: "db1", info), now: clock.now, shared: shared)
+        #expect(loop.plan.writerClaims(except: "db2").isEmpty)
+    }
+
+    @Test("in PASSIVE mode nothing new is published to the agents")
+    func passivePublishesNothing() async throws {
+        let settings = try await Self.settings()
+        let clock = MonitorClock()
+        let shared = MonitorShared()
+        var loop = DecisionLoop(
+            settings: settings, stored: nil, observations: ["db1": Self.answered(), "db2": Self.answered()],
+            clock: clock, logger: Self.quiet
+        )
+        _ = loop.started(at: clock.now)
+        #expect(loop.publishDesiredStatuses(into: shared).sorted() == ["db1", "db2"])
+        let reply = LockedReply()
+        _ = loop.apply(.control(ControlRequest(verb: "set_passive"), reply: { reply.set($0) }), now: clock.now, shared: shared)
+        #expect(reply.value?.text == "OK: Switched into passive mode.", "\(String(describing: reply.value))")
+        _ = loop.apply(.control(ControlRequest(verb: "set_offline", arguments: ["db1"]), reply: { reply.set($0) }), now: clock.now, shared: shared)
+        #expect(loop.publishDesiredStatuses(into: shared).isEmpty)
+    }
+}
+
+/// Holds a control reply delivered through a closure.
+final class LockedReply: Sendable {
+    private let box = Mutex<ControlResponse?>(nil)
+    func set(_ response: ControlResponse) { self.box.withLock { $0 = response } }
+    var value: ControlResponse? { self.box.withLock { $0 } }
+}
