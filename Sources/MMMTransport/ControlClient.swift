@@ -86,9 +86,12 @@ public struct ControlClient: Sendable {
         case .timedOut:
             advice = "check that mmm_mond is running and not stuck, that nothing filters \(address), and that the "
                 + "clocks of both hosts are in sync; a longer --timeout may help for slow commands"
-        case .connectionLost, .accessDenied:
+        case .connectionLost:
+            // The protocol client's message already asks about the secret and the clocks.
+            advice = "mmm_mond reads agent_secret from its mmm_common.conf, and its log names the reason"
+        case .accessDenied:
             advice = "check that mmm_mond runs with the same agent_secret (key \(key.fingerprint) here) and that the "
-                + "clocks of both hosts are in sync (NTP); mmm_mond's log names the reason"
+                + "clocks of both hosts are in sync (NTP)"
         default:
             advice = "check that mmm_mond is running at \(address) with the same agent_secret and that the clocks "
                 + "are in sync"

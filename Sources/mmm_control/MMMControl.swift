@@ -21,22 +21,22 @@ struct MMMControl: AsyncParsableCommand {
             the connection is authenticated with agent_secret (mmm_common.conf) and uses TLS with <socket> type ssl.
 
             Commands sent to the monitor (mmm_mond), as in MMM 2.2:
-              help                              MMM's list of commands, from the monitor
+              help                              MMM's list of commands
               ping                              check that the monitor answers
-              show                              hosts, states and roles (with warnings to act on)
-              checks [<host>|all [<check>|all]] results of ping, mysql, rep_threads, rep_backlog
-              set_online <host>                 set a host ONLINE (from ADMIN_OFFLINE or AWAITING_RECOVERY)
-              set_offline <host>                set a host ADMIN_OFFLINE (its roles move away)
+              show                              hosts, states, roles, warnings
+              checks [<host>|all [<check>|all]] ping, mysql, rep_threads, rep_backlog
+              set_online <host>                 set a host ONLINE
+              set_offline <host>                set a host ADMIN_OFFLINE
               mode                              print the monitor's mode
-              set_active                        switch the monitor into active mode
-              set_manual                        switch the monitor into manual mode
-              set_passive                       switch the monitor into passive mode
-              move_role [--force] <role> <host> move an exclusive role (switchover); --force only if you know why
-              set_ip <ip> <host>                give the role with <ip> to <host> (passive mode only)
+              set_active                        switch into active mode
+              set_manual                        switch into manual mode
+              set_passive                       switch into passive mode
+              move_role [--force] <role> <host> move an exclusive role (switchover)
+              set_ip <ip> <host>                move a role's ip (passive mode only)
 
             Options for these commands (before or after the command):
-              --json              answer as one line of JSON: ok, text, and the facts of show/checks/mode
-              --timeout SECONDS   how long to wait for the answer (default 10, move_role 60)
+              --json              answer as one line of JSON
+              --timeout SECONDS   reply deadline (default 10, move_role 60)
               --config-dir DIR    the config directory
               --cluster NAME      same as @NAME
 

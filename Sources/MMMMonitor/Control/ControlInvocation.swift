@@ -85,6 +85,10 @@ public struct ControlInvocation: Hashable, Sendable {
         if Self.localCommands.contains(verb) {
             return .local(arguments)
         }
+        // The argument parser's own hint, `mmm_control help check-config`, asks for a subcommand's help.
+        if verb == "help", index < arguments.count, Self.localCommands.contains(arguments[index]) {
+            return .local([arguments[index], "--help"])
+        }
         var commandArguments: [String] = []
         while index < arguments.count {
             let argument = arguments[index]

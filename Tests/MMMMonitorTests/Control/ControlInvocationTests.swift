@@ -87,6 +87,7 @@ import Testing
                 == .local(["--config-dir", "/x", "probe", "db1", "--timeout", "1"])
         )
         #expect(ControlInvocation.parse(["show", "--help"]) == .local(["--help"]))
+        #expect(ControlInvocation.parse(["help", "probe"]) == .local(["probe", "--help"]))
     }
 
     @Test func malformedCommandsAreUsageErrorsWithMMMsText() {
