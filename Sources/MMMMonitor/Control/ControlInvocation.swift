@@ -105,6 +105,14 @@ public struct ControlInvocation: Hashable, Sendable {
                 index += 1
             }
         }
+        // The wire refuses control characters and huge arguments; say so here rather than as a transport failure.
+        for (position, argument) in commandArguments.enumerated()
+        where !WireValidation.isValidText(argument, maximumBytes: WireValidation.maximumControlArgumentLength) {
+            return .usage(
+                "mmm_control: argument \(position + 1) of \(verb) has control characters or is longer than "
+                    + "\(WireValidation.maximumControlArgumentLength) bytes"
+            )
+        }
         switch ControlCommand.parse(verb: verb, arguments: commandArguments) {
         case .refused(let outcome):
             return .usage(outcome.text)

@@ -114,6 +114,8 @@ import Testing
             (["--cluster", "", "show"], "mmm_control: --cluster needs a cluster name"),
             (["@", "show"], "mmm_control: '@' needs a cluster name, e.g. @cluster1"),
             (["--verbose", "show"], "mmm_control: unknown option '--verbose'; see mmm_control --help"),
+            (["set_online", "db1\u{1B}[2J"], "mmm_control: argument 1 of set_online has control characters or is longer than 1024 bytes"),
+            (["set_ip", "192.168.1.210", String(repeating: "h", count: 1025)], "mmm_control: argument 2 of set_ip has control characters or is longer than 1024 bytes"),
         ]
     )
     func badOptionsAreUsageErrors(arguments: [String], message: String) {
