@@ -3,7 +3,8 @@ import MMMCore
 import MMMProtocol
 import MMMTransport
 
-/// What `mmm_control` needs from `mmm_mon[_CLUSTER].conf` to reach the monitor, checked once at start.
+/// What `mmm_control` needs from `mmm_mon[_CLUSTER].conf` to reach the monitor, and the monitor to listen for it,
+/// checked once at start.
 public struct ControlSettings: Sendable {
     /// The monitor's control server: the `<monitor>` section's `ip` and `port`, under
     /// ``MMMTransport/ControlClient/monitorName``.
@@ -54,6 +55,36 @@ public struct ControlSettings: Sendable {
             )
         }
         return ProtocolTLSFiles(certificateFile: cert, privateKeyFile: key, caFile: ca)
+    }
+}
+
+extension ProtocolServerConfiguration {
+    /// How long the monitor may take to answer a control request before the server answers `ERROR: …` for it:
+    /// below `mmm_control`'s default reply deadline (``ControlInvocation/defaultTimeout``), so that the client
+    /// receives that answer rather than giving up first.
+    public static let controlRequestDeadline: Duration = .seconds(8)
+
+    /// The monitor's control server configuration for `settings` (the same values `mmm_control` connects with):
+    /// the `<monitor>` `ip` and `port`, the name ``MMMTransport/ControlClient/monitorName`` and the key of
+    /// `agent_secret`.
+    ///
+    /// - Parameters:
+    ///   - settings: resolved from `mmm_mon.conf` with ``ControlSettings/init(configuration:)``.
+    ///   - tls: `ProtocolTLS(files:)` of ``ControlSettings/tls``, loaded by the caller at start (it reads files).
+    ///   - requestDeadline: the per-request deadline, ``controlRequestDeadline`` by default.
+    public static func control(
+        _ settings: ControlSettings,
+        tls: ProtocolTLS?,
+        requestDeadline: Duration = Self.controlRequestDeadline
+    ) -> Self {
+        ProtocolServerConfiguration(
+            name: settings.monitor.name,
+            host: settings.monitor.host,
+            port: settings.monitor.port,
+            key: settings.key,
+            requestDeadline: requestDeadline,
+            tls: tls
+        )
     }
 }
 

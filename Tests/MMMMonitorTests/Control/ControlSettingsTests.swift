@@ -27,6 +27,7 @@ import Testing
 
     @Test func withoutAgentSecretItSaysThatMMMControlNeedsIt() {
         var configuration = Self.configuration(secret: nil)
+        // The literal address is valid.
         configuration.hosts = [HostConfiguration(name: "db1", ip: IPAddress("192.168.1.101")!, mode: .master)]
         let error = #expect(throws: MMMError.self) { try ControlSettings(configuration: configuration) }
         #expect(error?.code == .invalidConfiguration)
@@ -57,5 +58,16 @@ import Testing
                     caFile: "/etc/mysql-mmm/ca.pem"
                 )
         )
+    }
+
+    @Test func theMonitorListensWhereTheClientConnects() throws {
+        let settings = try ControlSettings(configuration: Self.configuration(port: 9912))
+        let server = ProtocolServerConfiguration.control(settings, tls: nil)
+        #expect(server.name == ControlClient.monitorName)
+        #expect(server.host == "127.0.0.1" && server.port == 9912)
+        #expect(server.key.fingerprint == settings.key.fingerprint)
+        #expect(server.requestDeadline == .seconds(8))
+        #expect(server.requestDeadline < ControlInvocation.defaultTimeout)
+        #expect(server.tls == nil)
     }
 }
