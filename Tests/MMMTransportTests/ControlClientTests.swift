@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 import MMMCore
 import MMMProtocol
@@ -102,11 +107,10 @@ struct ControlClientTests {
 
     @Test(.timeLimit(.minutes(1)))
     func anUnreachableMonitorIsAnErrorNamingItsAddressAndWhatToCheck() async throws {
-        // Bind and release a port so that nothing listens on it.
-        let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).get()
-        let port = try #require(probe.localAddress?.port)
-        try await probe.close()
+        // A port bound but not listening: connects are refused, and no parallel test can take the port meanwhile.
+        let reserved = try #require(ReservedPort())
+        defer { reserved.release() }
+        let port = reserved.port
         let error = await #expect(throws: MMMError.self) {
             try await Self.client().send(ControlRequest(verb: "show"), to: ControlClient.monitor(host: "127.0.0.1", port: port))
         }
@@ -143,5 +147,40 @@ struct ControlClientTests {
         let name = ControlClient.senderName(hostName: hostName, processID: processID)
         #expect(name == expected)
         #expect(name.count <= 64)
+    }
+}
+
+/// A TCP port on 127.0.0.1 held by a socket that is bound but never listens.
+private struct ReservedPort {
+    let descriptor: Int32
+    let port: Int
+
+    init?() {
+        #if canImport(Glibc)
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        let descriptor = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        guard descriptor >= 0 else { return nil }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
+                bind(descriptor, generic, length) == 0 && getsockname(descriptor, generic, &length) == 0
+            }
+        }
+        guard bound else {
+            close(descriptor)
+            return nil
+        }
+        self.descriptor = descriptor
+        self.port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func release() {
+        close(self.descriptor)
     }
 }
