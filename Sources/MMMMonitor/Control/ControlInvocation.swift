@@ -55,7 +55,7 @@ public struct ControlInvocation: Hashable, Sendable {
         while index < arguments.count {
             let argument = arguments[index]
             if argument == "--help" || argument == "-h" {
-                return .local(arguments)
+                return .local(["--help"])
             }
             switch options.take(arguments, at: &index) {
             case .taken:
@@ -79,8 +79,8 @@ public struct ControlInvocation: Hashable, Sendable {
             break
         }
         guard let verb else {
-            // No command: the argument parser prints the help, as MMM prints its usage.
-            return .local(arguments)
+            // No command (perhaps only options): the argument parser prints the help, as MMM prints its usage.
+            return .local([])
         }
         if Self.localCommands.contains(verb) {
             return .local(arguments)

@@ -78,8 +78,10 @@ import Testing
 
     @Test func clientSubcommandsAndHelpGoToTheArgumentParser() {
         #expect(ControlInvocation.parse([]) == .local([]))
+        #expect(ControlInvocation.parse(["@c1", "--json"]) == .local([]))
         #expect(ControlInvocation.parse(["--help"]) == .local(["--help"]))
-        #expect(ControlInvocation.parse(["-h"]) == .local(["-h"]))
+        #expect(ControlInvocation.parse(["-h"]) == .local(["--help"]))
+        #expect(ControlInvocation.parse(["@c1", "--help"]) == .local(["--help"]))
         #expect(ControlInvocation.parse(["@c1", "check-config"]) == .local(["@c1", "check-config"]))
         #expect(ControlInvocation.parse(["check_config"]) == .local(["check_config"]))
         #expect(
