@@ -126,6 +126,7 @@ let package = Package(
                 "MariaDBClient",
                 "MMMDaemon",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -147,6 +148,7 @@ let package = Package(
                 "MMMConfig",
                 "MMMCore",
                 "MariaDBClient",
+                "MMMMonitor", "MMMTransport", "MMMProtocol", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -264,6 +266,8 @@ let package = Package(
             name: "MMMMonitorTests",
             dependencies: [
                 "MMMMonitor", "MMMCore", "MMMConfig", "MariaDBClient", "MMMTestSupport", "MMMSystem",
+                "MMMTransport", "MMMProtocol", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],

@@ -31,35 +31,74 @@ public struct ChecksFormatter: Sendable {
         self.time = time
     }
 
-    /// The reply to `checks` for `host` and `check` (`nil`: all), or MMM's refusal for an unknown host.
-    public func reply(host: String?, check: CheckKind?) -> ControlOutcome {
+    /// One check of one host, as `checks` shows it.
+    public struct Entry: Hashable, Sendable {
+        /// The host's name.
+        public var host: String
+        /// The check.
+        public var check: CheckKind
+        /// The debounced result: `nil` while the check has reported nothing yet.
+        public var ok: Bool?
+        /// The check's message (`OK`, `ERROR: …`), or ``ChecksFormatter/noResult``.
+        public var message: String
+        /// When the result last changed, or `nil` while there is no result.
+        public var lastChange: MonitorInstant?
+        /// ``lastChange`` as wall-clock text, or ``ChecksFormatter/noTime``.
+        public var lastChangeText: String
+
+        /// Creates an entry.
+        public init(host: String, check: CheckKind, ok: Bool?, message: String, lastChange: MonitorInstant?, lastChangeText: String) {
+            self.host = host
+            self.check = check
+            self.ok = ok
+            self.message = message
+            self.lastChange = lastChange
+            self.lastChangeText = lastChangeText
+        }
+    }
+
+    /// The checks `checks` shows for `host` and `check` (`nil`: all), hosts sorted by name and checks in MMM's
+    /// order, or `nil` when `host` is not a configured host.
+    public func entries(host: String?, check: CheckKind?) -> [Entry]? {
         let hosts: [String]
         if let host {
-            guard self.hostNames.contains(host) else {
-                return ControlOutcome(error: "ERROR: Unknown host name '\(host)'!")
-            }
+            guard self.hostNames.contains(host) else { return nil }
             hosts = [host]
         } else {
             hosts = self.hostNames.sorted()
         }
         let kinds = check.map { [$0] } ?? CheckKind.allCases
-        if let host, let check {
-            return ControlOutcome(ok: "\(host)  \(check.rawValue)  [last change: \(self.timeText(host, check))]  \(self.message(host, check))")
+        return hosts.flatMap { host in
+            kinds.map { kind in
+                let lastChange = self.checks[host]?.lastChanges[kind]
+                return Entry(
+                    host: host,
+                    check: kind,
+                    ok: self.checks[host]?[kind],
+                    message: self.message(host, kind),
+                    lastChange: lastChange,
+                    lastChangeText: lastChange.map(self.time) ?? Self.noTime
+                )
+            }
+        }
+    }
+
+    /// The reply to `checks` for `host` and `check` (`nil`: all), or MMM's refusal for an unknown host.
+    public func reply(host: String?, check: CheckKind?) -> ControlOutcome {
+        guard let entries = self.entries(host: host, check: check) else {
+            return ControlOutcome(error: "ERROR: Unknown host name '\(host ?? "")'!")
+        }
+        if host != nil, check != nil, let entry = entries.first {
+            return ControlOutcome(ok: "\(entry.host)  \(entry.check.rawValue)  [last change: \(entry.lastChangeText)]  \(entry.message)")
         }
         let width = self.hostNames.map(\.count).max() ?? 0
         var text = ""
-        for host in hosts {
-            let paddedHost = host + String(repeating: " ", count: max(0, width - host.count))
-            for kind in kinds {
-                let name = kind.rawValue + String(repeating: " ", count: max(0, 11 - kind.rawValue.count))
-                text += "\(paddedHost)  \(name)  [last change: \(self.timeText(host, kind))]  \(self.message(host, kind))\n"
-            }
+        for entry in entries {
+            let paddedHost = entry.host + String(repeating: " ", count: max(0, width - entry.host.count))
+            let name = entry.check.rawValue + String(repeating: " ", count: max(0, 11 - entry.check.rawValue.count))
+            text += "\(paddedHost)  \(name)  [last change: \(entry.lastChangeText)]  \(entry.message)\n"
         }
         return ControlOutcome(ok: text)
-    }
-
-    private func timeText(_ host: String, _ check: CheckKind) -> String {
-        self.checks[host]?.lastChanges[check].map(self.time) ?? Self.noTime
     }
 
     private func message(_ host: String, _ check: CheckKind) -> String {

@@ -4,8 +4,9 @@ import MMMCore
 ///
 /// Parsing follows MMM 2.2's dispatcher (`Monitor.pm::_process_commands`): a verb is accepted only with its exact
 /// argument count, and anything else is answered with `Invalid command '<line>'` plus the help text. Names (hosts,
-/// roles, IPs, checks) are checked separately by ``refusal(topology:mode:)``, in MMM's order. `--json`,
-/// `check-config` and `probe` are handled by the `mmm_control` client and never reach the monitor.
+/// roles, IPs, checks) are checked separately by ``refusal(topology:mode:)``, in MMM's order. A leading
+/// `--json` is taken off by ``ControlDispatcher`` before parsing; `check-config` and `probe` are run by the
+/// `mmm_control` client itself and never reach the monitor.
 public enum ControlCommand: Hashable, Sendable {
     /// `help`.
     case help
@@ -126,8 +127,8 @@ public enum ControlCommand: Hashable, Sendable {
 
 /// What the monitor answers to one control request, and what it must then do.
 ///
-/// The monitor sends ``text`` and ``isError`` back as the protocol's `ControlResponse` and executes ``actions`` in
-/// order (MMMMonitor does not depend on MMMProtocol, so the mapping is the caller's: one line each way).
+/// The monitor sends ``text`` and ``isError`` back as the protocol's `ControlResponse` (``response``) and executes
+/// ``actions`` in order.
 public struct ControlOutcome: Hashable, Sendable {
     /// The reply text, MMM 2.2's wording.
     public var text: String

@@ -6,11 +6,17 @@ import MMMCore
 /// The monitor pings a host's agent before `set_online`, `set_offline` and `move_role`, as MMM does, and passes
 /// the hosts whose agent answered as `reachableAgents`.
 public enum ControlDispatcher {
+    /// The first argument that asks for a JSON answer (`mmm_control --json COMMAND` sends it first).
+    public static let jsonFlag = "--json"
+
     /// Parses, checks and applies one control request: the monitor's whole answer to `verb` and `arguments`.
+    ///
+    /// With ``jsonFlag`` as the first argument the verb is handled the same way (same checks, same actions), but the
+    /// answer's text is a ``ControlJSONReply`` as one line of JSON, carrying MMM's text in its `text` field.
     ///
     /// - Parameters:
     ///   - verb: the request's verb (`show`, `move_role`…).
-    ///   - arguments: the request's arguments, as typed.
+    ///   - arguments: the request's arguments, as typed, optionally led by ``jsonFlag``.
     ///   - machine: the monitor's state machine; changed by the commands that change state.
     ///   - reachableAgents: the hosts whose agent answered a ping just now.
     ///   - now: the current instant.
@@ -23,15 +29,28 @@ public enum ControlDispatcher {
         now: MonitorInstant,
         time: @escaping @Sendable (MonitorInstant) -> String
     ) -> ControlOutcome {
-        switch ControlCommand.parse(verb: verb, arguments: arguments) {
-        case .refused(let outcome):
-            return outcome
-        case .command(let command):
-            if let refusal = command.refusal(topology: machine.topology, mode: machine.mode) {
-                return refusal
-            }
-            return self.apply(command, to: &machine, reachableAgents: reachableAgents, now: now, time: time)
+        var arguments = arguments.filter { !$0.isEmpty }
+        let json = arguments.first == Self.jsonFlag
+        if json {
+            arguments.removeFirst()
         }
+        let command: ControlCommand?
+        let outcome: ControlOutcome
+        switch ControlCommand.parse(verb: verb, arguments: arguments) {
+        case .refused(let refusal):
+            command = nil
+            outcome = refusal
+        case .command(let parsed):
+            command = parsed
+            if let refusal = parsed.refusal(topology: machine.topology, mode: machine.mode) {
+                outcome = refusal
+            } else {
+                outcome = self.apply(parsed, to: &machine, reachableAgents: reachableAgents, now: now, time: time)
+            }
+        }
+        guard json else { return outcome }
+        let reply = ControlJSONReply(command: command, outcome: outcome, machine: machine, time: time)
+        return ControlOutcome(text: reply.jsonText, isError: outcome.isError, actions: outcome.actions)
     }
 
     /// Applies a parsed command. Unknown names are refused with MMM's texts here too (by the core), but only
