@@ -170,6 +170,7 @@ let package = Package(
             name: "mmm_mond",
             dependencies: [
                 "MMMMonitor",
+                "MMMTransport",
                 "MMMConfig",
                 "MMMCore",
                 "MMMDaemon",

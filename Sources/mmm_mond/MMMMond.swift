@@ -5,6 +5,7 @@ import MMMConfig
 import MMMCore
 import MMMDaemon
 import MMMMonitor
+import MMMTransport
 
 /// `mmm_mond`: the monitor (MMM 2.2 compatible config).
 @main
@@ -65,8 +66,13 @@ struct MMMMond: AsyncParsableCommand {
         )
         let logger = Logger(label: "mmm_mond")
         let monitor = MonitorService(settings: settings, logger: logger)
+        let control = ControlServer(
+            configuration: .control(settings.control, tls: try settings.control.tls.map { try ProtocolTLS(files: $0) }),
+            handler: monitor,
+            logger: logger
+        )
         try await Daemon.run(
-            services: [monitor],
+            services: [monitor, control],
             configuration: DaemonConfiguration(program: "mmm_mond", pidFilePath: self.pidFile ?? settings.pidPath),
             logger: logger
         )

@@ -37,24 +37,7 @@ public struct ControlSettings: Sendable {
         }
         self.monitor = ControlClient.monitor(host: "\(monitor.ip)", port: monitor.port)
         self.key = ProtocolKey(secret: secret.revealed())
-        self.tls = try Self.tlsFiles(configuration.socket)
-    }
-
-    /// The TLS files of an `ssl` socket section (all three: mutual TLS also verifies the monitor), or `nil` for a
-    /// plain one.
-    private static func tlsFiles(_ socket: SocketConfiguration) throws(MMMError) -> ProtocolTLSFiles? {
-        guard socket.type == .ssl else { return nil }
-        let missing = [("cert_file", socket.certFile), ("key_file", socket.keyFile), ("ca_file", socket.caFile)]
-            .filter { $0.1?.isEmpty ?? true }
-            .map(\.0)
-        guard missing.isEmpty, let cert = socket.certFile, let key = socket.keyFile, let ca = socket.caFile else {
-            throw MMMError(
-                .invalidConfiguration,
-                "<socket> type ssl: mmm_control needs cert_file, key_file and ca_file (ca_file verifies the "
-                    + "monitor's certificate); missing: \(missing.joined(separator: ", "))"
-            )
-        }
-        return ProtocolTLSFiles(certificateFile: cert, privateKeyFile: key, caFile: ca)
+        self.tls = try ProtocolTLSFiles(socket: configuration.socket)
     }
 }
 

@@ -24,7 +24,7 @@ import Synchronization
 /// Start: the status file (if any) and what every agent reports (its state and roles, `read_only`, the role IPs on
 /// its interface, its GTID state) go into the machine's startup resolution; then every agent gets its full status.
 /// Graceful shutdown (SIGTERM) stops the loops and leaves every host's roles as they are.
-public final class MonitorService: Service, Sendable {
+public final class MonitorService: Service, ControlHandling, Sendable {
     /// The resolved configuration.
     public let settings: MonitorSettings
     private let logger: Logger

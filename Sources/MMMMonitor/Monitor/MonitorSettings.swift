@@ -28,13 +28,9 @@ public struct MonitorSettings: Sendable {
     public var monitoredHosts: [MonitoredHost]
     /// Every host's agent, by host name.
     public var agents: [String: Agent]
-    /// Where the control server listens (`<monitor>` `ip`, `port`).
-    public var controlHost: String
-    /// The control server's port.
-    public var controlPort: Int
-    /// The key `mmm_control` must use (`agent_secret`); `nil` disables the control server's authentication check
-    /// for nobody: without it the control server does not start and the reason is logged.
-    public var controlKey: ProtocolKey?
+    /// Where the control server listens (`<monitor>` `ip`, `port`) and the key `mmm_control` must use
+    /// (`agent_secret`).
+    public var control: ControlSettings
     /// The status file (`status_path`).
     public var statusPath: String
     /// The pid file (`pid_path`).
@@ -65,7 +61,7 @@ public struct MonitorSettings: Sendable {
     /// Resolves a loaded monitor configuration.
     ///
     /// - Throws: ``MMMCore/MMMError`` `invalidConfiguration` naming what is missing (a `<monitor>` section, a
-    ///   host's `monitor_user`, a protocol secret) and how to fix it.
+    ///   host's `monitor_user`, `agent_secret`, which `mmm_control` authenticates with) and how to fix it.
     public init(configuration: MMMConfiguration) throws(MMMError) {
         guard let monitor = configuration.monitor else {
             throw MMMError(.invalidConfiguration, "mmm_mon.conf has no <monitor> section; add one with at least `ip`")
@@ -103,9 +99,7 @@ public struct MonitorSettings: Sendable {
         }
         self.monitoredHosts = monitored
         self.agents = agents
-        self.controlHost = "\(monitor.ip)"
-        self.controlPort = monitor.port
-        self.controlKey = configuration.agentSecret.map { ProtocolKey(secret: $0.revealed()) }
+        self.control = try ControlSettings(configuration: configuration)
         self.statusPath = monitor.statusPath ?? Self.defaultStatusPath
         self.pidPath = monitor.pidPath
         self.pingIPs = monitor.pingIPs.map { "\($0)" }
