@@ -39,6 +39,13 @@ public struct ClusterStateMachine: Sendable {
     public internal(set) var drainFailures: [String: MonitorInstant]
     /// Whether the monitor's network self-check passes; without network nothing is decided.
     public internal(set) var hasNetwork: Bool
+    /// The machine was created for a first start of a consistent cluster (no status file, no agent state,
+    /// every host's GTID state known): hosts in AWAITING_RECOVERY go ONLINE once their checks pass, see
+    /// ``HostStateMachine/isFirstStart``.
+    public internal(set) var isFirstStart: Bool
+    /// PASSIVE because a start without status file found the servers inconsistent, and the operator has not
+    /// changed the mode since (persisted, see ``ClusterSnapshot/firstStartUnresolved``).
+    public internal(set) var firstStartUnresolved: Bool
 
     /// Per-host check debouncers (trap and recovery periods).
     var debouncers: [String: HostCheckDebouncers]
@@ -80,7 +87,8 @@ public struct ClusterStateMachine: Sendable {
             mode: self.mode,
             hosts: self.hosts.mapValues(\.snapshot),
             roles: roles,
-            lastWriter: self.lastWriter
+            lastWriter: self.lastWriter,
+            firstStartUnresolved: self.firstStartUnresolved
         )
     }
 
