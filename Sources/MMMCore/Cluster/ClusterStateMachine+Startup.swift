@@ -13,6 +13,7 @@ extension ClusterStateMachine {
     ///   starts PASSIVE, with the cause in ``passiveCause``.
     /// - Mode: the configured ``ClusterPolicy/initialMode`` (MMM does not persist the mode).
     /// - Checks start unknown: a host is not judged before its first ping and mysql results.
+    /// - ``observedRoleIPs`` starts from the observations' ``StartupObservation/configuredIPs``.
     ///
     /// Without a snapshot (no status file) swift-mmm first checks that the cluster is consistent (see
     /// ``firstStartProblems(topology:observations:)``): more than one host writable, a role IP configured on
@@ -54,6 +55,11 @@ extension ClusterStateMachine {
         self.debouncers = [:]
         self.isFirstStart = false
         self.firstStartUnresolved = false
+        self.observedRoleIPs = [:]
+        for spec in topology.hosts {
+            guard let configured = observations[spec.name]?.configuredIPs else { continue }
+            self.observedRoleIPs[spec.name] = Set(configured.filter { topology.role(owningIP: $0) != nil }).sorted()
+        }
         let unresolved = snapshot?.firstStartUnresolved == true
         let snapshot = unresolved ? nil : snapshot
 

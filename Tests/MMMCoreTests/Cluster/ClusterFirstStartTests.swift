@@ -220,6 +220,8 @@ import Testing
         var observations = Self.consistent()
         observations["db2"]?.configuredIPs = [self.readers[1].ip]
         observations["db3"]?.configuredIPs = [self.readers[1].ip]
+        // show warns about it from the start.
+        #expect(self.start(observations).showText.contains("# Warning: IP 192.168.0.52 (reader) is configured on db2 and db3\n"))
         self.expectAssignsNothing(
             observations,
             cause: "IP 192.168.0.52 (reader) is configured on db2 and db3 at first start; remove it from all but one "
