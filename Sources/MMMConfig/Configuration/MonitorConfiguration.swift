@@ -20,8 +20,10 @@ public struct MonitorConfiguration: Sendable, Hashable {
     public var flapDuration: Duration = .seconds(3600)
     /// `flap_count`, default 3; 0 disables flap detection.
     public var flapCount: Int = 3
-    /// `auto_set_online`, default 0 (disabled): time in AWAITING_RECOVERY before going ONLINE by itself.
-    public var autoSetOnline: Duration = .zero
+    /// `auto_set_online`, default 10 s (MMM: 0, disabled): time in AWAITING_RECOVERY before going ONLINE by
+    /// itself. swift-mmm checks a returning host for errant GTIDs before it may go ONLINE, so a clean host
+    /// can come back on its own; an explicit `auto_set_online 0` still disables it.
+    public var autoSetOnline: Duration = .seconds(10)
     /// `kill_host_bin`, default `kill_host` (relative to `bin_path/monitor/`); see ``resolvedKillHostBin``.
     public var killHostBin: String = "kill_host"
     /// `careful_startup`, default true (MMM's code; its docs say 0).

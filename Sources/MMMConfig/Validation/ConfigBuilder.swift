@@ -248,9 +248,9 @@ struct ConfigBuilder {
             } else if let template {
                 section.values = template.values
             }
-            var check = CheckConfiguration()
+            var check = CheckConfiguration(defaultsFor: name)
             check.checkPeriod = self.duration("check_period", in: section, positive: true) ?? check.checkPeriod
-            check.trapPeriod = self.duration("trap_period", in: section) ?? check.trapPeriod
+            check.trapPeriod = self.duration("trap_period", in: section, positive: true) ?? check.trapPeriod
             check.recoveryPeriod = self.duration("recovery_period", in: section) ?? check.recoveryPeriod
             check.timeout = self.duration("timeout", in: section, positive: true) ?? check.timeout
             check.restartAfter = self.int("restart_after", in: section, range: 0...Int(Int32.max)) ?? check.restartAfter

@@ -11,13 +11,38 @@ public struct ClusterSnapshot: Hashable, Sendable, Codable {
     public var roles: RoleAssignment
     /// The last host that held the writer role.
     public var lastWriter: String?
+    /// A start without status file found the servers inconsistent and the operator has not changed the mode
+    /// since: a monitor restarted from this snapshot checks the servers again as at a first start and stays
+    /// PASSIVE unless it can prove them consistent.
+    public var firstStartUnresolved: Bool
 
     /// Creates a snapshot.
-    public init(mode: MonitorMode, hosts: [String: HostSnapshot], roles: RoleAssignment, lastWriter: String?) {
+    public init(
+        mode: MonitorMode,
+        hosts: [String: HostSnapshot],
+        roles: RoleAssignment,
+        lastWriter: String?,
+        firstStartUnresolved: Bool = false
+    ) {
         self.mode = mode
         self.hosts = hosts
         self.roles = roles
         self.lastWriter = lastWriter
+        self.firstStartUnresolved = firstStartUnresolved
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case mode, hosts, roles, lastWriter, firstStartUnresolved
+    }
+
+    /// Decodes a snapshot; one written before ``firstStartUnresolved`` existed decodes with it `false`.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.mode = try container.decode(MonitorMode.self, forKey: .mode)
+        self.hosts = try container.decode([String: HostSnapshot].self, forKey: .hosts)
+        self.roles = try container.decode(RoleAssignment.self, forKey: .roles)
+        self.lastWriter = try container.decodeIfPresent(String.self, forKey: .lastWriter)
+        self.firstStartUnresolved = try container.decodeIfPresent(Bool.self, forKey: .firstStartUnresolved) ?? false
     }
 
     /// The MMM status-file lines (`host|STATE|role(ip),role(ip)`), hosts sorted by name.
@@ -40,12 +65,22 @@ public struct StartupObservation: Hashable, Sendable {
     public var writable: Bool
     /// Role IPs found configured on the host's cluster interface.
     public var configuredIPs: [String]
+    /// The host's `@@gtid_binlog_state`, parsed; `nil` when it could not be read. Used only at a start
+    /// without status file, to find diverged hosts; a first start needs it from every host.
+    public var gtidBinlogState: GTIDBinlogState?
 
     /// Creates an observation.
-    public init(agentState: HostState? = nil, agentRoles: [RoleIP] = [], writable: Bool = false, configuredIPs: [String] = []) {
+    public init(
+        agentState: HostState? = nil,
+        agentRoles: [RoleIP] = [],
+        writable: Bool = false,
+        configuredIPs: [String] = [],
+        gtidBinlogState: GTIDBinlogState? = nil
+    ) {
         self.agentState = agentState
         self.agentRoles = agentRoles
         self.writable = writable
         self.configuredIPs = configuredIPs
+        self.gtidBinlogState = gtidBinlogState
     }
 }

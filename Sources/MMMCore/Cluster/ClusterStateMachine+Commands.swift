@@ -271,6 +271,7 @@ extension ClusterStateMachine {
             return actions + self.decide(at: now)
         }
         self.passiveCause = nil
+        self.firstStartUnresolved = false
         // Roles that PASSIVE let drift onto hosts that are not ONLINE go first.
         for (roleIP, holder) in self.assignment.holders where self.hosts[holder]?.state != .online {
             self.assignment.unassign(roleIP)

@@ -2,7 +2,9 @@ extension ClusterStateMachine {
     /// The text of `mmm_control show`, as MMM 2.2 prints it (behaviour reference §7.2), plus swift-mmm's
     /// lines for errant transactions and a promotion waiting for its drain.
     ///
-    /// Order: passive header, unreachable-agent warnings, one line per host sorted by name
+    /// Order: passive header, unreachable-agent warnings, role IPs that agents report configured on more
+    /// than one host (``rolesObserved(host:roleIPs:at:)``, roles in config order, hosts sorted by name:
+    /// `# Warning: IP 192.168.0.50 (writer) is configured on db1 and db2`), one line per host sorted by name
     /// (`  db1(192.168.0.31) master/ONLINE. Roles: reader(192.168.0.51), writer(192.168.0.50)`),
     /// preference lines, then swift-mmm's lines (all starting with `#`).
     public var showText: String {
@@ -17,6 +19,14 @@ extension ClusterStateMachine {
         let sortedHosts = self.topology.hosts.sorted { $0.name < $1.name }
         for host in sortedHosts where self.agentDown.contains(host.name) {
             lines.append("# Warning: agent on host \(host.name) is not reachable")
+        }
+        // A self-peer needs no warning here: ClusterTopology (and the config validator before it) refuses one.
+        for role in self.topology.roles {
+            for ip in role.ips {
+                let holders = sortedHosts.map(\.name).filter { self.observedRoleIPs[$0]?.contains(ip) == true }
+                guard holders.count > 1 else { continue }
+                lines.append("# Warning: IP \(ip) (\(role.name)) is configured on \(Self.list(holders))")
+            }
         }
         for host in sortedHosts {
             let state = self.hosts[host.name]?.state ?? .awaitingRecovery

@@ -39,6 +39,16 @@ public struct ClusterStateMachine: Sendable {
     public internal(set) var drainFailures: [String: MonitorInstant]
     /// Whether the monitor's network self-check passes; without network nothing is decided.
     public internal(set) var hasNetwork: Bool
+    /// The machine was created for a first start of a consistent cluster (no status file, no agent state,
+    /// every host's GTID state known): hosts in AWAITING_RECOVERY go ONLINE once their checks pass, see
+    /// ``HostStateMachine/isFirstStart``.
+    public internal(set) var isFirstStart: Bool
+    /// PASSIVE because a start without status file found the servers inconsistent, and the operator has not
+    /// changed the mode since (persisted, see ``ClusterSnapshot/firstStartUnresolved``).
+    public internal(set) var firstStartUnresolved: Bool
+    /// Role IPs really configured on each host's interface, as its agent last reported them
+    /// (``rolesObserved(host:roleIPs:at:)``), sorted; only IPs that belong to a role are kept.
+    public internal(set) var observedRoleIPs: [String: [String]]
 
     /// Per-host check debouncers (trap and recovery periods).
     var debouncers: [String: HostCheckDebouncers]
@@ -80,7 +90,8 @@ public struct ClusterStateMachine: Sendable {
             mode: self.mode,
             hosts: self.hosts.mapValues(\.snapshot),
             roles: roles,
-            lastWriter: self.lastWriter
+            lastWriter: self.lastWriter,
+            firstStartUnresolved: self.firstStartUnresolved
         )
     }
 
@@ -124,6 +135,16 @@ public struct ClusterStateMachine: Sendable {
         self.hosts[host]?.agentAnswered(uptime: uptime)
         self.agentDown.remove(host)
         return self.decide(at: now)
+    }
+
+    /// The host's agent reported which role IPs are really configured on its interface (from its system
+    /// info). Recorded for ``showText``'s warnings (an IP on more than one host); changes no role: the agents
+    /// converge on what they are told, and the startup vote reads its own observations.
+    public mutating func rolesObserved(host: String, roleIPs: [String], at now: MonitorInstant) -> [ClusterAction] {
+        guard self.hosts[host] != nil else { return [] }
+        let topology = self.topology
+        self.observedRoleIPs[host] = Set(roleIPs.filter { topology.role(owningIP: $0) != nil }).sorted()
+        return []
     }
 
     /// The host's agent could not be reached. It keeps its roles (MMM); the host gets no new ones.

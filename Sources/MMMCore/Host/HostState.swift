@@ -53,6 +53,9 @@ public enum HostTransitionRule: String, Hashable, Sendable, Codable {
     case quickRecovery
     /// `auto_set_online` elapsed in AWAITING_RECOVERY.
     case autoSetOnline
+    /// swift-mmm's first start: a host of a consistent cluster with no status file and no agent state,
+    /// whose four checks all passed before it changed state any other way.
+    case firstStart
     /// A flapping host stayed quiet for `flap_duration` (with `auto_set_online` enabled).
     case flapQuietPeriodElapsed
     /// The host has errant transactions (swift-mmm): it is kept out in REPLICATION_FAIL.

@@ -70,7 +70,10 @@ public struct HostSnapshot: Hashable, Sendable, Codable {
 /// - flap detection uses a sliding window (MMM anchors a fixed window at the first drop);
 /// - a host with errant transactions never turns ONLINE by itself: every automatic path to ONLINE
 ///   (and AWAITING_RECOVERY, HARD_OFFLINE recovery) leads to REPLICATION_FAIL instead, and an ONLINE
-///   host that is found errant leaves ONLINE. Only a clean GTID comparison lets MMM's rules apply again.
+///   host that is found errant leaves ONLINE. Only a clean GTID comparison lets MMM's rules apply again;
+/// - at a first start (see ``isFirstStart``) a host in AWAITING_RECOVERY goes ONLINE as soon as its four
+///   checks pass (MMM waits for `auto_set_online` or `set_online`); after any other transition MMM's rules
+///   govern it.
 public struct HostStateMachine: Hashable, Sendable {
     /// The current state.
     public private(set) var state: HostState
@@ -88,6 +91,11 @@ public struct HostStateMachine: Hashable, Sendable {
     public private(set) var lastOnlineUptime: Duration?
     /// Errant GTIDs last found (empty: clean or never compared).
     public private(set) var errantTransactions: [String]
+    /// The host takes part in a first start: in AWAITING_RECOVERY it goes ONLINE
+    /// (``HostTransitionRule/firstStart``) once ping, mysql, rep_threads and rep_backlog are all OK, without
+    /// waiting for `auto_set_online`. Cleared by every transition, so a host that failed (or was set
+    /// ONLINE or offline) before that is governed by MMM's rules from then on. Never persisted.
+    public private(set) var isFirstStart: Bool
 
     private let policy: ClusterPolicy
 
@@ -100,6 +108,7 @@ public struct HostStateMachine: Hashable, Sendable {
         self.uptime = nil
         self.lastOnlineUptime = nil
         self.errantTransactions = []
+        self.isFirstStart = false
         self.policy = policy
     }
 
@@ -133,6 +142,14 @@ public struct HostStateMachine: Hashable, Sendable {
         if self.state == .online {
             self.lastOnlineUptime = uptime
         }
+    }
+
+    /// The cluster found this a first start of a consistent cluster (no status file, no agent state): see
+    /// ``isFirstStart``. Only a host in AWAITING_RECOVERY without errant transactions can take part; the call
+    /// is ignored otherwise.
+    public mutating func firstStartDeclared() {
+        guard self.state == .awaitingRecovery, self.errantTransactions.isEmpty, !self.flapping else { return }
+        self.isFirstStart = true
     }
 
     /// A GTID comparison with the writer finished: `errant` lists the host's transactions the writer
@@ -194,6 +211,9 @@ public struct HostStateMachine: Hashable, Sendable {
             }
             guard checks.repThreads == true, checks.repBacklog == true else {
                 return .stay
+            }
+            if self.isFirstStart {
+                return .transition(self.enter(.online, rule: .firstStart, at: now))
             }
             if self.flapping {
                 guard self.policy.autoSetOnline != nil else { return .stay }
@@ -296,6 +316,7 @@ public struct HostStateMachine: Hashable, Sendable {
         }
         self.state = target
         self.stateSince = now
+        self.isFirstStart = false
         return HostTransition(from: from, to: target, rule: rule, notifiesAgent: notify, flapDetected: flapDetected)
     }
 }

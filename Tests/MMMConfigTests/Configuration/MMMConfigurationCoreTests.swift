@@ -34,6 +34,46 @@ import Testing
         #expect(zero.clusterPolicy().waitForOtherMaster == nil)
     }
 
+    @Test func fastDefaultsReachTheCoreWhenDirectivesAreAbsent() throws {
+        // TestConfigs.monitor has no <check> section and no auto_set_online.
+        let configuration = try TestConfigs.directory(["mmm_common.conf": TestConfigs.common, "mmm_mon.conf": TestConfigs.monitor])
+            .loadMonitor()
+        let expected: [(CheckKind, period: Duration, trap: Duration, timeout: Duration)] = [
+            (.ping, .milliseconds(250), .seconds(1), .milliseconds(500)),
+            (.mysql, .milliseconds(250), .milliseconds(750), .milliseconds(500)),
+            (.repThreads, .milliseconds(500), .milliseconds(1500), .seconds(1)),
+            (.repBacklog, .seconds(1), .seconds(3), .seconds(1)),
+        ]
+        let policies = configuration.checkPolicies()
+        for (kind, period, trap, timeout) in expected {
+            let check = configuration.checks[kind]
+            #expect(check.checkPeriod == period, "\(kind)")
+            #expect(check.trapPeriod == trap, "\(kind)")
+            #expect(check.timeout == timeout, "\(kind)")
+            #expect(check.recoveryPeriod == .seconds(1), "\(kind)")
+            #expect(check.maxBacklog == .seconds(60), "\(kind)")
+            #expect(check.restartAfter == 10000, "\(kind)")
+            #expect(policies[kind] == CheckPolicy(trapPeriod: trap, recoveryPeriod: .seconds(1), maxBacklog: 60), "\(kind)")
+        }
+        #expect(configuration.monitor?.autoSetOnline == .seconds(10))
+        #expect(configuration.clusterPolicy().autoSetOnline == .seconds(10))
+    }
+
+    @Test func writtenDirectivesOverrideTheDefaults() throws {
+        let checks = "<check default>\n    check_period 5\n</check>\n<check mysql>\n    trap_period 10\n    timeout 2\n</check>\n"
+        let monitor = TestConfigs.monitor.replacing("</monitor>", with: "    auto_set_online 0\n</monitor>")
+        let configuration = try TestConfigs.directory(["mmm_common.conf": TestConfigs.common + checks, "mmm_mon.conf": monitor])
+            .loadMonitor()
+        #expect(configuration.checks.ping.checkPeriod == .seconds(5))
+        #expect(configuration.checks.ping.trapPeriod == .seconds(1))
+        #expect(configuration.checks.mysql.checkPeriod == .seconds(5))
+        #expect(configuration.checks.mysql.trapPeriod == .seconds(10))
+        #expect(configuration.checks.mysql.timeout == .seconds(2))
+        #expect(configuration.checkPolicies()[.mysql]?.trapPeriod == .seconds(10))
+        #expect(configuration.monitor?.autoSetOnline == .zero)
+        #expect(configuration.clusterPolicy().autoSetOnline == nil, "an explicit auto_set_online 0 disables it")
+    }
+
     @Test func seedClusterAssignsTheWriterOnlyThroughADrain() throws {
         let configuration = try TestConfigs.directory(try TestConfigs.fixtureFiles("seed-fixed")).loadMonitor()
         var machine = ClusterStateMachine(

@@ -50,7 +50,7 @@ import Testing
         #expect(monitor.host(named: "db2")?.monitorUser == "mmm_monitor")
         #expect(monitor.host(named: "db2")?.monitorPassword?.revealed() == "test123")
         #expect(monitor.debug == false)
-        #expect(monitor.checks.mysql.trapPeriod == .seconds(10))
+        #expect(monitor.checks.mysql.trapPeriod == .milliseconds(750))
         #expect(monitor.checks.repBacklog.maxBacklog == .seconds(60))
 
         #expect(try directory.loadControl().monitor?.port == 9988)

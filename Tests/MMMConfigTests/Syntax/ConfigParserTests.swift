@@ -155,7 +155,7 @@ import Testing
     @Test func selfClosingSectionsAreAccepted() throws {
         let configuration = try self.load(TestConfigs.common + "<socket/>\n<check mysql/>\n")
         #expect(configuration.socket.type == .plain)
-        #expect(configuration.checks.mysql.trapPeriod == .seconds(10))
+        #expect(configuration.checks.mysql.trapPeriod == .milliseconds(750))
     }
 
     @Test func checkDefaultTemplateAndFractionalDurations() throws {
@@ -175,7 +175,8 @@ import Testing
         #expect(configuration.checks.ping.checkPeriod == .milliseconds(250))
         #expect(configuration.checks.mysql.trapPeriod == .milliseconds(2500))
         #expect(configuration.checks.repBacklog.recoveryPeriod == .seconds(1))
-        #expect(configuration.checks.repBacklog.timeout == .seconds(2))
+        #expect(configuration.checks.repBacklog.timeout == .seconds(1))
+        #expect(configuration.checks.ping.timeout == .milliseconds(500))
         #expect(configuration.checks.repBacklog.maxBacklog == .seconds(60))
     }
 

@@ -208,8 +208,21 @@ import Testing
         let problems = TestConfigs.problems(common: common)
         #expect(problems.map(\.location.line) == [17, 40, 41, 43])
         #expect(problems[0].message == "`agent_port 70000` in <host db1> is not a whole number from 1 to 65535")
-        #expect(problems[1].message == "`trap_period -1` in <check mysql> is not a number of seconds")
+        #expect(problems[1].message == "`trap_period -1` in <check mysql> is not a positive number of seconds")
         #expect(problems[2].message == "`timeout 0` in <check mysql> is not a positive number of seconds")
+        #expect(problems[2].fix == "write seconds as digits with an optional fraction, e.g. `timeout 2` or `timeout 0.5`")
+    }
+
+    @Test func checkPeriodsAndTimeoutsMustBePositive() {
+        let common = TestConfigs.common + "<check ping>\n    check_period 0\n    trap_period 0.0\n    timeout -0.5\n</check>\n"
+        let problems = TestConfigs.problems(common: common)
+        #expect(problems.map(\.location.line) == [39, 40, 41])
+        #expect(problems.map(\.message) == [
+            "`check_period 0` in <check ping> is not a positive number of seconds",
+            "`trap_period 0.0` in <check ping> is not a positive number of seconds",
+            "`timeout -0.5` in <check ping> is not a positive number of seconds",
+        ])
+        #expect(problems.first?.description.hasPrefix("\(self.common):39: ") == true)
     }
 
     @Test func unknownCheckName() throws {
@@ -263,7 +276,7 @@ import Testing
         #expect(configuration.leaseTimeout == .milliseconds(1500))
         #expect(configuration.leaseSafetyMargin == .milliseconds(500))
         #expect(configuration.checks.mysql.recoveryPeriod == .seconds(3))
-        #expect(configuration.checks.ping.recoveryPeriod == .seconds(2))
+        #expect(configuration.checks.ping.recoveryPeriod == .seconds(1))
         let monitorSection = try #require(configuration.monitor)
         #expect(monitorSection.failoverPolicy == .zeroLoss)
         #expect(monitorSection.drainTimeout == .milliseconds(4500))

@@ -30,6 +30,13 @@ enum ClusterProperty: String, CaseIterable, Sendable, CustomTestStringConvertibl
     /// The writer role changes hands only by `promote`, answering `promotionDrained` for the host whose drain
     /// was requested and not cancelled, and never onto a host in REPLICATION_FAIL/DELAY or with errant GTIDs.
     case noPromotionBeforeDrain
+    /// At most one host is writable (`read_only=OFF`) in the world the actions build, at every single action,
+    /// once the servers were consistent (a first start may find them otherwise; see the next property).
+    case atMostOneWritableHost
+    /// A start without status file against inconsistent servers (two writable, a role IP on two hosts,
+    /// diverged GTIDs) is PASSIVE with nothing assigned, and returns no action but host-state changes until
+    /// the operator changes the mode; a start against consistent servers is not held back that way.
+    case inconsistentFirstStartAssignsNothing
 
     var testDescription: String { self.rawValue }
 }
@@ -43,8 +50,18 @@ struct ClusterSimulation {
     let checkPolicies: [CheckKind: CheckPolicy]
     var machine: ClusterStateMachine
     var now: MonitorInstant = .zero
-    /// Role IPs each agent holds, built only from the actions.
+    /// Role IPs each agent holds, built only from the actions (and the servers' condition at the start).
     var applied: [String: Set<RoleIP>] = [:]
+    /// Hosts with `read_only=OFF`, built the same way.
+    var writable: Set<String> = []
+    /// The servers were inconsistent at the start and no full status push has repaired them yet.
+    var worldInconsistent = false
+    /// The inconsistent start is still waiting for the operator (no mode change yet).
+    var awaitingOperator = false
+    /// How the sequence began.
+    var startKind: StartKind = .bare
+    /// The GTID states the hosts reported at the start (kept while the servers stay inconsistent).
+    var startStates: [String: GTIDBinlogState] = [:]
     /// The host whose drain was requested and not cancelled.
     var drainRequested: (host: String, forced: Bool)? = nil
     /// Uptime per host, for agent answers.
@@ -58,6 +75,8 @@ struct ClusterSimulation {
     var writerSetIPs = 0
     var restarts = 0
     var writerLosses = 0
+    var lostStatusFiles = 0
+    var firstStartOnlines = 0
     /// Record every event and its actions (slow; for replaying a failing seed).
     var logging = false
 
@@ -113,27 +132,142 @@ struct ClusterSimulation {
         self.checkPolicies = Dictionary(
             uniqueKeysWithValues: CheckKind.allCases.map { ($0, CheckPolicy(trapPeriod: trap, recoveryPeriod: recovery)) }
         )
-        self.machine = ClusterStateMachine(topology: self.topology, policy: self.policy, checkPolicies: self.checkPolicies, at: .zero)
+        let world = Self.randomStartWorld(topology: self.topology, random: &random)
+        self.machine = ClusterStateMachine(
+            topology: self.topology,
+            policy: self.policy,
+            checkPolicies: self.checkPolicies,
+            observations: world.observations,
+            at: .zero
+        )
         self.random = random
+        self.startKind = world.kind
+        self.startStates = world.observations.compactMapValues(\.gtidBinlogState)
         for host in self.topology.hosts {
-            self.applied[host.name] = []
+            self.applied[host.name] = world.applied[host.name] ?? []
             self.uptimes[host.name] = .seconds(10_000)
         }
+        self.writable = world.writable
+        if world.kind == .inconsistent {
+            self.worldInconsistent = true
+            self.awaitingOperator = true
+            if self.machine.mode != .passive || !self.machine.assignment.holders.isEmpty || self.machine.isFirstStart {
+                self.violations.append("inconsistent start: not PASSIVE with nothing assigned (\(world.observations))")
+            }
+        } else if self.machine.passiveCause?.contains("at first start") == true {
+            self.violations.append("inconsistent start: a consistent start was held back: \(self.machine.passiveCause!)")
+        }
+        if world.kind == .consistentFirstStart, !self.machine.isFirstStart {
+            self.violations.append("inconsistent start: a consistent first start was not recognised")
+        }
         self.apply(self.machine.started(at: .zero), after: "started")
-        // Most sequences start from a running cluster, the rest from a monitor's very first start.
+        // Most sequences then bootstrap a running cluster: every check passes and every agent answers. A bare
+        // start needs set_online for each host (MMM); a consistent first start needs nothing more; an
+        // inconsistent one stays PASSIVE. The rest keep the monitor's very first moments.
         if self.chance(75) {
             for host in self.hostNames {
                 for check in CheckKind.allCases {
                     self.apply(self.machine.probeCompleted(host: host, check: check, outcome: .ok(message: "OK"), at: .zero), after: "bootstrap checks")
                 }
                 self.apply(self.machine.agentAnswered(host: host, uptime: .seconds(10_000), at: .zero), after: "bootstrap agent")
-                let reply = self.machine.setOnlineRequested(host: host, agentReachable: true, at: .zero)
-                self.apply(reply.actions, after: "bootstrap set_online \(host): \(reply.text)")
+                if world.kind == .bare {
+                    let reply = self.machine.setOnlineRequested(host: host, agentReachable: true, at: .zero)
+                    self.apply(reply.actions, after: "bootstrap set_online \(host): \(reply.text)")
+                }
+            }
+            if world.kind == .consistentFirstStart, self.hostNames.contains(where: { self.machine.state(of: $0) != .online }) {
+                self.violations.append("inconsistent start: a consistent first start with every check OK left a host out")
             }
             if let pending = self.machine.pendingPromotion?.host {
                 self.apply(self.machine.promotionDrained(host: pending, at: .zero), after: "bootstrap drained", drained: pending)
             }
         }
+    }
+
+    /// How a sequence begins.
+    enum StartKind: Sendable {
+        /// No startup observations at all (MMM's first start: every host AWAITING_RECOVERY).
+        case bare
+        /// Every host answered, consistent: swift-mmm's first start.
+        case consistentFirstStart
+        /// Hosts answered but some information is missing or an agent reported a state: no first start.
+        case incomplete
+        /// Two writable hosts, a role IP on two hosts, or diverged GTIDs.
+        case inconsistent
+    }
+
+    /// The servers' condition at the monitor's first start, and what their agents report about it.
+    static func randomStartWorld(
+        topology: ClusterTopology,
+        random: inout SplitMix64
+    ) -> (kind: StartKind, observations: [String: StartupObservation], applied: [String: Set<RoleIP>], writable: Set<String>) {
+        let roll = Int.random(in: 0..<100, using: &random)
+        guard roll >= 40 else { return (.bare, [:], [:], []) }
+        var kind: StartKind = roll < 75 ? .consistentFirstStart : (roll < 85 ? .incomplete : .inconsistent)
+        let hosts = topology.hosts.map(\.name)
+        // Literal states; a throw here is a broken test. All single-server prefixes of one history: lag only.
+        var observations: [String: StartupObservation] = [:]
+        for host in hosts {
+            let sequence = Int.random(in: 5...10, using: &random)
+            observations[host] = StartupObservation(gtidBinlogState: try! GTIDBinlogState(parsing: "0-1-\(sequence)"))
+        }
+        var writable: Set<String> = []
+        if Bool.random(using: &random), let host = topology.writerRole.hosts.randomElement(using: &random) {
+            writable.insert(host)
+        }
+        var applied: [String: Set<RoleIP>] = [:]
+        for roleIP in topology.allRoleIPs {
+            guard let role = topology.role(roleIP.role) else { continue }
+            if roleIP == topology.writerRoleIP {
+                // The writer VIP, if anywhere, is on the writable host, or on a read-only one after a crash.
+                if let host = writable.first, Bool.random(using: &random) {
+                    applied[host, default: []].insert(roleIP)
+                } else if writable.isEmpty, Int.random(in: 0..<4, using: &random) == 0 {
+                    applied[role.hosts.randomElement(using: &random)!, default: []].insert(roleIP)
+                }
+            } else if Bool.random(using: &random) {
+                applied[role.hosts.randomElement(using: &random)!, default: []].insert(roleIP)
+            }
+        }
+        switch kind {
+        case .bare, .consistentFirstStart:
+            break
+        case .incomplete:
+            let host = hosts.randomElement(using: &random)!
+            switch Int.random(in: 0..<3, using: &random) {
+            case 0: observations[host] = nil
+            case 1: observations[host]?.gtidBinlogState = nil
+            default: observations[host]?.agentState = .awaitingRecovery
+            }
+        case .inconsistent:
+            let pair = Array(hosts.shuffled(using: &random).prefix(2))
+            switch Int.random(in: 0..<3, using: &random) {
+            case 0:
+                let masters = topology.writerRole.hosts
+                writable = [masters[0], masters[1]]
+            case 1:
+                let roleIP = topology.allRoleIPs.randomElement(using: &random)!
+                let role = topology.role(roleIP.role)!
+                let holders = role.hosts.count > 1 ? Array(role.hosts.shuffled(using: &random).prefix(2)) : pair
+                for host in holders {
+                    applied[host, default: []].insert(roleIP)
+                }
+            default:
+                // Fact R1: each host has transactions the other lacks.
+                observations[pair[0]]?.gtidBinlogState = try! GTIDBinlogState(parsing: "0-1-6")
+                observations[pair[1]]?.gtidBinlogState = try! GTIDBinlogState(parsing: "0-1-4,0-2-7")
+            }
+        }
+        for host in hosts {
+            observations[host]?.writable = writable.contains(host)
+            observations[host]?.configuredIPs = (applied[host] ?? []).map(\.ip).sorted()
+        }
+        if kind == .incomplete, observations.values.allSatisfy({ $0.agentState == nil && $0.gtidBinlogState != nil }),
+            observations.count == hosts.count
+        {
+            kind = .consistentFirstStart
+        }
+        return (kind, observations, applied, writable)
     }
 
     // MARK: - Random choices
@@ -297,17 +431,28 @@ struct ClusterSimulation {
 
     /// A monitor restart: persist, start a new machine from the snapshot and what the agents report.
     mutating func restart() {
-        let snapshot = self.machine.snapshot
+        // Now and then the status file is lost; half of those times the agents restarted too and remember
+        // no state, which makes it a first start.
+        let lostStatusFile = self.chance(25)
+        let agentsForgot = lostStatusFile && self.chance(50)
+        let snapshot: ClusterSnapshot? = lostStatusFile ? nil : self.machine.snapshot
         var observations: [String: StartupObservation] = [:]
         let writerIP = self.topology.writerRoleIP
         for host in self.hostNames where self.chance(90) {
             let roles = self.applied[host] ?? []
             observations[host] = StartupObservation(
-                agentState: self.machine.state(of: host),
-                agentRoles: roles.sorted(),
-                writable: roles.contains(writerIP),
-                configuredIPs: roles.map(\.ip)
+                agentState: agentsForgot ? nil : self.machine.state(of: host),
+                agentRoles: agentsForgot ? [] : roles.sorted(),
+                writable: self.writable.contains(host),
+                configuredIPs: roles.map(\.ip),
+                gtidBinlogState: self.worldInconsistent ? self.startStates[host] : GTIDBinlogState()
             )
+        }
+        if lostStatusFile { self.lostStatusFiles += 1 }
+        // Without status file and without an answer from every host the inconsistency cannot be seen again:
+        // MMM's rules apply (the full status push then fences and cleans up the servers). A known limit.
+        if lostStatusFile, observations.count < self.hostNames.count {
+            self.awaitingOperator = false
         }
         self.machine = ClusterStateMachine(
             topology: self.topology,
@@ -321,11 +466,16 @@ struct ClusterSimulation {
         self.drainRequested = nil
         self.restarts += 1
         let writer = self.machine.writer
-        if let writer, !(self.applied[writer]?.contains(writerIP) ?? false) {
+        if let writer, !(self.applied[writer]?.contains(writerIP) ?? false), !self.writable.contains(writer) {
             self.violations.append("restart gave the writer to \(writer), which did not hold it")
         }
-        if self.machine.mode == .passive, self.machine.passiveCause?.contains("more than one host") == true {
-            self.violations.append("restart found the writer IP on more than one host")
+        if !self.worldInconsistent, self.machine.mode == .passive {
+            if self.machine.passiveCause?.contains("more than one host") == true {
+                self.violations.append("restart found the writer IP on more than one host")
+            }
+            if let cause = self.machine.passiveCause, cause.contains("at first start") {
+                self.violations.append("restart without status file found inconsistent servers: \(cause)")
+            }
         }
         self.apply(self.machine.started(at: self.now), after: "restart")
     }
@@ -339,11 +489,32 @@ struct ClusterSimulation {
         }
         let writerIP = self.topology.writerRoleIP
         for action in actions {
+            if self.awaitingOperator {
+                switch action {
+                case .hostStateChanged:
+                    break
+                case .modeChanged:
+                    self.awaitingOperator = false
+                default:
+                    self.violations.append("inconsistent start: \(action) before the operator acted, after \(event())")
+                }
+            }
             switch action {
-            case .hostStateChanged, .modeChanged, .repointReplicas:
+            case .hostStateChanged(let host, let transition):
+                if transition.rule == .firstStart {
+                    self.firstStartOnlines += 1
+                    if !self.machine.isFirstStart {
+                        self.violations.append("inconsistent start: \(host) went ONLINE by the first-start rule")
+                    }
+                }
+            case .modeChanged, .repointReplicas:
                 break
             case .removeRoles(let host, let roles):
-                if roles.contains(writerIP) { self.writerLosses += 1 }
+                if roles.contains(writerIP) {
+                    self.writerLosses += 1
+                    // The agent denies writes before it drops the writer IP.
+                    self.writable.remove(host)
+                }
                 self.applied[host, default: []].subtract(roles)
             case .addRoles(let host, let roles):
                 if roles.contains(writerIP) {
@@ -373,15 +544,25 @@ struct ClusterSimulation {
                     self.violations.append("promoted \(host) with errant transactions")
                 }
                 self.applied[host, default: []].insert(role)
+                self.writable.insert(host)
                 self.promotions += 1
                 if forced { self.forcedPromotions += 1 }
             case .sendStatusToAll(let hosts):
                 // Two passes, as documented: first every host drops what it must not hold, then each gets its roles.
+                // An agent without the writer role fences a writable server (AgentPlanner rule 1).
                 for host in hosts {
                     self.applied[host, default: []].formIntersection(self.machine.assignment.roles(of: host))
+                    if !self.machine.assignment.roles(of: host).contains(writerIP) {
+                        self.writable.remove(host)
+                    }
                 }
+                // Every host has now dropped what it must not hold: the servers are consistent again.
+                self.worldInconsistent = false
                 for host in hosts {
                     self.applied[host] = Set(self.machine.assignment.roles(of: host))
+                    if self.applied[host]?.contains(writerIP) == true {
+                        self.writable.insert(host)
+                    }
                     self.checkExclusiveRoles(after: "status to \(host)")
                 }
             }
@@ -391,6 +572,11 @@ struct ClusterSimulation {
     }
 
     mutating func checkExclusiveRoles(after what: @autoclosure () -> String) {
+        // The servers' own inconsistency at a first start is not the machine's doing (checked separately).
+        guard !self.worldInconsistent else { return }
+        if self.writable.count > 1 {
+            self.violations.append("writable hosts \(self.writable.sorted()) after \(what())")
+        }
         for role in self.topology.roles where role.mode == .exclusive {
             let holders = self.applied.filter { $0.value.contains { $0.role == role.name } }.keys.sorted()
             if holders.count > 1 {
@@ -456,6 +642,10 @@ struct ClusterSimulation {
         switch property {
         case .atMostOneHolderOfEachExclusiveRole:
             return simulation.violations.first { $0.hasPrefix("exclusive role") || $0.contains("more than one host") }
+        case .atMostOneWritableHost:
+            return simulation.violations.first { $0.hasPrefix("writable hosts") }
+        case .inconsistentFirstStartAssignsNothing:
+            return simulation.violations.first { $0.hasPrefix("inconsistent start") || $0.contains("without status file found") }
         case .rolesOnlyOnOnlineHosts:
             return simulation.violations.first { $0.contains(" in state ") || $0.contains("never told") || $0.contains("not given") }
         case .noPromotionBeforeDrain:
@@ -484,6 +674,9 @@ struct ClusterSimulation {
         var writerSetIPs = 0
         var writerLosses = 0
         var restarts = 0
+        var lostStatusFiles = 0
+        var firstStartOnlines = 0
+        var inconsistentStarts = 0
         var settledActiveWithEligibleWriter = 0
         let perShard = Self.sequences / Self.shards
         for seed in UInt64(shard * perShard)..<UInt64((shard + 1) * perShard) {
@@ -500,6 +693,9 @@ struct ClusterSimulation {
             writerSetIPs += simulation.writerSetIPs
             writerLosses += simulation.writerLosses
             restarts += simulation.restarts
+            lostStatusFiles += simulation.lostStatusFiles
+            firstStartOnlines += simulation.firstStartOnlines
+            if simulation.startKind == .inconsistent { inconsistentStarts += 1 }
             if simulation.machine.mode == .active, !simulation.eligibleWriterHosts().isEmpty {
                 settledActiveWithEligibleWriter += 1
             }
@@ -520,12 +716,16 @@ struct ClusterSimulation {
         }
         #expect(failed.isEmpty)
         // The sequences really exercise failover, restarts and the liveness condition.
-        #expect(promotions > perShard, "promotions: \(promotions)")
+        // Fewer than one per sequence since a first start may find its writer by vote or start PASSIVE.
+        #expect(promotions > perShard * 3 / 4, "promotions: \(promotions)")
         #expect(writerLosses > perShard / 2, "writer demotions: \(writerLosses)")
         #expect(restarts > perShard / 2, "restarts: \(restarts)")
         #expect(forcedPromotions > perShard / 100, "forced promotions: \(forcedPromotions)")
         #expect(writerSetIPs > perShard / 10, "writer IPs moved by set_ip: \(writerSetIPs)")
         #expect(settledActiveWithEligibleWriter > perShard / 5, "settled with an eligible writer: \(settledActiveWithEligibleWriter)")
-        print("shard \(shard): promotions \(promotions) (forced \(forcedPromotions)), writer set_ip \(writerSetIPs), writer demotions \(writerLosses), restarts \(restarts), settled ACTIVE with an eligible writer host \(settledActiveWithEligibleWriter) of \(perShard)")
+        #expect(lostStatusFiles > perShard / 10, "restarts without status file: \(lostStatusFiles)")
+        #expect(firstStartOnlines > perShard / 3, "hosts ONLINE by the first-start rule: \(firstStartOnlines)")
+        #expect(inconsistentStarts > perShard / 20, "inconsistent first starts: \(inconsistentStarts)")
+        print("shard \(shard): promotions \(promotions) (forced \(forcedPromotions)), writer set_ip \(writerSetIPs), writer demotions \(writerLosses), restarts \(restarts) (\(lostStatusFiles) without status file), first-start ONLINEs \(firstStartOnlines), inconsistent starts \(inconsistentStarts), settled ACTIVE with an eligible writer host \(settledActiveWithEligibleWriter) of \(perShard)")
     }
 }

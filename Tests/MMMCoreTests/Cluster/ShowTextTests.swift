@@ -35,4 +35,30 @@ import Testing
         expected = "# --- Monitor is in PASSIVE MODE ---\n# Cause: Admin switched to passive mode.\n"
         #expect(machine.showText.hasPrefix(expected))
     }
+
+    @Test func roleIPsSeenOnSeveralHostsAreWarnedAboutAfterUnreachableAgents() {
+        var machine = ClusterStateMachine.running()
+        let before = machine.assignment
+        #expect(machine.rolesObserved(host: "db2", roleIPs: ["192.168.0.50", "192.168.0.52", "10.1.1.1"], at: .seconds(5)).isEmpty)
+        #expect(machine.rolesObserved(host: "db1", roleIPs: ["192.168.0.52", "192.168.0.50", "192.168.0.50"], at: .seconds(5)).isEmpty)
+        #expect(machine.rolesObserved(host: "db3", roleIPs: ["192.168.0.52"], at: .seconds(5)).isEmpty)
+        #expect(machine.rolesObserved(host: "db9", roleIPs: ["192.168.0.52"], at: .seconds(5)).isEmpty)
+        _ = machine.agentUnreachable(host: "db3", at: .seconds(6))
+        // Only recorded: no role moved.
+        #expect(machine.assignment == before)
+        #expect(machine.observedRoleIPs["db2"] == ["192.168.0.50", "192.168.0.52"])
+        #expect(machine.observedRoleIPs["db9"] == nil)
+        let lines = machine.showText.split(separator: "\n").map(String.init)
+        #expect(Array(lines.prefix(4)) == [
+            "# Warning: agent on host db3 is not reachable",
+            "# Warning: IP 192.168.0.50 (writer) is configured on db1 and db2",
+            "# Warning: IP 192.168.0.52 (reader) is configured on db1, db2 and db3",
+            "  db1(192.168.0.31) master/ONLINE. Roles: \(machine.roles(of: "db1").map(\.description).joined(separator: ", "))",
+        ])
+
+        // A later report replaces the earlier one: the warning goes once the IP is gone.
+        _ = machine.rolesObserved(host: "db2", roleIPs: [], at: .seconds(7))
+        _ = machine.rolesObserved(host: "db3", roleIPs: [], at: .seconds(7))
+        #expect(!machine.showText.contains("is configured on"))
+    }
 }

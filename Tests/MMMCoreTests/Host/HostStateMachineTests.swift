@@ -127,6 +127,39 @@ import Testing
         #expect(old.flapDrops.count == 1)
     }
 
+    @Test func firstStartHostGoesOnlineOnceEveryCheckPasses() {
+        var machine = HostStateMachine(state: .awaitingRecovery, policy: ClusterPolicy(autoSetOnline: nil), since: .zero)
+        machine.firstStartDeclared()
+        #expect(machine.isFirstStart)
+        let unknownReplication = HostEvaluation(checks: HostCheckStatus(ping: true, mysql: true))
+        #expect(machine.checksEvaluated(unknownReplication, at: .seconds(1)) == .stay)
+        let lagging = HostEvaluation(checks: HostCheckStatus(ping: true, mysql: true, repThreads: true, repBacklog: false))
+        #expect(machine.checksEvaluated(lagging, at: .seconds(1)) == .stay)
+        let action = machine.checksEvaluated(Self.up, at: .seconds(2))
+        #expect(action == .transition(HostTransition(from: .awaitingRecovery, to: .online, rule: .firstStart)))
+        #expect(!machine.isFirstStart)
+    }
+
+    @Test func anyTransitionEndsTheFirstStart() {
+        var machine = HostStateMachine(state: .awaitingRecovery, policy: ClusterPolicy(autoSetOnline: nil), since: .zero)
+        machine.firstStartDeclared()
+        _ = machine.checksEvaluated(Self.down, at: .seconds(1))
+        #expect(machine.state == .hardOffline)
+        #expect(!machine.isFirstStart)
+        _ = machine.checksEvaluated(Self.up, at: .seconds(2))
+        #expect(machine.state == .awaitingRecovery)
+        #expect(machine.checksEvaluated(Self.up, at: .seconds(100)) == .stay)
+
+        // Only a clean host waiting in AWAITING_RECOVERY can take part.
+        var online = HostStateMachine(state: .online, policy: ClusterPolicy(), since: .zero)
+        online.firstStartDeclared()
+        #expect(!online.isFirstStart)
+        var errant = HostStateMachine(state: .awaitingRecovery, policy: ClusterPolicy(), since: .zero)
+        errant.gtidCompared(errant: ["0-1-2"])
+        errant.firstStartDeclared()
+        #expect(!errant.isFirstStart)
+    }
+
     @Test func snapshotRoundTrip() {
         var machine = HostStateMachine(
             restoring: HostSnapshot(state: .replicationFail, flapping: true, errantTransactions: ["0-1-2"]),
