@@ -16,7 +16,9 @@ extension ConfigBuilder {
         self.consulted.insert("\(section.kind).\(name)")
         if let value = section.values[name] { return value }
         if let program = self.program, required.contains(program) {
-            let example = "`\(name) \(Self.examples[name] ?? "VALUE")`"
+            // The monitor's pid file is not the agent's.
+            let value = name == "pid_path" && section.kind == "monitor" ? "/run/mysql-mmm-monitor.pid" : Self.examples[name]
+            let example = "`\(name) \(value ?? "VALUE")`"
             let target: String
             if section.kind.isEmpty {
                 target = "add \(example) at the top level"

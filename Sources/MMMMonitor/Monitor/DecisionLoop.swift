@@ -128,7 +128,7 @@ struct DecisionLoop {
                 // Read-only, without the writer IP, and told not to write: it cannot become a writer by itself.
                 self.plan.writerFenced(host)
             }
-            return []  // MERGE: self.machine.rolesObserved(host: host, roleIPs: info.rolesOnInterface.map(\.ip), at: now)
+            return self.machine.rolesObserved(host: host, roleIPs: info.rolesOnInterface.map(\.ip), at: now)
         case .writerFenced(let host, let token, let how):
             guard self.promotion?.token == token else { return [] }
             self.plan.writerFenced(host)

@@ -231,7 +231,7 @@ public final class MonitorService: Service, ControlHandling, Sendable {
                         observation.writable = false
                     }
                     if case .gtidPositions(let positions)? = try? await link.send(.getGTIDPositions, replyTimeout: .seconds(3)) {
-                        _ = positions  // MERGE: observation.gtidBinlogState = try? GTIDBinlogState(parsing: positions.binlogState)
+                        observation.gtidBinlogState = try? GTIDBinlogState(parsing: positions.binlogState)
                     }
                     return (host, AgentObservation(startup: observation, answered: answered))
                 }

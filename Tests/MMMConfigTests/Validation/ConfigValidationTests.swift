@@ -180,6 +180,16 @@ import Testing
         #expect(problem.message == "there is no <monitor> section, which monitor needs")
     }
 
+    @Test func monitorPidPathExampleIsTheMonitors() throws {
+        // Regression: the fix suggested the agent's pid file for <monitor>.
+        let monitor = TestConfigs.monitor.replacing("    pid_path     /run/mmm-mon.pid\n", with: "")
+        let problem = try self.only(
+            TestConfigs.problems(common: TestConfigs.common, program: .monitor, extraFiles: ["mmm_mon.conf": monitor])
+        )
+        #expect(problem.message == "<monitor> has no `pid_path`, which monitor needs")
+        #expect(problem.fix == "add `pid_path /run/mysql-mmm-monitor.pid` to <monitor>")
+    }
+
     @Test func pingIPsMustNotBeRoleAddresses() throws {
         let monitor = TestConfigs.monitor.replacing("ping_ips     192.168.1.1", with: "ping_ips     192.168.1.1, 192.168.1.210")
         let problem = try self.only(
