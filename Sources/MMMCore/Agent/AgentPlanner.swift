@@ -40,7 +40,7 @@ public enum AgentAction: Sendable, Hashable {
     case promote
     /// Add a role IP to this host (after checking that no other host answers for it).
     case acquireIP(RoleIP)
-    /// Replicate from `writer` by GTID.
+    /// Replicate from `writer` by GTID (for the writer itself: from its peer, closing the master-master ring).
     case follow(writer: String)
 }
 
@@ -53,8 +53,10 @@ public enum AgentAction: Sendable, Hashable {
 /// 3. A host that must write and is not writable is promoted (drain, then `read_only=OFF`); only then does it take
 ///    the writer IP. The writer IP is never taken by a host that is not (or not yet) writable.
 /// 4. Other missing IPs are acquired.
-/// 5. A host that must not write follows the writer the monitor names, unless it already does. The writer itself
-///    follows nobody here (closing the master-master ring after a rejoin is the monitor's decision).
+/// 5. A host follows the host the monitor names, unless it already does: the writer for every other host; for the
+///    writer, its master-master peer once the monitor has checked the peer's GTIDs (closing the ring), and itself
+///    (nothing to do) until then. Promotion forgets the writer's old source, so the ring stays open until the monitor
+///    names the peer.
 public enum AgentPlanner {
     /// The steps that take `observed` to `desired` for host `this`.
     ///
@@ -90,8 +92,10 @@ public enum AgentPlanner {
         for roleIP in wanted.sorted() where !observed.heldIPs.contains(roleIP.ip) {
             actions.append(.acquireIP(roleIP))
         }
-        if !mustWrite, let writer = desired.follow, writer != this, observed.following != writer {
-            actions.append(.follow(writer: writer))
+        // Promotion forgets the source, so a writer told to follow its peer follows it again afterwards.
+        let promoting = mustWrite && !observed.writable
+        if let source = desired.follow, source != this, observed.following != source || promoting {
+            actions.append(.follow(writer: source))
         }
         return actions
     }

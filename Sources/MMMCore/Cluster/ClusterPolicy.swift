@@ -22,7 +22,9 @@ public struct ClusterPolicy: Hashable, Sendable, Codable {
     public var waitForOtherMaster: Duration?
     /// MMM's hard-coded quick-recovery window: a host down for less than this (by agent uptime) goes ONLINE.
     public var quickRecoveryWindow: Duration
-    /// MMM's hard-coded grace after the peer went ONLINE, during which replication is not judged.
+    /// The grace after the peer went ONLINE, during which a host's replication is not judged (its replication from
+    /// a peer that just came back may need a moment). MMM hard-codes 60 s; swift-mmm's checks are debounced over
+    /// their trap periods already, so 5 s is enough and a broken replica is not left ONLINE for a minute.
     public var peerOnlineGrace: Duration
     /// How long a candidate that failed to drain is skipped before it may be tried again.
     public var drainRetryDelay: Duration
@@ -31,14 +33,14 @@ public struct ClusterPolicy: Hashable, Sendable, Codable {
     /// The configured `mode` the monitor starts in when no stored state says otherwise.
     public var initialMode: MonitorMode
 
-    /// Creates a policy; every default is MMM 2.2's (drain retry is swift-mmm's own).
+    /// Creates a policy; every default is MMM 2.2's except the peer grace (5 s, MMM 60 s); drain retry is swift-mmm's own.
     public init(
         autoSetOnline: Duration? = nil,
         flapDuration: Duration = .seconds(3600),
         flapCount: Int = 3,
         waitForOtherMaster: Duration? = .seconds(120),
         quickRecoveryWindow: Duration = .seconds(60),
-        peerOnlineGrace: Duration = .seconds(60),
+        peerOnlineGrace: Duration = .seconds(5),
         drainRetryDelay: Duration = .seconds(30),
         carefulStartup: Bool = true,
         initialMode: MonitorMode = .active

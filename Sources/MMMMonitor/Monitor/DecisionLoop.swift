@@ -19,6 +19,9 @@ struct DecisionLoop {
     private(set) var epoch: UInt64
     /// The promotion in progress: its candidate and token.
     private(set) var promotion: (host: String, token: UInt64)?
+    /// The writer and the peer it may replicate from again (the peer was found without errant transactions).
+    private(set) var ringClosed: (writer: String, peer: String)?
+    private var lastRingErrant: [String] = []
     private var nextToken: UInt64 = 0
     private var lastSaved: MonitorStatus?
     private var published: [String: SetStatus] = [:]
@@ -153,6 +156,31 @@ struct DecisionLoop {
             self.logger.error("Promotion failed", metadata: [LogKey.host: "\(host)", LogKey.error: "\(reason)"])
             self.endPromotion(shared: shared)
             return self.machine.drainFailed(host: host, reason: reason, at: now)
+        case .ringChecked(let writer, let peer, let errant):
+            guard self.ringCandidate.map({ $0 == (writer, peer) }) == true else { return [] }
+            guard errant.isEmpty else {
+                if errant != self.lastRingErrant {
+                    self.lastRingErrant = errant
+                    self.logger.error(
+                        "The writer's peer has transactions the writer lacks: it stays out until repaired",
+                        metadata: [LogKey.host: "\(peer)", "mmm.writer": "\(writer)", "mmm.errant": "\(errant.joined(separator: ","))"]
+                    )
+                }
+                return self.machine.gtidCompared(host: peer, errant: errant, at: now)
+            }
+            self.lastRingErrant = []
+            if !(self.machine.hosts[peer]?.errantTransactions.isEmpty ?? true) {
+                self.logger.notice("The writer's peer no longer has errant transactions", metadata: [LogKey.host: "\(peer)"])
+                return self.machine.gtidCompared(host: peer, errant: [], at: now)
+            }
+            guard self.machine.state(of: peer) == .online else { return [] }
+            guard self.ringClosed.map({ $0 == (writer, peer) }) != true else { return [] }
+            self.ringClosed = (writer, peer)
+            self.logger.notice(
+                "Closing the master-master ring: the writer replicates from its peer again",
+                metadata: [LogKey.host: "\(writer)", LogKey.peer: "\(peer)"]
+            )
+            return []
         case .control(let request, let reply):
             let reachable = Set(self.settings.hostNames).subtracting(self.machine.agentDown)
             let clock = self.clock
@@ -241,13 +269,35 @@ struct DecisionLoop {
         self.lastSaved = status
     }
 
+    /// The writer and its master-master peer when the peer is ONLINE: the pair whose ring may be closed.
+    var ringCandidate: (writer: String, peer: String)? {
+        guard let writer = self.machine.writer,
+            let peer = self.settings.topology.hosts.first(where: { $0.name == writer })?.peer,
+            self.settings.topology.hosts.contains(where: { $0.name == peer && $0.mode == .master }),
+            let state = self.machine.state(of: peer)
+        else { return nil }
+        // An ONLINE peer before the ring closes; a peer held for errant transactions, to see it repaired.
+        let errant = !(self.machine.hosts[peer]?.errantTransactions.isEmpty ?? true)
+        guard state == .online || (errant && state != .hardOffline && state != .adminOffline) else { return nil }
+        return (writer, peer)
+    }
+
     /// Computes every agent's status and publishes it; returns the hosts whose status changed.
     mutating func publishDesiredStatuses(into shared: MonitorShared) -> [String] {
+        let candidate = self.ringCandidate
+        if let closed = self.ringClosed,
+            candidate.map({ $0 == closed }) != true || self.machine.state(of: closed.peer) != .online
+                || !(self.machine.hosts[closed.peer]?.errantTransactions.isEmpty ?? true)
+        {
+            self.ringClosed = nil
+        }
+        shared.state.withLock { $0.ringCheck = candidate }
         // PASSIVE: agents hear nothing new (MMM); they keep the status they had, renewed as it was.
         guard self.machine.mode != .passive else { return [] }
+        let writerSource = self.ringClosed?.peer
         var changed: [String] = []
         for host in self.settings.hostNames {
-            let status = self.plan.status(for: host, machine: self.machine, epoch: self.epoch)
+            let status = self.plan.status(for: host, machine: self.machine, epoch: self.epoch, writerSource: writerSource)
             guard status != self.published[host] else { continue }
             self.plan.publishing(status.roles, to: host)
             self.published[host] = status

@@ -22,6 +22,9 @@ enum MonitorInput: Sendable {
     case drained(host: String, token: UInt64)
     /// Promotion `token`: the candidate could not be drained.
     case drainFailed(host: String, token: UInt64, reason: String)
+    /// The writer's peer was compared with the writer: `errant` lists the peer's transactions the writer lacks
+    /// (empty: the ring may be closed).
+    case ringChecked(writer: String, peer: String, errant: [String])
     /// An `mmm_control` request; `reply` must be called exactly once.
     case control(ControlRequest, reply: @Sendable (ControlResponse) -> Void)
 }

@@ -172,6 +172,7 @@ public final class MonitorService: Service, ControlHandling, Sendable {
                 if !self.settings.pingIPs.isEmpty {
                     group.addTask { await self.runNetworkCheck(pinger: pinger, post: postInput) }
                 }
+                group.addTask { [links] in await self.runRingCheck(links: links, post: postInput) }
                 for host in self.settings.hostNames {
                     guard let link = links[host], let wake = wakes[host] else { continue }
                     group.addTask { await self.runPusher(host: host, link: link, wakes: wake.stream, post: postInput) }
@@ -371,6 +372,30 @@ public final class MonitorService: Service, ControlHandling, Sendable {
         }
     }
 
+    /// Compares the writer's peer with the writer every second while the decision loop asks for it: the peer's
+    /// `gtid_binlog_state` first, then the writer's (read after, it has every transaction of its own that the peer
+    /// has), so that a transaction only the peer has is errant, never the writer's own newer ones.
+    private func runRingCheck(links: [String: AgentLink], post: @escaping @Sendable (MonitorInput) -> Void) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(1))
+            guard let (writer, peer) = self.shared.state.withLock({ $0.ringCheck }),
+                let writerLink = links[writer], let peerLink = links[peer]
+            else { continue }
+            guard let peerState = try? await Self.binlogState(of: peerLink),
+                let writerState = try? await Self.binlogState(of: writerLink)
+            else { continue }
+            let errant = peerState.ranges(notIn: writerState).map(\.description)
+            post(.ringChecked(writer: writer, peer: peer, errant: errant))
+        }
+    }
+
+    private static func binlogState(of link: AgentLink) async throws -> GTIDBinlogState {
+        guard case .gtidPositions(let positions) = try await link.send(.getGTIDPositions, replyTimeout: .seconds(3)) else {
+            throw MMMError(.unexpectedResult, "\(link.peer.name) did not report its GTID positions")
+        }
+        return try GTIDBinlogState(parsing: positions.binlogState)
+    }
+
     /// The network self-check: the monitor has network while any of `ping_ips` answers.
     private func runNetworkCheck(pinger: ICMPPinger, post: @escaping @Sendable (MonitorInput) -> Void) async {
         let deadline = min(self.settings.pingInterval, .seconds(1))
@@ -397,6 +422,8 @@ struct MonitorSharedState: Sendable {
     var promotionToken: UInt64 = 0
     /// Hosts being fenced or waited out: nothing that renews their writer lease is sent to them.
     var fencing: Set<String> = []
+    /// The writer and its master-master peer to compare before the writer replicates from the peer again.
+    var ringCheck: (writer: String, peer: String)?
 }
 
 /// The ``MonitorSharedState`` behind a lock, shared by reference.

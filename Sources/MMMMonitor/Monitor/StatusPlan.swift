@@ -26,8 +26,14 @@ public struct StatusPlan: Sendable, Hashable {
     /// - The roles are the machine's assignment minus any role IP another host may still hold (the writer role is
     ///   never held back here: the machine gives it only after the old writer was fenced).
     /// - The active master is the writer, except for a host with errant transactions (it must not replicate from
-    ///   the writer before the operator decides) and when there is no writer (nothing to follow yet).
-    public func status(for host: String, machine: ClusterStateMachine, epoch: UInt64) -> SetStatus {
+    ///   the writer before the operator decides) and when there is no writer (nothing to follow yet). The writer
+    ///   itself is named `writerSource` (its master-master peer, once checked) or itself (replicate from nobody).
+    public func status(
+        for host: String,
+        machine: ClusterStateMachine,
+        epoch: UInt64,
+        writerSource: String? = nil
+    ) -> SetStatus {
         let assigned = machine.assignment.roles(of: host)
         let roles = assigned.filter { roleIP in
             roleIP == self.writerRoleIP
@@ -37,7 +43,7 @@ public struct StatusPlan: Sendable, Hashable {
         return SetStatus(
             state: machine.state(of: host) ?? .awaitingRecovery,
             roles: roles,
-            activeMaster: errant ? nil : machine.writer,
+            activeMaster: errant ? nil : (host == machine.writer ? (writerSource ?? host) : machine.writer),
             epoch: epoch
         )
     }

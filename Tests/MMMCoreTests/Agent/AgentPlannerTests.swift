@@ -44,6 +44,16 @@ import Testing
         #expect(self.plan([Self.writer], held: [Self.writer.ip], writable: true).isEmpty)
     }
 
+    @Test func theWriterClosesTheRingOnlyWhenTheMonitorNamesItsPeer() {
+        // Until the monitor has checked the peer, the writer's status names the writer itself: nothing to do.
+        #expect(self.plan([Self.writer], follow: "db1", held: [Self.writer.ip], writable: true).isEmpty)
+        // Then it names the peer: the writer, still writable, replicates from it.
+        #expect(
+            self.plan([Self.writer], follow: "db2", held: [Self.writer.ip], writable: true)
+                == [.follow(writer: "db2")]
+        )
+    }
+
     @Test func aHostWithoutFollowDoesNotReplicate() {
         // A returning host before the monitor's errant check: nil follow, nothing to repoint.
         #expect(self.plan([], held: [], following: nil).isEmpty)
@@ -98,7 +108,8 @@ import Testing
                         #expect(actions.first == .fence, "VIP dropped before fencing: \(actions)")
                     }
                 case .follow(let writer):
-                    #expect(writer != "db1" && !mustWrite)
+                    #expect(writer != "db1", "never follows itself")
+                    #expect(index == actions.count - 1, "following comes last, after any fence or promotion: \(actions)")
                 }
             }
             if observed.writable && !mustWrite { #expect(actions.first == .fence) }
@@ -106,7 +117,9 @@ import Testing
             for action in actions {
                 switch action {
                 case .fence: observed.writable = false
-                case .promote: observed.writable = true
+                case .promote:
+                    observed.writable = true
+                    observed.following = nil
                 case .releaseIP(let roleIP): observed.heldIPs.remove(roleIP.ip)
                 case .acquireIP(let roleIP): observed.heldIPs.insert(roleIP.ip)
                 case .follow(let writer): observed.following = writer

@@ -202,9 +202,9 @@ let mmmReplyTable: [CommandCase] = [
     @Test func moveRoleRefusesTheWriterOnAHostWithFailingReplicationChecks() {
         var machine = ClusterStateMachine.running()
         // db2's replication lag is still inside the peer grace, so it stays ONLINE but its check fails.
-        _ = machine.report("db2", .replicationLagging, at: .seconds(30))
+        _ = machine.report("db2", .replicationLagging, at: .seconds(4))
         #expect(machine.state(of: "db2") == .online)
-        let reply = machine.moveRoleRequested(role: "writer", host: "db2", force: false, agentReachable: true, at: .seconds(31))
+        let reply = machine.moveRoleRequested(role: "writer", host: "db2", force: false, agentReachable: true, at: .seconds(5))
         #expect(reply.text == "ERROR: Replication checks failed on host 'db2'. Can't move the active master role there.")
     }
 

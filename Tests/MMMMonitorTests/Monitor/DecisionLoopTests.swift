@@ -171,6 +171,73 @@ struct DecisionLoopTests {
         #expect(loop.plan.writerClaims(except: "db2").isEmpty)
     }
 
+    /// A loop restored with db1 writer and both hosts ONLINE.
+    static func settledLoop(_ settings: MonitorSettings, clock: MonitorClock) -> DecisionLoop {
+        var roles = RoleAssignment()
+        roles.assign(Self.writer, to: "db1")
+        let stored = MonitorStatus(
+            cluster: ClusterSnapshot(
+                mode: .active,
+                hosts: ["db1": HostSnapshot(state: .online), "db2": HostSnapshot(state: .online)],
+                roles: roles,
+                lastWriter: "db1"
+            ),
+            epoch: 1
+        )
+        var loop = DecisionLoop(
+            settings: settings, stored: stored,
+            observations: ["db1": Self.answered(writable: true, ips: [Self.writer.ip]), "db2": Self.answered()],
+            clock: clock, logger: Self.quiet
+        )
+        _ = loop.started(at: clock.now)
+        let shared = MonitorShared()
+        for host in ["db1", "db2"] {
+            for check in CheckKind.allCases {
+                let event = CheckEvent(host: host, check: check, outcome: .ok(message: "OK"), at: .now, duration: .zero)
+                _ = loop.apply(.check(event), now: clock.now, shared: shared)
+            }
+        }
+        return loop
+    }
+
+    @Test("the writer replicates from its peer again only after the peer was found clean")
+    func ringClosesAfterCleanCheck() async throws {
+        let settings = try await Self.settings()
+        let clock = MonitorClock()
+        let shared = MonitorShared()
+        var loop = Self.settledLoop(settings, clock: clock)
+        #expect(loop.machine.writer == "db1")
+        _ = loop.publishDesiredStatuses(into: shared)
+        #expect(shared.state.withLock { $0.ringCheck.map { $0 == ("db1", "db2") } } == true, "the check is asked for")
+        #expect(shared.state.withLock { $0.desired["db1"]?.activeMaster } == "db1", "ring open: the writer follows nobody")
+        // A result for another pair (a stale check) changes nothing.
+        _ = loop.apply(.ringChecked(writer: "db2", peer: "db1", errant: []), now: clock.now, shared: shared)
+        #expect(loop.ringClosed == nil)
+        _ = loop.apply(.ringChecked(writer: "db1", peer: "db2", errant: []), now: clock.now, shared: shared)
+        #expect(loop.publishDesiredStatuses(into: shared).contains("db1"))
+        #expect(shared.state.withLock { $0.desired["db1"]?.activeMaster } == "db2", "ring closed")
+        #expect(shared.state.withLock { $0.desired["db2"]?.activeMaster } == "db1")
+    }
+
+    @Test("a peer with transactions the writer lacks is held with its errant GTIDs, and the ring stays open")
+    func errantPeerIsHeld() async throws {
+        let settings = try await Self.settings()
+        let clock = MonitorClock()
+        let shared = MonitorShared()
+        var loop = Self.settledLoop(settings, clock: clock)
+        _ = loop.publishDesiredStatuses(into: shared)
+        let actions = loop.apply(.ringChecked(writer: "db1", peer: "db2", errant: ["0-2-5..0-2-6"]), now: clock.now, shared: shared)
+        #expect(actions.contains { if case .hostStateChanged("db2", let t) = $0 { return t.to == .replicationFail } else { return false } })
+        #expect(loop.machine.hosts["db2"]?.errantTransactions == ["0-2-5..0-2-6"])
+        _ = loop.publishDesiredStatuses(into: shared)
+        #expect(shared.state.withLock { $0.desired["db1"]?.activeMaster } == "db1", "the ring stays open")
+        #expect(shared.state.withLock { $0.desired["db2"]?.activeMaster } == nil, "the errant host follows nobody")
+        #expect(loop.machine.showText.contains("0-2-5..0-2-6"))
+        // Repaired: a clean comparison clears it.
+        _ = loop.apply(.ringChecked(writer: "db1", peer: "db2", errant: []), now: clock.now, shared: shared)
+        #expect(loop.machine.hosts["db2"]?.errantTransactions.isEmpty == true)
+    }
+
     @Test("in PASSIVE mode nothing new is published to the agents")
     func passivePublishesNothing() async throws {
         let settings = try await Self.settings()
