@@ -2,7 +2,7 @@ extension ClusterStateMachine {
     /// The text of `mmm_control show`, as MMM 2.2 prints it (behaviour reference §7.2), plus swift-mmm's
     /// lines for errant transactions and a promotion waiting for its drain.
     ///
-    /// Order: passive header, unreachable-agent warnings, role IPs that agents report configured on more
+    /// Order: passive header, the network self-check's warning, unreachable-agent warnings, role IPs that agents report configured on more
     /// than one host (``rolesObserved(host:roleIPs:at:)``, roles in config order, hosts sorted by name:
     /// `# Warning: IP 192.168.0.50 (writer) is configured on db1 and db2`), one line per host sorted by name
     /// (`  db1(192.168.0.31) master/ONLINE. Roles: reader(192.168.0.51), writer(192.168.0.50)`),
@@ -15,6 +15,9 @@ extension ClusterStateMachine {
             for (index, line) in cause.enumerated() {
                 lines.append(index == 0 ? "# Cause: \(line)" : "# \(line)")
             }
+        }
+        if !self.hasNetwork {
+            lines.append("# Warning: the monitor's network check fails (no ping_ips answer): nothing is decided until it passes")
         }
         let sortedHosts = self.topology.hosts.sorted { $0.name < $1.name }
         for host in sortedHosts where self.agentDown.contains(host.name) {

@@ -61,4 +61,17 @@ import Testing
         _ = machine.rolesObserved(host: "db3", roleIPs: [], at: .seconds(7))
         #expect(!machine.showText.contains("is configured on"))
     }
+
+    @Test func aFailingNetworkCheckIsShownAndFreezesDecisions() {
+        var machine = ClusterStateMachine.running()
+        #expect(machine.networkChanged(available: false, at: .seconds(5)).isEmpty)
+        #expect(machine.showText.hasPrefix("# Warning: the monitor's network check fails (no ping_ips answer): nothing is decided until it passes\n"))
+        // Frozen: a writer that fails every check keeps its role while the monitor has no network.
+        let writer = machine.writer
+        _ = machine.report("db1", HostCheckStatus(ping: false, mysql: false, repThreads: false, repBacklog: false), at: .seconds(6))
+        _ = machine.tick(at: .seconds(60))
+        #expect(machine.writer == writer)
+        _ = machine.networkChanged(available: true, at: .seconds(61))
+        #expect(!machine.showText.contains("network check fails"))
+    }
 }
