@@ -32,6 +32,10 @@ public enum ControlCommand: Hashable, Sendable {
     case moveRole(role: String, host: String, force: Bool)
     /// `set_ip <ip> <host>`.
     case setIP(ip: String, host: String)
+    /// `failover_report` (swift-mmm): the last change of writer, step by step.
+    case failoverReport
+    /// `errant <host>` (swift-mmm): the host's transactions that the writer lacks, and where they are in its binlog.
+    case errant(host: String)
 
     /// The result of parsing a control request.
     public enum Parsed: Hashable, Sendable {
@@ -74,6 +78,8 @@ public enum ControlCommand: Hashable, Sendable {
         case ("move_role", 3) where arguments[0] == "--force":
             return .command(.moveRole(role: arguments[1], host: arguments[2], force: true))
         case ("set_ip", 2): return .command(.setIP(ip: arguments[0], host: arguments[1]))
+        case ("failover_report", 0): return .command(.failoverReport)
+        case ("errant", 1): return .command(.errant(host: arguments[0]))
         default:
             let line = ([verb] + arguments).joined(separator: " ")
             return .refused(ControlOutcome(error: "Invalid command '\(line)'\n\n" + ControlHelp.text))
@@ -94,8 +100,10 @@ public enum ControlCommand: Hashable, Sendable {
             topology.host(host) == nil ? ControlOutcome(error: "ERROR: Unknown host name '\(host)'!") : nil
         }
         switch self {
-        case .help, .ping, .show, .mode, .setActive, .setManual, .setPassive:
+        case .help, .ping, .show, .mode, .setActive, .setManual, .setPassive, .failoverReport:
             return nil
+        case .errant(let host):
+            return unknownHost(host)
         case .checks(let host, _):
             return host.flatMap(unknownHost)
         case .setOnline(let host), .setOffline(let host):

@@ -21,13 +21,15 @@ public enum ControlDispatcher {
     ///   - reachableAgents: the hosts whose agent answered a ping just now.
     ///   - now: the current instant.
     ///   - time: the wall-clock text of an instant (for `checks`).
+    ///   - failoverReport: the last (or running) change of writer, for `failover_report`.
     public static func handle(
         verb: String,
         arguments: [String],
         machine: inout ClusterStateMachine,
         reachableAgents: Set<String>,
         now: MonitorInstant,
-        time: @escaping @Sendable (MonitorInstant) -> String
+        time: @escaping @Sendable (MonitorInstant) -> String,
+        failoverReport: FailoverReport? = nil
     ) -> ControlOutcome {
         var arguments = arguments.filter { !$0.isEmpty }
         let json = arguments.first == Self.jsonFlag
@@ -45,7 +47,10 @@ public enum ControlDispatcher {
             if let refusal = parsed.refusal(topology: machine.topology, mode: machine.mode) {
                 outcome = refusal
             } else {
-                outcome = self.apply(parsed, to: &machine, reachableAgents: reachableAgents, now: now, time: time)
+                outcome = self.apply(
+                    parsed, to: &machine, reachableAgents: reachableAgents, now: now, time: time,
+                    failoverReport: failoverReport
+                )
             }
         }
         guard json else { return outcome }
@@ -60,9 +65,22 @@ public enum ControlDispatcher {
         to machine: inout ClusterStateMachine,
         reachableAgents: Set<String>,
         now: MonitorInstant,
-        time: @escaping @Sendable (MonitorInstant) -> String
+        time: @escaping @Sendable (MonitorInstant) -> String,
+        failoverReport: FailoverReport? = nil
     ) -> ControlOutcome {
         switch command {
+        case .failoverReport:
+            return ControlOutcome(ok: failoverReport?.text ?? "No change of writer recorded yet.\n")
+        case .errant(let host):
+            let errant = machine.hosts[host]?.errantTransactions ?? []
+            guard !errant.isEmpty else {
+                return ControlOutcome(ok: "OK: Host '\(host)' has no errant transactions known to the monitor.")
+            }
+            let writer = machine.writer.map { "the writer \($0)" } ?? "the writer"
+            return ControlOutcome(
+                ok: "Host '\(host)' has transactions \(writer) lacks: \(errant.joined(separator: ", ")). "
+                    + "It stays out of every role until they are repaired."
+            )
         case .help:
             return ControlOutcome(ok: ControlHelp.text)
         case .ping:

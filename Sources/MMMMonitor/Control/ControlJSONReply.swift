@@ -163,7 +163,7 @@ public struct ControlJSONReply: Codable, Hashable, Sendable {
             }
         case .mode, .setActive, .setManual, .setPassive:
             self.mode = machine.mode.rawValue
-        case .help, .ping, .setOnline, .setOffline, .moveRole, .setIP:
+        case .help, .ping, .setOnline, .setOffline, .moveRole, .setIP, .failoverReport, .errant:
             break
         }
     }

@@ -22,6 +22,12 @@ struct DecisionLoop {
     /// The writer and the peer it may replicate from again (the peer was found without errant transactions).
     private(set) var ringClosed: (writer: String, peer: String)?
     private var lastRingErrant: [String] = []
+    /// The report of the promotion in progress.
+    private(set) var recorder: FailoverRecorder?
+    /// The last finished report (restored from the status file).
+    private(set) var lastReport: FailoverReport?
+    /// The last state-changing control command, as typed (a promotion's cause when no host failed).
+    private(set) var lastCommand: String?
     private var nextToken: UInt64 = 0
     private var lastSaved: MonitorStatus?
     private var published: [String: SetStatus] = [:]
@@ -68,6 +74,7 @@ struct DecisionLoop {
         self.plan = StatusPlan(writerRoleIP: writerIP, claims: claims)
         self.epoch = max((stored?.epoch ?? 0) + 1, clock.wallMilliseconds)
         self.lastSaved = stored
+        self.lastReport = stored?.lastFailover
     }
 
     // MARK: - Inputs
@@ -100,6 +107,14 @@ struct DecisionLoop {
             return self.machine.networkChanged(available: available, at: now)
         case .delivered(let host, let sent, let answer):
             self.plan.acknowledged(sent, by: host)
+            if var recorder = self.recorder, recorder.report.candidate == host, self.promotion == nil,
+                sent.roles.contains(self.settings.topology.writerRoleIP)
+            {
+                recorder.step("\(host)'s agent took the writer status (it drains once more, turns read_only off, takes the VIP)")
+                recorder.finish("completed")
+                self.lastReport = recorder.report
+                self.recorder = nil
+            }
             if self.unreachableSince.removeValue(forKey: host) != nil {
                 self.logger.notice("Agent answers again", metadata: [LogKey.host: "\(host)"])
             }
@@ -135,10 +150,13 @@ struct DecisionLoop {
         case .writerFenced(let host, let token, let how):
             guard self.promotion?.token == token else { return [] }
             self.plan.writerFenced(host)
+            self.recorder?.step("\(host) can no longer write: \(how)")
             self.logger.notice("Host can no longer write", metadata: [LogKey.host: "\(host)", "mmm.how": "\(how)"])
             return []
-        case .drained(let host, let token):
+        case .drained(let host, let token, let window):
             guard self.promotion?.token == token else { return [] }
+            self.recorder?.step("\(host) has applied everything it received\(window.map { " (\($0))" } ?? "")")
+            if let window { self.recorder?.inFlight(window) }
             let remaining = self.plan.writerClaims(except: host)
             guard remaining.isEmpty else {
                 // A writer claim appeared after the fencing pass; never promote over it.
@@ -147,6 +165,7 @@ struct DecisionLoop {
                     metadata: [LogKey.host: "\(host)", "mmm.claims": "\(remaining.joined(separator: ","))"]
                 )
                 self.endPromotion(shared: shared)
+                self.finishReport("failed: another host may still write (\(remaining.joined(separator: ", ")))")
                 return self.machine.drainFailed(host: host, reason: "another host may still write", at: now)
             }
             self.endPromotion(shared: shared)
@@ -155,6 +174,7 @@ struct DecisionLoop {
             guard self.promotion?.token == token else { return [] }
             self.logger.error("Promotion failed", metadata: [LogKey.host: "\(host)", LogKey.error: "\(reason)"])
             self.endPromotion(shared: shared)
+            self.finishReport("failed: \(reason)")
             return self.machine.drainFailed(host: host, reason: reason, at: now)
         case .ringChecked(let writer, let peer, let errant):
             guard self.ringCandidate.map({ $0 == (writer, peer) }) == true else { return [] }
@@ -190,8 +210,12 @@ struct DecisionLoop {
                 machine: &self.machine,
                 reachableAgents: reachable,
                 now: now,
-                time: { instant in MonitorClock.text(of: clock.date(instant)) }
+                time: { instant in MonitorClock.text(of: clock.date(instant)) },
+                failoverReport: self.recorder?.report ?? self.lastReport
             )
+            if !outcome.actions.isEmpty {
+                self.lastCommand = ([request.verb] + request.arguments).joined(separator: " ")
+            }
             self.logger.info(
                 "Control command",
                 metadata: [LogKey.request: "\(request.verb) \(request.arguments.joined(separator: " "))", "mmm.error_reply": "\(outcome.isError)"]
@@ -206,6 +230,8 @@ struct DecisionLoop {
     /// Starts tracking a promotion of `host`; returns the run that fences the others and drains it.
     mutating func beginPromotion(
         of host: String,
+        previousWriter: String? = nil,
+        cause: String = "the writer role had no holder",
         links: [String: AgentLink],
         shared: MonitorShared,
         runner: CommandRunner,
@@ -219,6 +245,17 @@ struct DecisionLoop {
             $0.promotionToken = token
             $0.fencing = Set(claimed)
         }
+        if let running = self.recorder {
+            // A promotion replaced another before it finished.
+            self.lastReport = running.report
+        }
+        var recorder = FailoverRecorder(cause: cause, previousWriter: previousWriter, candidate: host)
+        recorder.step(
+            claimed.isEmpty
+                ? "no other host may write: nothing to fence"
+                : "fencing \(claimed.joined(separator: ", ")) (may still write), then draining \(host)"
+        )
+        self.recorder = recorder
         return PromotionRun(
             candidate: host,
             token: token,
@@ -239,11 +276,20 @@ struct DecisionLoop {
     mutating func cancelPromotion(of host: String, shared: MonitorShared) {
         guard self.promotion?.host == host else { return }
         self.endPromotion(shared: shared)
+        self.finishReport("called off (the candidate left ONLINE, the role moved elsewhere, or the monitor went PASSIVE)")
     }
 
     /// `host` became the writer: a new epoch.
     mutating func promoted(_ host: String, role: RoleIP) {
         self.epoch = max(self.epoch + 1, self.clock.wallMilliseconds)
+        self.recorder?.step("\(host) is the writer (epoch \(self.epoch)): its status is sent")
+    }
+
+    private mutating func finishReport(_ outcome: String) {
+        guard var recorder = self.recorder else { return }
+        recorder.finish(outcome)
+        self.lastReport = recorder.report
+        self.recorder = nil
     }
 
     private mutating func endPromotion(shared: MonitorShared) {
@@ -260,7 +306,9 @@ struct DecisionLoop {
 
     /// The status to save, when it differs from the last one saved.
     func statusToSave() -> MonitorStatus? {
-        let status = MonitorStatus(cluster: self.machine.snapshot, epoch: self.epoch)
+        let status = MonitorStatus(
+            cluster: self.machine.snapshot, epoch: self.epoch, lastFailover: self.recorder?.report ?? self.lastReport
+        )
         return status == self.lastSaved ? nil : status
     }
 

@@ -18,8 +18,8 @@ enum MonitorInput: Sendable {
     case systemInfo(host: String, SystemInfo)
     /// Promotion `token`: another host was fenced (or its lease ran out) on the way.
     case writerFenced(host: String, token: UInt64, how: String)
-    /// Promotion `token`: the candidate has applied everything.
-    case drained(host: String, token: UInt64)
+    /// Promotion `token`: the candidate has applied everything; `window` describes what it applied meanwhile.
+    case drained(host: String, token: UInt64, window: String?)
     /// Promotion `token`: the candidate could not be drained.
     case drainFailed(host: String, token: UInt64, reason: String)
     /// The writer's peer was compared with the writer: `errant` lists the peer's transactions the writer lacks

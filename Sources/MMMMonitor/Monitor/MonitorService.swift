@@ -279,7 +279,9 @@ public final class MonitorService: Service, ControlHandling, Sendable {
                 )
             case .drainThenPromote(let host, let previousWriter):
                 let run = loop.beginPromotion(
-                    of: host, links: links, shared: self.shared, runner: runner, post: post
+                    of: host, previousWriter: previousWriter,
+                    cause: Self.promotionCause(previousWriter: previousWriter, actions: actions, command: loop.lastCommand),
+                    links: links, shared: self.shared, runner: runner, post: post
                 )
                 self.logger.notice(
                     "Promoting host to writer: fencing the others, then draining it",
@@ -306,6 +308,17 @@ public final class MonitorService: Service, ControlHandling, Sendable {
                 self.logger.info("Sending every agent its status", metadata: ["mmm.hosts": "\(hosts.joined(separator: ","))"])
             }
         }
+    }
+
+    /// Why a promotion began: the previous writer's state change in the same batch, else the operator's command.
+    static func promotionCause(previousWriter: String?, actions: [ClusterAction], command: String?) -> String {
+        for action in actions {
+            if case .hostStateChanged(let host, let transition) = action, host == previousWriter {
+                return "\(host) went from \(transition.from.rawValue) to \(transition.to.rawValue) (\(transition.rule))"
+            }
+        }
+        if let command { return "mmm_control \(command)" }
+        return previousWriter.map { "the writer role left \($0)" } ?? "the writer role had no holder"
     }
 
     private func persistAndPublish(

@@ -148,9 +148,11 @@ struct PromotionRun: Sendable {
     private func drain(_ link: AgentLink, catchingUpWith positions: [String: GTIDPosition]) async {
         let deadline = ContinuousClock.now + self.drainTimeout
         var last = "no answer yet"
+        var appliedAtStart: String?
         while self.isCurrent(self.token) {
             do {
                 let status = try await self.drainStatus(link)
+                if appliedAtStart == nil { appliedAtStart = status.appliedPosition }
                 var caughtUp = true
                 if !positions.isEmpty, status.drained {
                     let current = try await self.currentPosition(of: link)
@@ -164,7 +166,11 @@ struct PromotionRun: Sendable {
                         + (status.lastSQLErrorNumber != 0 ? ", SQL error \(status.lastSQLErrorNumber)" : "")
                 }
                 if status.drained, caughtUp {
-                    self.post(.drained(host: self.candidate, token: self.token))
+                    var window: String?
+                    if let start = appliedAtStart, start != status.appliedPosition {
+                        window = "applied \(start.isEmpty ? "nothing" : start) -> \(status.appliedPosition) from the relay log"
+                    }
+                    self.post(.drained(host: self.candidate, token: self.token, window: window))
                     return
                 }
             } catch is CancellationError {

@@ -19,13 +19,21 @@ public struct MonitorStatus: Codable, Sendable, Hashable {
     /// The last epoch the agents were sent. A restarted monitor continues above it (agents ignore lower epochs);
     /// absent in files written before it existed.
     public var epoch: UInt64?
+    /// The last (or running) change of writer, for `mmm_control failover_report`.
+    public var lastFailover: FailoverReport?
 
     /// Creates a status of the current schema.
-    public init(cluster: ClusterSnapshot, failoverInProgress: Data? = nil, epoch: UInt64? = nil) {
+    public init(
+        cluster: ClusterSnapshot,
+        failoverInProgress: Data? = nil,
+        epoch: UInt64? = nil,
+        lastFailover: FailoverReport? = nil
+    ) {
         self.schemaVersion = Self.currentSchemaVersion
         self.cluster = cluster
         self.failoverInProgress = failoverInProgress
         self.epoch = epoch
+        self.lastFailover = lastFailover
     }
 }
 

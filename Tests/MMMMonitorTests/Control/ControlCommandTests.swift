@@ -117,9 +117,20 @@ import Testing
         #expect(command.refusal(topology: Self.topology, mode: mode) == ControlOutcome(error: text))
     }
 
+    @Test func swiftMMMVerbsParseWithTheirArgumentCounts() {
+        #expect(ControlCommand.parse(verb: "failover_report", arguments: []) == .command(.failoverReport))
+        #expect(ControlCommand.parse(verb: "errant", arguments: ["db2"]) == .command(.errant(host: "db2")))
+        guard case .refused(let refusal) = ControlCommand.parse(verb: "errant", arguments: []) else {
+            Issue.record("errant without a host must be refused")
+            return
+        }
+        #expect(refusal.text.hasPrefix("Invalid command 'errant'"))
+        #expect(ControlCommand.errant(host: "db9").refusal(topology: ControlFixtures.topology(), mode: .active)?.text == "ERROR: Unknown host name 'db9'!")
+    }
+
     // MARK: - Help
 
-    @Test func helpIsMMMsBlockPlusTheClientSideVerbs() {
+    @Test func helpIsMMMsBlockPlusSwiftMMMsVerbs() {
         let lines = ControlHelp.text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         #expect(lines.first == "Valid commands are:")
         #expect(lines[1] == "    help                              - show this message")
@@ -127,11 +138,13 @@ import Testing
         #expect(lines[11] == "    move_role [--force] <role> <host> - move exclusive role <role> to host <host>")
         #expect(lines[12] == "                                        (Only use --force if you know what you are doing!)")
         #expect(lines[13] == "    set_ip <ip> <host>                - set role with ip <ip> to host <host>")
-        #expect(lines[14].hasPrefix("    check-config                      - "))
-        #expect(lines[15].hasPrefix("    probe [<host> ...]                - "))
-        #expect(lines.count == 17 && lines[16].isEmpty)
+        #expect(lines[14].hasPrefix("    failover_report                   - "))
+        #expect(lines[15].hasPrefix("    errant <host>                     - "))
+        #expect(lines[16].hasPrefix("    check-config                      - "))
+        #expect(lines[17].hasPrefix("    probe [<host> ...]                - "))
+        #expect(lines.count == 19 && lines[18].isEmpty)
         // Every description starts in the same column, as in MMM.
-        for line in lines[1...15] where !line.hasPrefix("        ") {
+        for line in lines[1...17] where !line.hasPrefix("        ") {
             #expect(line.dropFirst(38).hasPrefix("- "), "\(line)")
         }
     }

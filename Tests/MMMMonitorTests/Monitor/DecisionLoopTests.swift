@@ -123,7 +123,7 @@ struct DecisionLoopTests {
         }
         #expect(run.claimed == ["db2"], "db2 is to be fenced first")
         #expect(shared.state.withLock { $0.fencing } == ["db2"])
-        let actions = loop.apply(.drained(host: "db1", token: run.token), now: clock.now, shared: shared)
+        let actions = loop.apply(.drained(host: "db1", token: run.token, window: nil), now: clock.now, shared: shared)
         #expect(!actions.contains { if case .promote = $0 { return true } else { return false } })
         #expect(loop.promotion == nil, "the promotion ended")
         #expect(shared.state.withLock { $0.fencing }.isEmpty)
@@ -145,7 +145,7 @@ struct DecisionLoopTests {
         #expect(run.isCurrent(run.token))
         loop.cancelPromotion(of: "db1", shared: shared)
         #expect(!run.isCurrent(run.token))
-        let actions = loop.apply(.drained(host: "db1", token: run.token), now: clock.now, shared: shared)
+        let actions = loop.apply(.drained(host: "db1", token: run.token, window: nil), now: clock.now, shared: shared)
         #expect(actions.isEmpty)
     }
 
@@ -233,9 +233,54 @@ struct DecisionLoopTests {
         #expect(shared.state.withLock { $0.desired["db1"]?.activeMaster } == "db1", "the ring stays open")
         #expect(shared.state.withLock { $0.desired["db2"]?.activeMaster } == nil, "the errant host follows nobody")
         #expect(loop.machine.showText.contains("0-2-5..0-2-6"))
+        let reply = LockedReply()
+        _ = loop.apply(.control(ControlRequest(verb: "errant", arguments: ["db2"]), reply: { reply.set($0) }), now: clock.now, shared: shared)
+        #expect(reply.value?.text.hasPrefix("Host 'db2' has transactions the writer db1 lacks: 0-2-5..0-2-6.") == true, "\(String(describing: reply.value))")
         // Repaired: a clean comparison clears it.
         _ = loop.apply(.ringChecked(writer: "db1", peer: "db2", errant: []), now: clock.now, shared: shared)
         #expect(loop.machine.hosts["db2"]?.errantTransactions.isEmpty == true)
+    }
+
+    @Test("a promotion leaves a report: cause, fencing, drain window, promotion, the agent's answer; persisted and shown")
+    func failoverReport() async throws {
+        let settings = try await Self.settings()
+        let clock = MonitorClock()
+        let shared = MonitorShared()
+        var loop = DecisionLoop(
+            settings: settings, stored: nil, observations: ["db1": Self.answered(), "db2": Self.silent()],
+            clock: clock, logger: Self.quiet
+        )
+        _ = loop.started(at: clock.now)
+        let run = try await withRunner { runner in
+            loop.beginPromotion(
+                of: "db1", previousWriter: "db2", cause: "db2 went from ONLINE to HARD_OFFLINE (checksFailed)",
+                links: [:], shared: shared, runner: runner, post: { _ in }
+            )
+        }
+        _ = loop.apply(.writerFenced(host: "db2", token: run.token, how: "its writer lease has certainly run out"), now: clock.now, shared: shared)
+        let actions = loop.apply(.drained(host: "db1", token: run.token, window: "applied 0-2-5 -> 0-2-7 from the relay log"), now: clock.now, shared: shared)
+        // The machine only promotes a host it was draining; this loop's machine had no pending promotion.
+        for case .promote(let host, let role) in actions { loop.promoted(host, role: role) }
+        loop.promoted("db1", role: Self.writer)
+        let sent = SetStatus(state: .online, roles: [Self.writer], activeMaster: "db1", epoch: loop.epoch)
+        let answer = AgentStatus(state: .online, roles: [Self.writer], activeMaster: "db1", epoch: loop.epoch, uptimeMilliseconds: 1)
+        _ = loop.apply(.delivered(host: "db1", sent: sent, answer: answer), now: clock.now, shared: shared)
+        let report = try #require(loop.lastReport)
+        #expect(loop.recorder == nil)
+        #expect(report.outcome == "completed")
+        #expect(report.cause == "db2 went from ONLINE to HARD_OFFLINE (checksFailed)")
+        #expect(report.inFlight == "applied 0-2-5 -> 0-2-7 from the relay log")
+        let texts = report.steps.map(\.text)
+        #expect(texts.first == "fencing db2 (may still write), then draining db1")
+        #expect(texts.contains("db2 can no longer write: its writer lease has certainly run out"))
+        #expect(texts.contains { $0.hasPrefix("db1 is the writer (epoch ") })
+        #expect(texts.last == "completed")
+        #expect(loop.statusToSave()?.lastFailover == report, "persisted with the status")
+        let reply = LockedReply()
+        _ = loop.apply(.control(ControlRequest(verb: "failover_report"), reply: { reply.set($0) }), now: clock.now, shared: shared)
+        #expect(reply.value?.isError == false)
+        #expect(reply.value?.text.hasPrefix("Failover report (completed)\n") == true)
+        #expect(reply.value?.text.contains("  in flight: applied 0-2-5 -> 0-2-7 from the relay log\n") == true)
     }
 
     @Test("in PASSIVE mode nothing new is published to the agents")
