@@ -339,7 +339,11 @@ struct DecisionLoop {
         {
             self.ringClosed = nil
         }
-        shared.state.withLock { $0.ringCheck = candidate }
+        let errant = self.machine.hosts.compactMapValues { $0.errantTransactions.isEmpty ? nil : $0.errantTransactions }
+        shared.state.withLock {
+            $0.ringCheck = candidate
+            $0.errant = errant
+        }
         // PASSIVE: agents hear nothing new (MMM); they keep the status they had, renewed as it was.
         guard self.machine.mode != .passive else { return [] }
         let writerSource = self.ringClosed?.peer

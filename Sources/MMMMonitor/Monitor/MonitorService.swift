@@ -49,8 +49,48 @@ public final class MonitorService: Service, ControlHandling, Sendable {
         guard let queue = self.controlLock.withLock({ $0 }) else {
             return ControlResponse(isError: true, text: "ERROR: the monitor is starting or stopping; try again.")
         }
-        return await withCheckedContinuation { continuation in
+        let response = await withCheckedContinuation { continuation in
             queue.post(.control(request, reply: { continuation.resume(returning: $0) }))
+        }
+        if request.verb == "errant", !response.isError, request.arguments.count == 1, let host = request.arguments.first {
+            return ControlResponse(isError: false, text: response.text + (await self.binlogLocations(of: host)))
+        }
+        return response
+    }
+
+    /// Where `host`'s errant transactions are in its binlog, as lines for `errant HOST` (empty when it has none).
+    private func binlogLocations(of host: String) async -> String {
+        let (ranges, executor) = self.shared.state.withLock { ($0.errant[host] ?? [], $0.executor) }
+        guard !ranges.isEmpty, let executor, let target = self.settings.monitoredHosts.first(where: { $0.name == host })
+        else { return "" }
+        let gtids = BinlogLocator.lastGTIDs(of: ranges)
+        do {
+            let connection = try await MariaDBConnection.connect(
+                MariaDBConfiguration(
+                    name: host, host: target.ip, port: target.mysqlPort, user: target.monitorUser,
+                    password: target.monitorPassword.revealed(), connectTimeout: .seconds(1), readTimeout: .seconds(5)
+                ),
+                on: executor
+            )
+            let found: [GTID: BinlogLocator.Location]
+            do {
+                found = try await BinlogLocator.locate(Set(gtids), on: connection, deadline: .seconds(5))
+            } catch {
+                await connection.close()
+                throw error
+            }
+            await connection.close()
+            var lines = ["", "Last transaction of each range in \(host)'s binary log:"]
+            for gtid in gtids {
+                if let location = found[gtid] {
+                    lines.append("  \(gtid)  \(location.file) at \(location.position)  (mysqlbinlog --start-position=\(location.position) \(location.file))")
+                } else {
+                    lines.append("  \(gtid)  not found in the last \(BinlogLocator.maximumFiles) binlog files")
+                }
+            }
+            return lines.joined(separator: "\n") + "\n"
+        } catch {
+            return "\n(could not read \(host)'s binary logs: \(error))\n"
         }
     }
 
@@ -101,6 +141,8 @@ public final class MonitorService: Service, ControlHandling, Sendable {
                 peer: agent.peer, client: AgentClient(client: client), writerRole: self.settings.topology.activeMasterRole
             )
         }
+        self.shared.state.withLock { $0.executor = executor }
+        defer { self.shared.state.withLock { $0.executor = nil } }
         let pinger = ICMPPinger(pool: pool)
         let runner = CommandRunner(pool: pool)
         let store = StatusStore<MonitorStatus>(path: self.settings.statusPath)
@@ -437,6 +479,10 @@ struct MonitorSharedState: Sendable {
     var fencing: Set<String> = []
     /// The writer and its master-master peer to compare before the writer replicates from the peer again.
     var ringCheck: (writer: String, peer: String)?
+    /// Each host's errant transactions as the machine knows them (for `errant HOST`).
+    var errant: [String: [String]] = [:]
+    /// The MariaDB executor while the service runs (for `errant HOST`'s binlog lookup).
+    var executor: MariaDBExecutor?
 }
 
 /// The ``MonitorSharedState`` behind a lock, shared by reference.
