@@ -20,8 +20,18 @@ public final class BackgroundProcess: Sendable {
     }
 
     /// Starts `executable` with `arguments` (no shell), output appended to `logPath`.
-    public static func start(_ executable: String, _ arguments: [String], logPath: String) throws -> BackgroundProcess {
-        let pid = try ProcessSpawner.spawn(executable, arguments, output: .appending(toFile: logPath))
+    /// `extraEnvironment` is added to this process's environment.
+    public static func start(
+        _ executable: String,
+        _ arguments: [String],
+        logPath: String,
+        extraEnvironment: [String: String] = [:]
+    ) throws -> BackgroundProcess {
+        var environment: [String: String]? = nil
+        if !extraEnvironment.isEmpty {
+            environment = ProcessInfo.processInfo.environment.merging(extraEnvironment) { _, extra in extra }
+        }
+        let pid = try ProcessSpawner.spawn(executable, arguments, output: .appending(toFile: logPath), environment: environment)
         return BackgroundProcess(pid: pid, logPath: logPath)
     }
 
@@ -105,11 +115,12 @@ extension Bench {
 
     /// Starts `mmm_mond` in the root namespace (it reaches the hosts over the bench's bridge), logging at debug to
     /// `configDirectory/mmm_mond.log`.
-    public func startMonitor(configDirectory: String) throws -> BackgroundProcess {
+    public func startMonitor(configDirectory: String, environment: [String: String] = [:]) throws -> BackgroundProcess {
         try BackgroundProcess.start(
             "\(Bench.binDirectory)/mmm_mond",
             ["--config-dir", configDirectory, "--log-level", "debug"],
-            logPath: "\(configDirectory)/mmm_mond.log"
+            logPath: "\(configDirectory)/mmm_mond.log",
+            extraEnvironment: environment
         )
     }
 }

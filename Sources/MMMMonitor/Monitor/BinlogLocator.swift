@@ -8,20 +8,20 @@ import MariaDBClient
 /// events (`BEGIN GTID 0-1-6`, `GTID 0-1-6`). Errant transactions are recent, so the newest files are read first; at
 /// most ``maximumFiles`` files are read. The account needs the `BINLOG MONITOR` privilege (the monitor's account
 /// usually has it for the replication checks).
-enum BinlogLocator {
+public enum BinlogLocator {
     /// Where one GTID's transaction begins.
-    struct Location: Hashable, Sendable {
+    public struct Location: Hashable, Sendable {
         /// The binlog file.
-        var file: String
+        public var file: String
         /// The position of its `Gtid` event.
-        var position: UInt64
+        public var position: UInt64
     }
 
     /// How many binlog files are read at most, newest first.
-    static let maximumFiles = 20
+    public static let maximumFiles = 20
 
     /// The binlog location of each GTID of `gtids` found on `connection`'s server.
-    static func locate(_ gtids: Set<GTID>, on connection: MariaDBConnection, deadline: Duration) async throws -> [GTID: Location] {
+    public static func locate(_ gtids: Set<GTID>, on connection: MariaDBConnection, deadline: Duration) async throws -> [GTID: Location] {
         let files = try await connection.query("SHOW BINARY LOGS", deadline: deadline).rows
             .compactMap { try? $0.requiredString("Log_name") }
         var found: [GTID: Location] = [:]
@@ -42,7 +42,7 @@ enum BinlogLocator {
 
     /// The last GTID of each range text (`0-2-5..0-2-7` → `0-2-7`, `0-2-5` → `0-2-5`); texts that are not ranges are
     /// skipped.
-    static func lastGTIDs(of ranges: [String]) -> [GTID] {
+    public static func lastGTIDs(of ranges: [String]) -> [GTID] {
         ranges.compactMap { range in
             let last = range.components(separatedBy: "..").last ?? range
             return try? GTID(parsing: last)

@@ -151,11 +151,13 @@ struct DecisionLoop {
             guard self.promotion?.token == token else { return [] }
             self.plan.writerFenced(host)
             self.recorder?.step("\(host) can no longer write: \(how)")
+            Failpoint.writerFenced.hit()
             self.logger.notice("Host can no longer write", metadata: [LogKey.host: "\(host)", "mmm.how": "\(how)"])
             return []
         case .drained(let host, let token, let window):
             guard self.promotion?.token == token else { return [] }
             self.recorder?.step("\(host) has applied everything it received\(window.map { " (\($0))" } ?? "")")
+            Failpoint.drained.hit()
             if let window { self.recorder?.inFlight(window) }
             let remaining = self.plan.writerClaims(except: host)
             guard remaining.isEmpty else {

@@ -332,12 +332,14 @@ public final class MonitorService: Service, ControlHandling, Sendable {
                         "mmm.fencing": "\(run.claimed.joined(separator: ","))",
                     ]
                 )
+                Failpoint.promotionStarted.hit()
                 group.addTask { await run.run() }
             case .cancelDrain(let host):
                 loop.cancelPromotion(of: host, shared: self.shared)
                 self.logger.notice("Promotion called off", metadata: [LogKey.host: "\(host)"])
             case .promote(let host, let role):
                 loop.promoted(host, role: role)
+                Failpoint.promoted.hit()
                 self.logger.notice("Host is the writer", metadata: [LogKey.host: "\(host)", LogKey.role: "\(role)"])
             case .repointReplicas(let writer, let replicas):
                 self.logger.notice(
