@@ -100,7 +100,10 @@ final class FakeProber: CheckProbing {
             #expect(statistics.skippedTicks > 0)
             #expect(statistics.guardExpired == statistics.completed)
             #expect(hung.maxConcurrentPerCheck.withLockedValue { $0[check] } == 1)
-            #expect(scheduler.statistics(host: "db1", check: check).skippedTicks == 0)
+            // A tick finds db1's instant probe unfinished only when the machine starves the scheduler (CI on two busy
+            // cores did once); the hung host must not cause skips there: far fewer than its own.
+            let healthySkips = scheduler.statistics(host: "db1", check: check).skippedTicks
+            #expect(healthySkips <= 2 && healthySkips * 4 < statistics.skippedTicks, "db1 \(check) skipped \(healthySkips)")
         }
     }
 
