@@ -1,7 +1,9 @@
 /// The cross-check of a writer that the monitor cannot reach (DESIGN.md §4 step 1): what was asked and answered.
 ///
-/// A veto holds while ``vetoedBy`` is non-empty; a failure is confirmed while ``confirmedAt`` is set and
-/// recent. A record exists only while its ``host`` holds the writer role, is ONLINE and fails ping or mysql.
+/// A veto holds while ``vetoedBy`` is non-empty; a failure is confirmed by an answer with ``unreachableFrom`` and
+/// no ``vetoedBy`` (acted on only within ``ClusterPolicy/crossCheckTimeout`` of ``answeredAt``: an older one is
+/// asked again). A record exists only while its ``host`` holds the writer role, is ONLINE and fails ping or mysql
+/// (it may outlive that until the next decision while the monitor has no network).
 public struct WriterCrossCheck: Hashable, Sendable {
     /// The writer whose ping or mysql check fails.
     public var host: String

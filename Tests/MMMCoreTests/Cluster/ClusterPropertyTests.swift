@@ -581,7 +581,7 @@ struct ClusterSimulation {
                 self.applied[host, default: []].formUnion(roles)
             case .drainThenPromote(let host, _):
                 if let vetoed = self.veto {
-                    self.violations.append("veto: drain of \(host) requested while the veto for \(vetoed) held, after \(event())")
+                    self.violations.append("veto: promotion of \(host) started while the veto for \(vetoed) held, after \(event())")
                 }
                 if let previous = self.drainRequested, previous.host != host {
                     self.violations.append("drain of \(host) requested while \(previous.host)'s was not cancelled")
@@ -849,7 +849,10 @@ struct ClusterSimulation {
     }
 
     /// Each of the 10,000 random sequences is checked against every property: the safety properties at
-    /// every step, the liveness one after the sequence settles (drains confirmed, retry delays passed).
+    /// every step (writer cross-checks answered at random: reachable, unreachable, silent or stray), the
+    /// writer liveness one after the sequence settles (drains confirmed, retry delays passed), and the dead-writer
+    /// liveness on a copy of the settled sequence (the other hosts healed, the writer killed, every cross-check
+    /// confirming, after a veto half the time).
     /// A failure names its seed and replays it with the last events and actions; rerun one with
     /// `ClusterSimulation(seed:logging:)`.
     @Test(arguments: 0..<Self.shards)

@@ -40,15 +40,31 @@ import Testing
         #expect(machine.state(of: "db1") == .online)
     }
 
-    @Test func thePeerComesFirstWhateverTheConfigurationOrder() {
-        var machine = ClusterStateMachine.running()
-        // db2 is the writer after a confirmed failover of db1; db1 comes back ONLINE.
-        _ = machine.reportConfirmed("db1", .unreachable, at: .seconds(100))
-        _ = machine.promotionDrained(host: "db2", at: .seconds(101))
-        _ = machine.report("db1", .allOK, at: .seconds(110))
-        _ = machine.setOnlineRequested(host: "db1", agentReachable: true, at: .seconds(111))
-        #expect(machine.writer == "db2")
-        #expect(machine.report("db2", .mysqlDown, at: .seconds(200)) == [.crossCheckWriter(host: "db2", via: ["db1", "db3"])])
+    @Test func thePeerComesFirstWhateverTheConfigurationOrder() throws {
+        // The slaves are listed before the masters: the writer's peer is still asked first.
+        let topology = try ClusterTopology(
+            hosts: [
+                HostSpec(name: "db4", ip: "192.168.0.34", mode: .slave),
+                HostSpec(name: "db3", ip: "192.168.0.33", mode: .slave),
+                HostSpec(name: "db1", ip: "192.168.0.31", mode: .master, peer: "db2"),
+                HostSpec(name: "db2", ip: "192.168.0.32", mode: .master, peer: "db1"),
+            ],
+            roles: [
+                RoleSpec(name: "writer", mode: .exclusive, hosts: ["db1", "db2"], ips: ["192.168.0.50"], prefer: "db1"),
+                RoleSpec(name: "reader", mode: .balanced, hosts: ["db1", "db2", "db3", "db4"], ips: ["192.168.0.51"]),
+            ],
+            activeMasterRole: "writer"
+        )
+        var machine = ClusterStateMachine.running(topology: topology)
+        #expect(machine.writer == "db1")
+        #expect(machine.report("db1", .mysqlDown, at: .seconds(100)) == [.crossCheckWriter(host: "db1", via: ["db2", "db4", "db3"])])
+    }
+
+    @Test func manualModeCrossChecksToo() {
+        var machine = ClusterStateMachine.running(policy: ClusterPolicy(initialMode: .manual))
+        #expect(machine.report("db1", .mysqlDown, at: .seconds(100)) == [.crossCheckWriter(host: "db1", via: ["db2", "db3"])])
+        _ = machine.writerCrossChecked(host: "db1", reachableFrom: ["db3"], unreachableFrom: ["db2"], at: .seconds(101))
+        #expect(machine.state(of: "db1") == .online && machine.writer == "db1")
     }
 
     @Test func onlyOnlineHostsWithReachableAgentsAreAsked() {
