@@ -1,7 +1,7 @@
 /// What the monitor must do after a cluster event. The executor runs actions in order.
 ///
-/// In PASSIVE mode the machine returns only ``hostStateChanged(host:_:)`` and ``modeChanged(from:to:)``:
-/// nothing may reach an agent.
+/// In PASSIVE mode the machine returns only ``hostStateChanged(host:_:)``, ``modeChanged(from:to:)`` and
+/// ``crossCheckVetoed(host:by:)`` (to log): nothing may reach an agent.
 public enum ClusterAction: Hashable, Sendable {
     /// A host changed state: log it (notice; critical when ``HostTransition/flapDetected``), persist, and
     /// send the host its status. Entering ADMIN_OFFLINE the agent stops replication (`STOP SLAVE`); leaving
@@ -26,6 +26,16 @@ public enum ClusterAction: Hashable, Sendable {
     case promote(host: String, role: RoleIP)
     /// Repoint these replicas, by GTID, to the new writer (after ``promote(host:role:)``).
     case repointReplicas(newWriter: String, replicas: [String])
+    /// The writer `host` fails the monitor's ping or mysql check: ask the agents of `via` (in this order: the
+    /// writer's peer first) whether they can still reach its `mysqld`, then report every answer together through
+    /// ``ClusterStateMachine/writerCrossChecked(host:reachableFrom:unreachableFrom:at:)``; an agent that does not
+    /// answer in time is left out of both lists. Until then the writer stays ONLINE with its roles. Returned again
+    /// after ``ClusterPolicy/crossCheckTimeout`` when no usable answer came, and to re-check a veto.
+    case crossCheckWriter(host: String, via: [String])
+    /// The monitor cannot reach the writer `host`, but the agents of `by` can: no failover. Log it as a warning
+    /// (e.g. "monitor cannot reach the writer db1 but db2 can: no failover"): the monitor's own network is the
+    /// likely fault. Returned when a veto begins and when the hosts vetoing change, not at every re-check.
+    case crossCheckVetoed(host: String, by: [String])
     /// The monitor mode changed.
     case modeChanged(from: MonitorMode, to: MonitorMode)
     /// Push every host its full status from ``ClusterStateMachine/assignment``: MMM's

@@ -28,12 +28,17 @@ public struct ClusterPolicy: Hashable, Sendable, Codable {
     public var peerOnlineGrace: Duration
     /// How long a candidate that failed to drain is skipped before it may be tried again.
     public var drainRetryDelay: Duration
+    /// How long the monitor waits for the answer to a writer cross-check (``ClusterAction/crossCheckWriter(host:via:)``)
+    /// before asking again, and how long one answer counts: a veto is re-checked this long after it came, so a writer
+    /// that really dies later is still caught. swift-mmm's own (MMM has no cross-check).
+    public var crossCheckTimeout: Duration
     /// `careful_startup`: go PASSIVE at startup when the writer VIP is configured on more than one host.
     public var carefulStartup: Bool
     /// The configured `mode` the monitor starts in when no stored state says otherwise.
     public var initialMode: MonitorMode
 
-    /// Creates a policy; every default is MMM 2.2's except the peer grace (5 s, MMM 60 s); drain retry is swift-mmm's own.
+    /// Creates a policy; every default is MMM 2.2's except the peer grace (5 s, MMM 60 s); drain retry and cross-check timeout are
+    /// swift-mmm's own.
     public init(
         autoSetOnline: Duration? = nil,
         flapDuration: Duration = .seconds(3600),
@@ -42,6 +47,7 @@ public struct ClusterPolicy: Hashable, Sendable, Codable {
         quickRecoveryWindow: Duration = .seconds(60),
         peerOnlineGrace: Duration = .seconds(5),
         drainRetryDelay: Duration = .seconds(30),
+        crossCheckTimeout: Duration = .seconds(2),
         carefulStartup: Bool = true,
         initialMode: MonitorMode = .active
     ) {
@@ -52,6 +58,7 @@ public struct ClusterPolicy: Hashable, Sendable, Codable {
         self.quickRecoveryWindow = quickRecoveryWindow
         self.peerOnlineGrace = peerOnlineGrace
         self.drainRetryDelay = drainRetryDelay
+        self.crossCheckTimeout = crossCheckTimeout
         self.carefulStartup = carefulStartup
         self.initialMode = initialMode
     }

@@ -2,7 +2,10 @@ extension ClusterStateMachine {
     /// The text of `mmm_control show`, as MMM 2.2 prints it (behaviour reference §7.2), plus swift-mmm's
     /// lines for errant transactions and a promotion waiting for its drain.
     ///
-    /// Order: passive header, the network self-check's warning, unreachable-agent warnings, role IPs that agents report configured on more
+    /// Order: passive header, the network self-check's warning, the writer cross-check's warning (a veto:
+    /// `# Warning: the monitor cannot reach writer db1, but db2 can: no failover (check the monitor's network)`;
+    /// a question pending: `# Warning: the monitor cannot reach writer db1: asking db2 and db3 whether they can`),
+    /// unreachable-agent warnings, role IPs that agents report configured on more
     /// than one host (``rolesObserved(host:roleIPs:at:)``, roles in config order, hosts sorted by name:
     /// `# Warning: IP 192.168.0.50 (writer) is configured on db1 and db2`), one line per host sorted by name
     /// (`  db1(192.168.0.31) master/ONLINE. Roles: reader(192.168.0.51), writer(192.168.0.50)`),
@@ -18,6 +21,19 @@ extension ClusterStateMachine {
         }
         if !self.hasNetwork {
             lines.append("# Warning: the monitor's network check fails (no ping_ips answer): nothing is decided until it passes")
+        }
+        if let check = self.writerCrossCheck, check.host == self.writer {
+            if check.isVetoed {
+                lines.append(
+                    "# Warning: the monitor cannot reach writer \(check.host), but \(Self.list(check.vetoedBy)) can: no failover (check the monitor's network)"
+                )
+            } else if check.awaitingAnswer {
+                lines.append("# Warning: the monitor cannot reach writer \(check.host): asking \(Self.list(check.askedVia)) whether they can")
+            } else if check.isConfirmed {
+                lines.append("# Warning: the monitor cannot reach writer \(check.host), and neither can \(Self.list(check.unreachableFrom))")
+            } else {
+                lines.append("# Warning: the monitor cannot reach writer \(check.host): other hosts are asked whether they can when PASSIVE mode ends")
+            }
         }
         let sortedHosts = self.topology.hosts.sorted { $0.name < $1.name }
         for host in sortedHosts where self.agentDown.contains(host.name) {

@@ -56,6 +56,7 @@ extension ClusterStateMachine {
         self.isFirstStart = false
         self.firstStartUnresolved = false
         self.observedRoleIPs = [:]
+        self.writerCrossCheck = nil
         for spec in topology.hosts {
             guard let configured = observations[spec.name]?.configuredIPs else { continue }
             self.observedRoleIPs[spec.name] = Set(configured.filter { topology.role(owningIP: $0) != nil }).sorted()

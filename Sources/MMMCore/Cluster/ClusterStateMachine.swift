@@ -13,7 +13,11 @@
 ///   ``ClusterAction/removeRoles(host:roles:)``;
 /// - a host is never made writer while its own rep checks fail, while it has errant transactions, or
 ///   while it is REPLICATION_FAIL/DELAY (`move_role --force` first makes it ONLINE, as in MMM); the
-///   current writer's replication is not judged (as in MMM).
+///   current writer's replication is not judged (as in MMM);
+/// - a writer is not failed over on the monitor's word alone: when its ping or mysql check fails it stays
+///   ONLINE with its roles until other hosts' agents confirm they cannot reach it either (DESIGN.md §4 step 1;
+///   see ``writerCrossChecked(host:reachableFrom:unreachableFrom:at:)``), and no other host is made writer
+///   meanwhile.
 public struct ClusterStateMachine: Sendable {
     /// The configured cluster.
     public let topology: ClusterTopology
@@ -49,6 +53,10 @@ public struct ClusterStateMachine: Sendable {
     /// Role IPs really configured on each host's interface, as its agent last reported them
     /// (``rolesObserved(host:roleIPs:at:)``), sorted; only IPs that belong to a role are kept.
     public internal(set) var observedRoleIPs: [String: [String]]
+    /// The cross-check of the writer while the monitor's ping or mysql check of it fails: asked, vetoed or
+    /// confirmed (see ``writerCrossChecked(host:reachableFrom:unreachableFrom:at:)``). Nil while the writer's checks
+    /// pass. Never persisted: a restarted monitor checks again before any failover.
+    public internal(set) var writerCrossCheck: WriterCrossCheck?
 
     /// Per-host check debouncers (trap and recovery periods).
     var debouncers: [String: HostCheckDebouncers]
@@ -124,7 +132,8 @@ public struct ClusterStateMachine: Sendable {
         return self.decide(at: now)
     }
 
-    /// Time passed: time-based rules (auto_set_online, WAIT timeout, drain retry) are re-evaluated.
+    /// Time passed: time-based rules (auto_set_online, WAIT timeout, drain retry, asking again about a writer whose
+    /// cross-check is unanswered or vetoed) are re-evaluated.
     public mutating func tick(at now: MonitorInstant) -> [ClusterAction] {
         self.decide(at: now)
     }
@@ -208,8 +217,12 @@ public struct ClusterStateMachine: Sendable {
             self.drainFailures = self.drainFailures.filter { $0.value.duration(to: now) < retryDelay }
         }
         var actions: [ClusterAction] = []
+        self.dropSettledCrossCheck()
         for spec in self.topology.hosts {
             guard let checks = self.checks[spec.name], checks.isKnown, var machine = self.hosts[spec.name] else {
+                continue
+            }
+            if self.holdsWriterForCrossCheck(spec.name, checks: checks, at: now, actions: &actions) {
                 continue
             }
             let activeMaster = self.activeMaster
@@ -239,6 +252,7 @@ public struct ClusterStateMachine: Sendable {
                 actions += self.hostLeftOnlineIfNeeded(spec.name, transition)
             }
         }
+        self.dropSettledCrossCheck()
         // A candidate that stopped being fit to write while draining is called off.
         if let pending = self.pendingPromotion, !self.isFitToPromote(pending) {
             self.pendingPromotion = nil
@@ -295,8 +309,19 @@ public struct ClusterStateMachine: Sendable {
     mutating func distributeRoles(at now: MonitorInstant) -> [ClusterAction] {
         guard self.mode != .passive else { return [] }
         var eligibility: [String: HostEligibility] = [:]
+        let heldWriter = self.writerCrossCheck?.host
         for spec in self.topology.hosts {
-            eligibility[spec.name] = self.eligibility(of: spec.name)
+            var hostEligibility = self.eligibility(of: spec.name)
+            // While the writer waits for (or holds) a cross-check, no other host may become writer: not even by
+            // `prefer`, since the monitor cannot read the old writer's position to drain the new one to it.
+            if let held = heldWriter, held != spec.name {
+                hostEligibility = HostEligibility(
+                    isOnline: hostEligibility.isOnline,
+                    canReceiveRoles: hostEligibility.canReceiveRoles,
+                    canBecomeWriter: false
+                )
+            }
+            eligibility[spec.name] = hostEligibility
         }
         let plan = self.planner.plan(
             current: self.assignment,

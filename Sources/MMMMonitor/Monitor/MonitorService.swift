@@ -346,6 +346,18 @@ public final class MonitorService: Service, ControlHandling, Sendable {
                     "Replicas follow the new writer",
                     metadata: [LogKey.host: "\(writer)", "mmm.replicas": "\(replicas.joined(separator: ","))"]
                 )
+            case .crossCheckWriter(let host, let via):
+                // Placeholder so the package builds; the monitor engineer wires the question to the agents and posts
+                // the answer to ClusterStateMachine.writerCrossChecked. Until then a failing writer is held ONLINE.
+                self.logger.warning(
+                    "The monitor cannot reach the writer: cross-check not wired yet, no failover",
+                    metadata: [LogKey.host: "\(host)", "mmm.via": "\(via.joined(separator: ","))"]
+                )
+            case .crossCheckVetoed(let host, let by):
+                self.logger.warning(
+                    "The monitor cannot reach the writer but \(by.joined(separator: ", ")) can: no failover",
+                    metadata: [LogKey.host: "\(host)"]
+                )
             case .modeChanged(let from, let to):
                 self.logger.notice("Monitor mode changed from \(from.rawValue) to \(to.rawValue)")
             case .sendStatusToAll(let hosts):

@@ -90,3 +90,27 @@ extension HostCheckStatus {
     static let replicationBroken = HostCheckStatus(ping: true, mysql: true, repThreads: false, repBacklog: true)
     static let replicationLagging = HostCheckStatus(ping: true, mysql: true, repThreads: true, repBacklog: false)
 }
+
+extension ClusterStateMachine {
+    /// Answers every ``ClusterAction/crossCheckWriter(host:via:)`` in `actions`: every asked host reaches the writer
+    /// (`reachable`), or none does; returns the actions of the answers.
+    mutating func answerCrossChecks(in actions: [ClusterAction], reachable: Bool, at now: MonitorInstant) -> [ClusterAction] {
+        var answers: [ClusterAction] = []
+        for case .crossCheckWriter(let host, let via) in actions {
+            answers += self.writerCrossChecked(
+                host: host,
+                reachableFrom: reachable ? via : [],
+                unreachableFrom: reachable ? [] : via,
+                at: now
+            )
+        }
+        return answers
+    }
+
+    /// Reports `status` for `host` like ``report(_:_:at:)``, and when that makes the machine cross-check the writer,
+    /// answers that no asked host reaches it either (the writer really is down). Returns every action.
+    mutating func reportConfirmed(_ host: String, _ status: HostCheckStatus, at now: MonitorInstant) -> [ClusterAction] {
+        let actions = self.report(host, status, at: now)
+        return actions + self.answerCrossChecks(in: actions, reachable: false, at: now)
+    }
+}

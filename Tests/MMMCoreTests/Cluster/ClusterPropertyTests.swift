@@ -37,6 +37,13 @@ enum ClusterProperty: String, CaseIterable, Sendable, CustomTestStringConvertibl
     /// diverged GTIDs) is PASSIVE with nothing assigned, and returns no action but host-state changes until
     /// the operator changes the mode; a start against consistent servers is not held back that way.
     case inconsistentFirstStartAssignsNothing
+    /// While a writer cross-check's veto holds (some host's agent still reaches the writer the monitor cannot),
+    /// the writer keeps its role: it is not taken away and no other host is drained for promotion, until the checks
+    /// pass again, a later answer finds nobody reaching it, or the operator moves the role (random answers included).
+    case noPromotionWhileAVetoHolds
+    /// A writer whose checks fail, about which every cross-check answers that nobody reaches it, is replaced within
+    /// a bounded number of one-second ticks when another host is eligible (after some time vetoed, half the time).
+    case deadWriterReplacedWhenCrossChecksConfirm
 
     var testDescription: String { self.rawValue }
 }
@@ -79,6 +86,15 @@ struct ClusterSimulation {
     var firstStartOnlines = 0
     /// Record every event and its actions (slow; for replaying a failing seed).
     var logging = false
+    /// The last cross-check question not answered yet.
+    var crossCheckQuestion: (host: String, via: [String])? = nil
+    /// The writer whose failover an accepted answer vetoed, while the veto holds by the sequence's own account.
+    var veto: String? = nil
+    var crossCheckAnswers = 0
+    var vetoes = 0
+    /// The liveness phase ran (an eligible replacement existed) and how many ticks the replacement took.
+    var livenessRuns = 0
+    var livenessVetoedRuns = 0
 
     static let topologies: [ClusterTopology] = {
         // Literal fixtures; a throw here is a broken test.
@@ -308,6 +324,25 @@ struct ClusterSimulation {
     mutating func step() {
         self.now = self.now + .seconds(Int.random(in: 0...15, using: &self.random))
         let now = self.now
+        if let question = self.crossCheckQuestion, self.chance(40) {
+            self.answerCrossCheck(question)
+            return
+        }
+        // The writer fails its ping or mysql check for longer than the trap period now and then, so that the
+        // cross-check is exercised (a random host's random status rarely hits the writer that way).
+        if let writer = self.machine.writer, self.chance(3) {
+            let trap = [CheckKind.ping, .mysql].compactMap { self.checkPolicies[$0]?.trapPeriod }.max() ?? .zero
+            let failing: [CheckKind] = self.chance(50) ? [.mysql] : [.ping, .mysql]
+            for _ in 0..<2 {
+                var actions: [ClusterAction] = []
+                for check in failing {
+                    actions += self.machine.probeCompleted(host: writer, check: check, outcome: .failed(message: "ERR"), at: self.now)
+                }
+                self.apply(actions, after: "writer \(writer) fails \(failing)")
+                self.now = self.now + trap + .seconds(1)
+            }
+            return
+        }
         switch Int.random(in: 0..<100, using: &self.random) {
         case 0..<25:
             let host = self.pick(self.hostNames)
@@ -361,6 +396,8 @@ struct ClusterSimulation {
             self.apply(reply.actions, after: "set_online \(host): \(reply.text)")
         case 75..<80:
             let host = self.randomHost()
+            // The operator's word ends a veto of this host's failover.
+            if host == self.veto { self.veto = nil }
             let reply = self.machine.setOfflineRequested(host: host, agentReachable: self.chance(90), at: now)
             self.apply(reply.actions, after: "set_offline \(host): \(reply.text)")
         case 80..<87:
@@ -391,6 +428,7 @@ struct ClusterSimulation {
                 role = self.topology.activeMasterRole
                 host = target
             }
+            if role == self.topology.activeMasterRole { self.veto = nil }
             let reply = self.machine.moveRoleRequested(role: role, host: host, force: force, agentReachable: self.chance(90), at: self.now)
             self.apply(reply.actions, after: "move_role \(force ? "--force " : "")\(role) \(host): \(reply.text)")
         case 87..<89:
@@ -422,6 +460,7 @@ struct ClusterSimulation {
             ip = self.pick(role.effectiveIPs)
             host = self.pick(role.hosts)
         }
+        if ip == self.topology.writerRoleIP.ip { self.veto = nil }
         let reply = self.machine.setIPRequested(ip: ip, host: host, at: now)
         if reply.text.hasPrefix("OK"), ip == self.topology.writerRoleIP.ip {
             self.writerSetIPs += 1
@@ -462,8 +501,11 @@ struct ClusterSimulation {
             observations: observations,
             at: self.now
         )
-        // A drain in flight dies with the monitor.
+        // A drain in flight dies with the monitor, and so do its cross-check questions and vetoes (not persisted:
+        // the new monitor asks again before any failover).
         self.drainRequested = nil
+        self.crossCheckQuestion = nil
+        self.veto = nil
         self.restarts += 1
         let writer = self.machine.writer
         if let writer, !(self.applied[writer]?.contains(writerIP) ?? false), !self.writable.contains(writer) {
@@ -488,6 +530,10 @@ struct ClusterSimulation {
             self.log.append("\(self.now): \(event()) -> \(actions)")
         }
         let writerIP = self.topology.writerRoleIP
+        // A veto ends when the writer's checks pass again (the writer may then be moved by `prefer`, say).
+        if let vetoed = self.veto, self.machine.checks[vetoed]?.isReachable == true {
+            self.veto = nil
+        }
         for action in actions {
             if self.awaitingOperator {
                 switch action {
@@ -509,7 +555,19 @@ struct ClusterSimulation {
                 }
             case .modeChanged, .repointReplicas:
                 break
+            case .crossCheckWriter(let host, let via):
+                self.crossCheckQuestion = (host, via)
+                if via.isEmpty || via.contains(host) {
+                    self.violations.append("cross-check of \(host) asks \(via)")
+                }
+            case .crossCheckVetoed(let host, let by):
+                if by.isEmpty || by.contains(host) {
+                    self.violations.append("cross-check of \(host) vetoed by \(by)")
+                }
             case .removeRoles(let host, let roles):
+                if roles.contains(writerIP), host == self.veto {
+                    self.violations.append("veto: the writer role was taken from \(host) while its veto held, after \(event())")
+                }
                 if roles.contains(writerIP) {
                     self.writerLosses += 1
                     // The agent denies writes before it drops the writer IP.
@@ -522,6 +580,9 @@ struct ClusterSimulation {
                 }
                 self.applied[host, default: []].formUnion(roles)
             case .drainThenPromote(let host, _):
+                if let vetoed = self.veto {
+                    self.violations.append("veto: promotion of \(host) started while the veto for \(vetoed) held, after \(event())")
+                }
                 if let previous = self.drainRequested, previous.host != host {
                     self.violations.append("drain of \(host) requested while \(previous.host)'s was not cancelled")
                 }
@@ -568,7 +629,125 @@ struct ClusterSimulation {
             }
             self.checkExclusiveRoles(after: "\(action)")
         }
+        if let vetoed = self.veto, self.machine.writer != vetoed || self.machine.state(of: vetoed) != .online {
+            self.violations.append("veto: \(vetoed) is no longer the ONLINE writer while its veto held, after \(event())")
+            self.veto = nil
+        }
         self.checkMachine(after: event)
+    }
+
+    /// Makes every host but the writer healthy (checks pass past the recovery period, agent answers, no errant
+    /// GTIDs, ONLINE), so that the liveness phase usually has a replacement; then confirms any drain.
+    mutating func healOtherHosts() {
+        guard self.machine.mode == .active, let writer = self.machine.writer else { return }
+        let recovery = CheckKind.allCases.compactMap { self.checkPolicies[$0]?.recoveryPeriod }.max() ?? .zero
+        let others = self.hostNames.filter { $0 != writer }
+        for _ in 0..<2 {
+            for host in others {
+                var actions: [ClusterAction] = []
+                for check in CheckKind.allCases {
+                    actions += self.machine.probeCompleted(host: host, check: check, outcome: .ok(message: "OK"), at: self.now)
+                }
+                actions += self.machine.agentAnswered(host: host, uptime: self.uptimes[host]! + .seconds(15), at: self.now)
+                actions += self.machine.gtidCompared(host: host, errant: [], at: self.now)
+                self.apply(actions, after: "heal \(host)")
+            }
+            self.now = self.now + recovery + .seconds(1)
+        }
+        for host in others where [.awaitingRecovery, .adminOffline].contains(self.machine.state(of: host)) {
+            let reply = self.machine.setOnlineRequested(host: host, agentReachable: true, at: self.now)
+            self.apply(reply.actions, after: "heal: set_online \(host): \(reply.text)")
+        }
+        if let pending = self.machine.pendingPromotion?.host {
+            self.apply(self.machine.promotionDrained(host: pending, at: self.now), after: "heal: drained \(pending)", drained: pending)
+        }
+    }
+
+    /// Answers a cross-check question at random: each asked host reaches the writer, cannot, or stays silent;
+    /// now and then the answer names another host (a late or stray answer).
+    mutating func answerCrossCheck(_ question: (host: String, via: [String])) {
+        var host = question.host
+        if self.chance(10) { host = self.pick(self.hostNames) }
+        var reachable: [String] = []
+        var unreachable: [String] = []
+        let reachableChance = self.chance(50) ? 40 : 10
+        for asked in question.via {
+            let roll = Int.random(in: 0..<100, using: &self.random)
+            if roll < reachableChance {
+                reachable.append(asked)
+            } else if roll < 90 {
+                unreachable.append(asked)
+            }
+        }
+        self.crossCheckQuestion = nil
+        self.crossCheckAnswers += 1
+        // Whether the machine takes the answer, judged from what it told us: its writer, under a question.
+        // The writer's own name counts for nothing.
+        let reaching = reachable.filter { $0 != host }
+        let notReaching = unreachable.filter { $0 != host }
+        let accepted = host == self.machine.writer && self.machine.writerCrossCheck?.host == host
+            && !(reaching.isEmpty && notReaching.isEmpty)
+        if accepted, reaching.isEmpty {
+            self.veto = nil
+        }
+        if accepted, !reaching.isEmpty {
+            self.veto = host
+            self.vetoes += 1
+        }
+        let actions = self.machine.writerCrossChecked(host: host, reachableFrom: reachable, unreachableFrom: unreachable, at: self.now)
+        self.apply(actions, after: "cross-check of \(host): reachable from \(reachable), not from \(unreachable)")
+    }
+
+    /// The liveness phase: the writer dies (ping and mysql fail at every one-second probe) and every cross-check
+    /// finds nobody reaching it, after vetoing it for a while half the time. Records a violation unless another
+    /// host is the writer within the bound. Returns whether the phase applied (ACTIVE, an eligible replacement).
+    mutating func killWriterAndConfirm() -> Bool {
+        self.healOtherHosts()
+        guard self.machine.mode == .active, let dead = self.machine.writer,
+            self.eligibleWriterHosts().contains(where: { $0 != dead })
+        else { return false }
+        let trap = [CheckKind.ping, .mysql].compactMap { self.checkPolicies[$0]?.trapPeriod }.max() ?? .zero
+        let vetoFor: Duration = self.chance(50) ? .seconds(Int.random(in: 1...10, using: &self.random)) : .zero
+        let timeout = self.policy.crossCheckTimeout
+        // Debounce (trap + 1 probe), the veto, its re-check, then answer, HARD_OFFLINE, drain and promote.
+        let bound = trap + vetoFor + timeout + .seconds(4)
+        let start = self.now
+        var firstAsked: MonitorInstant? = nil
+        self.livenessRuns += 1
+        if vetoFor > .zero { self.livenessVetoedRuns += 1 }
+        while start.duration(to: self.now) <= bound {
+            self.now = self.now + .seconds(1)
+            var actions: [ClusterAction] = []
+            for check in [CheckKind.ping, .mysql] {
+                actions += self.machine.probeCompleted(host: dead, check: check, outcome: .failed(message: "dead"), at: self.now)
+            }
+            actions += self.machine.tick(at: self.now)
+            self.apply(actions, after: "liveness: \(dead) fails")
+            if let question = self.crossCheckQuestion {
+                if firstAsked == nil { firstAsked = self.now }
+                let vetoing = firstAsked!.duration(to: self.now) < vetoFor  // set just above
+                if vetoing, self.machine.writerCrossCheck?.host == question.host {
+                    self.veto = question.host
+                }
+                self.crossCheckQuestion = nil
+                let answer = self.machine.writerCrossChecked(
+                    host: question.host,
+                    reachableFrom: vetoing ? question.via : [],
+                    unreachableFrom: vetoing ? [] : question.via,
+                    at: self.now
+                )
+                if !vetoing, question.host == self.veto { self.veto = nil }
+                self.apply(answer, after: "liveness: cross-check of \(question.host) \(vetoing ? "vetoes" : "confirms")")
+            }
+            if let pending = self.machine.pendingPromotion?.host {
+                self.apply(self.machine.promotionDrained(host: pending, at: self.now), after: "liveness: drained \(pending)", drained: pending)
+            }
+            if let writer = self.machine.writer, writer != dead {
+                return true
+            }
+        }
+        self.violations.append("liveness: writer \(dead) not replaced within \(bound) (eligible: \(self.eligibleWriterHosts()))")
+        return true
     }
 
     mutating func checkExclusiveRoles(after what: @autoclosure () -> String) {
@@ -614,6 +793,10 @@ struct ClusterSimulation {
             self.now = self.now + self.policy.drainRetryDelay + .seconds(1)
             self.apply(self.machine.tick(at: self.now), after: "settle: tick")
         }
+        // The last tick may have started a drain (auto_set_online, say): confirm it too.
+        if let pending = self.machine.pendingPromotion?.host {
+            self.apply(self.machine.promotionDrained(host: pending, at: self.now), after: "settle: drained \(pending)", drained: pending)
+        }
     }
 
     /// A host that could take the writer role now, judged independently of the planner.
@@ -648,6 +831,10 @@ struct ClusterSimulation {
             return simulation.violations.first { $0.hasPrefix("inconsistent start") || $0.contains("without status file found") }
         case .rolesOnlyOnOnlineHosts:
             return simulation.violations.first { $0.contains(" in state ") || $0.contains("never told") || $0.contains("not given") }
+        case .noPromotionWhileAVetoHolds:
+            return simulation.violations.first { $0.hasPrefix("veto:") || $0.hasPrefix("cross-check of") }
+        case .deadWriterReplacedWhenCrossChecksConfirm:
+            return simulation.violations.first { $0.hasPrefix("liveness:") }
         case .noPromotionBeforeDrain:
             return simulation.violations.first {
                 $0.contains("promote") || $0.contains("drain of") || $0.contains("addRoles") || $0.contains("restart gave")
@@ -662,7 +849,10 @@ struct ClusterSimulation {
     }
 
     /// Each of the 10,000 random sequences is checked against every property: the safety properties at
-    /// every step, the liveness one after the sequence settles (drains confirmed, retry delays passed).
+    /// every step (writer cross-checks answered at random: reachable, unreachable, silent or stray), the
+    /// writer liveness one after the sequence settles (drains confirmed, retry delays passed), and the dead-writer
+    /// liveness on a copy of the settled sequence (the other hosts healed, the writer killed, every cross-check
+    /// confirming, after a veto half the time).
     /// A failure names its seed and replays it with the last events and actions; rerun one with
     /// `ClusterSimulation(seed:logging:)`.
     @Test(arguments: 0..<Self.shards)
@@ -678,6 +868,10 @@ struct ClusterSimulation {
         var firstStartOnlines = 0
         var inconsistentStarts = 0
         var settledActiveWithEligibleWriter = 0
+        var crossCheckAnswers = 0
+        var vetoes = 0
+        var livenessRuns = 0
+        var livenessVetoedRuns = 0
         let perShard = Self.sequences / Self.shards
         for seed in UInt64(shard * perShard)..<UInt64((shard + 1) * perShard) {
             // Yield now and then: on a 2-core machine this CPU-bound loop would otherwise hold a thread of the
@@ -688,6 +882,15 @@ struct ClusterSimulation {
                 simulation.step()
             }
             simulation.settle()
+            // The liveness phase runs on a copy, so that the settled state is what the writer property judges.
+            var dying = simulation
+            if dying.killWriterAndConfirm() {
+                livenessRuns += 1
+                if dying.livenessVetoedRuns > simulation.livenessVetoedRuns { livenessVetoedRuns += 1 }
+                simulation.violations += dying.violations.filter { $0.hasPrefix("liveness:") || $0.hasPrefix("veto:") }
+            }
+            crossCheckAnswers += simulation.crossCheckAnswers
+            vetoes += simulation.vetoes
             promotions += simulation.promotions
             forcedPromotions += simulation.forcedPromotions
             writerSetIPs += simulation.writerSetIPs
@@ -708,6 +911,9 @@ struct ClusterSimulation {
                     replay.step()
                 }
                 replay.settle()
+                var dyingReplay = replay
+                _ = dyingReplay.killWriterAndConfirm()
+                replay.log += dyingReplay.log.suffix(from: replay.log.count)
                 Issue.record("\(property) failed for seed \(seed): \(failure)\n\(replay.report)")
             }
         }
@@ -726,6 +932,10 @@ struct ClusterSimulation {
         #expect(lostStatusFiles > perShard / 10, "restarts without status file: \(lostStatusFiles)")
         #expect(firstStartOnlines > perShard / 3, "hosts ONLINE by the first-start rule: \(firstStartOnlines)")
         #expect(inconsistentStarts > perShard / 20, "inconsistent first starts: \(inconsistentStarts)")
-        print("shard \(shard): promotions \(promotions) (forced \(forcedPromotions)), writer set_ip \(writerSetIPs), writer demotions \(writerLosses), restarts \(restarts) (\(lostStatusFiles) without status file), first-start ONLINEs \(firstStartOnlines), inconsistent starts \(inconsistentStarts), settled ACTIVE with an eligible writer host \(settledActiveWithEligibleWriter) of \(perShard)")
+        #expect(crossCheckAnswers > perShard / 4, "cross-check answers: \(crossCheckAnswers)")
+        #expect(vetoes > perShard / 20, "vetoes: \(vetoes)")
+        #expect(livenessRuns > perShard / 5, "liveness runs: \(livenessRuns)")
+        #expect(livenessVetoedRuns > perShard / 20, "liveness runs vetoed first: \(livenessVetoedRuns)")
+        print("shard \(shard): promotions \(promotions) (forced \(forcedPromotions)), writer set_ip \(writerSetIPs), writer demotions \(writerLosses), restarts \(restarts) (\(lostStatusFiles) without status file), first-start ONLINEs \(firstStartOnlines), cross-check answers \(crossCheckAnswers) (vetoes \(vetoes)), liveness runs \(livenessRuns) (\(livenessVetoedRuns) vetoed first), inconsistent starts \(inconsistentStarts), settled ACTIVE with an eligible writer host \(settledActiveWithEligibleWriter) of \(perShard)")
     }
 }

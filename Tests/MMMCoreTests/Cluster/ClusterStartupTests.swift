@@ -39,14 +39,17 @@ import Testing
         // The first result after a restart is reported at once (MMM's startup pass), failure included.
         let actions = machine.probeCompleted(host: "db1", check: .mysql, outcome: .failed(message: "ERROR"), at: .seconds(601))
         #expect(actions.isEmpty)  // ping still unknown
-        _ = machine.probeCompleted(host: "db1", check: .ping, outcome: .ok(message: "OK"), at: .seconds(601))
+        let judged = machine.probeCompleted(host: "db1", check: .ping, outcome: .ok(message: "OK"), at: .seconds(601))
+        // The writer is cross-checked first, a restarted monitor included; here nobody reaches it either.
+        #expect(judged == [.crossCheckWriter(host: "db1", via: ["db2", "db3"])])
+        _ = machine.answerCrossChecks(in: judged, reachable: false, at: .seconds(601))
         #expect(machine.state(of: "db1") == .hardOffline)
         #expect(machine.writer == nil)
     }
 
     @Test func inProgressPromotionIsRolledBackByARestart() {
         var before = ClusterStateMachine.running()
-        _ = before.report("db1", .unreachable, at: .seconds(100))
+        _ = before.reportConfirmed("db1", .unreachable, at: .seconds(100))
         #expect(before.pendingPromotion?.host == "db2")
         var after = self.restart(before.snapshot)
         #expect(after.writer == nil && after.pendingPromotion == nil)

@@ -46,7 +46,8 @@ import Testing
     @Test func writerCrashFailsOverThroughDemotionThenDrain() {
         var machine = ClusterStateMachine.running()
         let held = machine.roles(of: "db1")
-        let actions = machine.report("db1", .mysqlDown, at: .seconds(100))
+        // The cross-check confirms it: no other host reaches db1 either (CrossCheckTests covers the question).
+        let actions = machine.reportConfirmed("db1", .mysqlDown, at: .seconds(100))
         let removal = actions.firstIndex(of: .removeRoles(host: "db1", roles: held))
         let drain = actions.firstIndex(of: .drainThenPromote(host: "db2", previousWriter: "db1"))
         #expect(machine.state(of: "db1") == .hardOffline)
@@ -65,7 +66,7 @@ import Testing
 
     @Test func drainFailureSkipsTheCandidateUntilTheRetryDelay() {
         var machine = ClusterStateMachine.running(policy: ClusterPolicy(drainRetryDelay: .seconds(30)))
-        _ = machine.report("db1", .unreachable, at: .seconds(100))
+        _ = machine.reportConfirmed("db1", .unreachable, at: .seconds(100))
         #expect(machine.pendingPromotion?.host == "db2")
         let failed = machine.drainFailed(host: "db2", reason: "MASTER_GTID_WAIT timed out", at: .seconds(110))
         #expect(!failed.contains { if case .drainThenPromote = $0 { return true } else { return false } })
@@ -76,7 +77,7 @@ import Testing
 
     @Test func candidateLeavingOnlineCancelsTheDrainAndALateConfirmationIsIgnored() {
         var machine = ClusterStateMachine.running()
-        _ = machine.report("db1", .unreachable, at: .seconds(100))
+        _ = machine.reportConfirmed("db1", .unreachable, at: .seconds(100))
         let actions = machine.report("db2", .mysqlDown, at: .seconds(101))
         #expect(actions.contains(.cancelDrain(host: "db2")))
         #expect(machine.promotionDrained(host: "db2", at: .seconds(102)).isEmpty)
@@ -96,7 +97,7 @@ import Testing
         _ = machine.report("db2", .replicationBroken, at: .seconds(100))
         #expect(machine.state(of: "db2") == .replicationFail)
         // The writer dies: MMM's peer clause turns db2 ONLINE, but it is not eligible to write.
-        let actions = machine.report("db1", .unreachable, at: .seconds(200))
+        let actions = machine.reportConfirmed("db1", .unreachable, at: .seconds(200))
         #expect(machine.state(of: "db2") == .online)
         #expect(!actions.contains { if case .drainThenPromote = $0 { return true } else { return false } })
         #expect(machine.writer == nil && machine.pendingPromotion == nil)
@@ -136,7 +137,7 @@ import Testing
                 policy: ClusterPolicy(initialMode: mode)
             )
             #expect(machine.writer == "db1")
-            _ = machine.report("db1", .unreachable, at: .seconds(100))
+            _ = machine.reportConfirmed("db1", .unreachable, at: .seconds(100))
             _ = machine.promotionDrained(host: "db2", at: .seconds(101))
             #expect(machine.writer == "db2")
             _ = machine.report("db1", .allOK, at: .seconds(200))
@@ -189,11 +190,15 @@ import Testing
     @Test func passiveModeSendsNothingToAgents() {
         var machine = ClusterStateMachine.running()
         _ = machine.setPassiveRequested(at: .seconds(10))
-        let actions = machine.report("db1", .unreachable, at: .seconds(100))
-        #expect(actions == [.hostStateChanged(host: "db1", HostTransition(from: .online, to: .hardOffline, rule: .checksFailed))])
+        let holders = machine.assignment.holders.count
+        let actions = machine.report("db3", .unreachable, at: .seconds(100))
+        #expect(actions == [.hostStateChanged(host: "db3", HostTransition(from: .online, to: .hardOffline, rule: .checksFailed))])
         // Roles are cleared in memory (MMM), nothing is reassigned.
-        #expect(machine.roles(of: "db1").isEmpty)
-        #expect(machine.writer == nil && machine.pendingPromotion == nil)
+        #expect(machine.roles(of: "db3").isEmpty)
+        #expect(machine.assignment.holders.count == holders - 1)
+        // The writer is held for its cross-check, which PASSIVE may not ask: nothing at all.
+        #expect(machine.report("db1", .unreachable, at: .seconds(101)).isEmpty)
+        #expect(machine.writer == "db1" && machine.pendingPromotion == nil)
     }
 
     @Test func leavingPassiveDrainsAWriterMovedBySetIP() {
@@ -220,7 +225,9 @@ import Testing
         #expect(machine.report("db1", .unreachable, at: .seconds(20)).isEmpty)
         #expect(machine.state(of: "db1") == .online)
         let back = machine.networkChanged(available: true, at: .seconds(30))
-        #expect(back.contains { if case .hostStateChanged(host: "db1", _) = $0 { return true } else { return false } })
+        #expect(back == [.crossCheckWriter(host: "db1", via: ["db2", "db3"])])
+        let confirmed = machine.answerCrossChecks(in: back, reachable: false, at: .seconds(30))
+        #expect(confirmed.contains { if case .hostStateChanged(host: "db1", _) = $0 { return true } else { return false } })
     }
 
     @Test func agentDownHostKeepsItsRolesButGetsNoNewOnes() {

@@ -17,7 +17,8 @@ let roleConsequenceRows: [RoleConsequenceRow] = [MonitorMode.active, .manual, .p
         RoleConsequenceRow(mode: mode, host: "db3", status: .replicationBroken, expectedState: .replicationFail),
         RoleConsequenceRow(mode: mode, host: "db3", status: .replicationLagging, expectedState: .replicationDelay),
         RoleConsequenceRow(mode: mode, host: "db2", status: .replicationBroken, expectedState: .replicationFail),
-        RoleConsequenceRow(mode: mode, host: "db1", status: .mysqlDown, expectedState: .hardOffline),
+        // The writer leaves once the cross-check confirms it; PASSIVE may not ask, and holds it.
+        RoleConsequenceRow(mode: mode, host: "db1", status: .mysqlDown, expectedState: mode == .passive ? .online : .hardOffline),
         // The writer's own replication is not judged.
         RoleConsequenceRow(mode: mode, host: "db1", status: .replicationBroken, expectedState: .online),
     ]
@@ -33,7 +34,12 @@ let roleConsequenceRows: [RoleConsequenceRow] = [MonitorMode.active, .manual, .p
         case .active, .wait: break
         }
         let held = machine.roles(of: row.host)
-        let actions = machine.report(row.host, row.status, at: .seconds(100))
+        let reported = machine.report(row.host, row.status, at: .seconds(100))
+        // Only the writer failing its checks is cross-checked; the answer here: nobody reaches it.
+        let asked = reported.filter { if case .crossCheckWriter = $0 { true } else { false } }
+        let crossChecked = row.host == "db1" && row.status == .mysqlDown && row.mode != .passive
+        #expect(asked == (crossChecked ? [.crossCheckWriter(host: "db1", via: ["db2", "db3"])] : []))
+        let actions = reported.filter { !asked.contains($0) } + machine.answerCrossChecks(in: asked, reachable: false, at: .seconds(100))
         #expect(machine.state(of: row.host) == row.expectedState)
         guard row.expectedState != .online else {
             #expect(actions.isEmpty)
