@@ -28,6 +28,8 @@ struct DecisionLoop {
     private(set) var lastReport: FailoverReport?
     /// The last state-changing control command, as typed (a promotion's cause when no host failed).
     private(set) var lastCommand: String?
+    /// The last cross-check that confirmed a writer unreachable: the writer and what the others said.
+    private(set) var lastCrossCheck: (host: String, text: String)?
     private var nextToken: UInt64 = 0
     private var lastSaved: MonitorStatus?
     private var published: [String: SetStatus] = [:]
@@ -203,6 +205,20 @@ struct DecisionLoop {
                 metadata: [LogKey.host: "\(writer)", LogKey.peer: "\(peer)"]
             )
             return []
+        case .writerCrossChecked(let host, let reachableFrom, let unreachableFrom):
+            self.logger.notice(
+                "Cross-check of the writer answered",
+                metadata: [
+                    LogKey.host: "\(host)", "mmm.reachable_from": "\(reachableFrom.joined(separator: ","))",
+                    "mmm.unreachable_from": "\(unreachableFrom.joined(separator: ","))",
+                ]
+            )
+            if !unreachableFrom.isEmpty, reachableFrom.isEmpty {
+                self.lastCrossCheck = (host, "\(unreachableFrom.joined(separator: ", ")) cannot reach \(host)'s mysqld either")
+            }
+            return self.machine.writerCrossChecked(
+                host: host, reachableFrom: reachableFrom, unreachableFrom: unreachableFrom, at: now
+            )
         case .control(let request, let reply):
             let reachable = Set(self.settings.hostNames).subtracting(self.machine.agentDown)
             let clock = self.clock
@@ -252,6 +268,10 @@ struct DecisionLoop {
             self.lastReport = running.report
         }
         var recorder = FailoverRecorder(cause: cause, previousWriter: previousWriter, candidate: host)
+        if let check = self.lastCrossCheck, check.host == previousWriter {
+            recorder.step("cross-check: \(check.text)")
+            self.lastCrossCheck = nil
+        }
         recorder.step(
             claimed.isEmpty
                 ? "no other host may write: nothing to fence"

@@ -25,6 +25,8 @@ enum MonitorInput: Sendable {
     /// The writer's peer was compared with the writer: `errant` lists the peer's transactions the writer lacks
     /// (empty: the ring may be closed).
     case ringChecked(writer: String, peer: String, errant: [String])
+    /// Other hosts' agents answered whether they can reach the writer's mysqld (a silent agent is in neither list).
+    case writerCrossChecked(host: String, reachableFrom: [String], unreachableFrom: [String])
     /// An `mmm_control` request; `reply` must be called exactly once.
     case control(ControlRequest, reply: @Sendable (ControlResponse) -> Void)
 }

@@ -347,12 +347,12 @@ public final class MonitorService: Service, ControlHandling, Sendable {
                     metadata: [LogKey.host: "\(writer)", "mmm.replicas": "\(replicas.joined(separator: ","))"]
                 )
             case .crossCheckWriter(let host, let via):
-                // Placeholder so the package builds; the monitor engineer wires the question to the agents and posts
-                // the answer to ClusterStateMachine.writerCrossChecked. Until then a failing writer is held ONLINE.
                 self.logger.warning(
-                    "The monitor cannot reach the writer: cross-check not wired yet, no failover",
+                    "The monitor cannot reach the writer: asking other hosts whether they can",
                     metadata: [LogKey.host: "\(host)", "mmm.via": "\(via.joined(separator: ","))"]
                 )
+                let askers = via.compactMap { name in links[name].map { (name, $0) } }
+                group.addTask { await Self.crossCheck(host, via: askers, post: post) }
             case .crossCheckVetoed(let host, let by):
                 self.logger.warning(
                     "The monitor cannot reach the writer but \(by.joined(separator: ", ")) can: no failover",
@@ -364,6 +364,34 @@ public final class MonitorService: Service, ControlHandling, Sendable {
                 self.logger.info("Sending every agent its status", metadata: ["mmm.hosts": "\(hosts.joined(separator: ","))"])
             }
         }
+    }
+
+    /// Asks each agent of `via`, concurrently and each within 3 s, whether it can reach `host`'s mysqld (a fresh
+    /// connection and `SELECT 1` from that host), and posts all the answers at once; a silent agent is in neither list.
+    static func crossCheck(
+        _ host: String,
+        via: [(String, AgentLink)],
+        post: @escaping @Sendable (MonitorInput) -> Void
+    ) async {
+        let answers = await withTaskGroup(of: (String, Bool?).self) { group in
+            for (name, link) in via {
+                group.addTask {
+                    let answer = try? await link.send(.canReach(ReachQuery(host: host, service: .mysql)), replyTimeout: .seconds(3))
+                    guard case .reachability(let report)? = answer, report.host == host else { return (name, nil) }
+                    return (name, report.reachable)
+                }
+            }
+            var answers: [(String, Bool?)] = []
+            for await answer in group { answers.append(answer) }
+            return answers
+        }
+        post(
+            .writerCrossChecked(
+                host: host,
+                reachableFrom: answers.filter { $0.1 == true }.map(\.0).sorted(),
+                unreachableFrom: answers.filter { $0.1 == false }.map(\.0).sorted()
+            )
+        )
     }
 
     /// Why a promotion began: the previous writer's state change in the same batch, else the operator's command.
