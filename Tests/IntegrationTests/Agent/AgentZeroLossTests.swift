@@ -155,6 +155,64 @@ extension IntegrationTests {
             }
         }
 
+        @Test("zero_loss: the crashed writer's un-ACKed transaction is truncated by `bench.sh restart --rejoin`", .timeLimit(.minutes(15)))
+        func unACKedTransactionIsTruncatedOnRejoin() async throws {
+            try await Bench.withBench(hosts: 2) { bench in
+                try await AgentCluster.with(bench, commonExtra: "failover_policy zero_loss\nsemi_sync_timeout 5") { cluster in
+                    try await cluster.whileRenewing(["db1", "db2"]) {
+                        try await cluster.push(
+                            epoch: 1, writer: "db1",
+                            roles: ["db1": [AgentCluster.writer, AgentCluster.reader1], "db2": [AgentCluster.reader2]]
+                        )
+                        _ = try await eventually(timeout: .seconds(15), "db1 is a semi-sync master ACKed by db2") { () -> Bool? in
+                            let state = try await cluster.semiSync("db1").0
+                            return state.masterActive && state.masterClients == 1 ? true : nil
+                        }
+                        let app = try await cluster.connect(Bench.writerIP, name: "app")
+                        _ = try await app.query("CREATE TABLE mmm_bench.unacked (id INT PRIMARY KEY)")
+                        _ = try await app.query("INSERT INTO mmm_bench.unacked VALUES (1)")
+                        _ = try await eventually("db2 has row 1") { () -> Bool? in
+                            try await cluster.row("SELECT COUNT(*) AS n FROM mmm_bench.unacked", on: "db2").int("n") == 1 ? true : nil
+                        }
+                        let acked = try await cluster.row("SELECT @@gtid_binlog_pos AS p", on: "db1").requiredString("p")
+
+                        // db2 stops receiving: the next commit on db1 waits for an ACK that never comes; db1 dies then.
+                        let db2 = try await cluster.connect(try bench.host("db2").ip, name: "db2")
+                        _ = try await db2.query("STOP SLAVE IO_THREAD")
+                        await db2.close()
+                        let waiting = Task { try await app.query("INSERT INTO mmm_bench.unacked VALUES (2)") }
+                        _ = try await eventually("the INSERT waits for its ACK") { () -> Bool? in
+                            let row = try await cluster.row(
+                                "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE STATE LIKE '%semi-sync ACK%'", on: "db1"
+                            )
+                            return try row.int("n") == 1 ? true : nil
+                        }
+                        let unacked = try await cluster.row("SELECT @@gtid_binlog_pos AS p", on: "db1").requiredString("p")
+                        #expect(unacked != acked, "the waiting transaction is in db1's binlog")
+                        try bench.crash(try bench.host("db1"))
+                        let outcome = await waiting.result
+                        #expect(throws: (any Error).self, "the client never got an OK") { try outcome.get() }
+                        await app.close()
+
+                        let restart = try await IntegrationTests.BenchIntegrationTests.run(
+                            Bench.scriptURL().path, ["restart", "db1", "--rejoin"]
+                        )
+                        print("zero_loss rejoin: \(restart.output)")
+                        #expect(restart.status == 0)
+                        let after = try await eventually("db1 answers again") { () -> String? in
+                            try await cluster.row("SELECT @@gtid_binlog_pos AS p", on: "db1").requiredString("p")
+                        }
+                        print("zero_loss rejoin: db1 binlog acked \(acked), with the un-ACKed one \(unacked), after restart \(after)")
+                        #expect(after == acked, "the un-ACKed transaction was truncated")
+                        #expect(try await cluster.row("SELECT COUNT(*) AS n FROM mmm_bench.unacked WHERE id = 2", on: "db1").int("n") == 0)
+                        let state = ProcessInfo.processInfo.environment["MMM_BENCH_STATE"] ?? "/tmp/mmm-bench"
+                        let errorLog = try String(contentsOfFile: "\(state)/db1/error.log", encoding: .utf8)
+                        #expect(errorLog.contains("Successfully truncated binlog file"))
+                    }
+                }
+            }
+        }
+
         @Test("fence order on a frozen writer: VIP dropped at once, readOnly=false; read_only=ON after SIGCONT", .timeLimit(.minutes(15)))
         func fenceOrderOnAFrozenWriter() async throws {
             try await Bench.withBench(hosts: 2) { bench in
