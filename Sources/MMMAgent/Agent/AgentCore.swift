@@ -355,10 +355,6 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         steps: for action in actions {
             do {
                 try await self.execute(action, observed: observation)
-                // The new writer waits for ACKs before it takes the writer IP (the next steps).
-                if case .promote = action, self.settings.failoverPolicy == .zeroLoss {
-                    if let error = await self.keepSemiSync() { failure = error }
-                }
             } catch {
                 failure = "\(action) failed: \(error)"
                 self.recordError("\(action) failed: \(error)")
@@ -369,13 +365,14 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         }
         // Semi-sync every round, also after a failed step: turning the master role off on a host that is not the
         // writer must never wait for the rest of the round to succeed (rule R10).
-        if self.settings.failoverPolicy == .zeroLoss, let error = await self.keepSemiSync() { failure = error }
+        if self.settings.failoverPolicy == .zeroLoss, let error = await self.keepSemiSync().failure { failure = error }
         if failure == nil { self.state.withLockedValue { $0.lastError = nil } }
     }
 
     /// One semi-sync pass (``SemiSyncPlanner``): reads the server, sets what differs, logs the state when it changed.
-    /// Returns the failure, already recorded, or nil.
-    private func keepSemiSync() async -> String? {
+    /// Returns the failure (already recorded) or nil, and whether the server ends as a semi-sync master with
+    /// `AFTER_SYNC`.
+    private func keepSemiSync() async -> (failure: String?, writerReady: Bool) {
         let host = self.settings.this.name
         let (wantsWriter, lastRestart) = self.state.withLockedValue { state in
             (
@@ -424,7 +421,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
                         "Semi-sync state", metadata: [LogKey.host: "\(host)", "mmm.semisync.state": "\(report)"]
                     )
                 }
-                return nil
+                return (nil, isWriter && after.masterEnabled && after.waitPoint == .afterSync)
             } catch {
                 await connection.close()
                 throw error
@@ -432,7 +429,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         } catch {
             let message = "keeping semi-sync (failover_policy zero_loss) failed: \(error)"
             self.recordError(message)
-            return message
+            return (message, false)
         }
     }
 
@@ -462,7 +459,19 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             self.logger.notice("Promoting: drain, then read_only off", metadata: [LogKey.host: "\(host)", LogKey.peer: "\(observed.following ?? "none")"])
             _ = try await self.writeControl.promote(PromotionRequest(drain: drain))
         case .acquireIP(let roleIP):
-            if roleIP.role == self.settings.writerRole { try self.requireWriterStillWanted() }
+            if roleIP.role == self.settings.writerRole {
+                try self.requireWriterStillWanted()
+                // Zero loss: no client reaches the writer through its IP before its commits wait for ACKs.
+                if self.settings.failoverPolicy == .zeroLoss {
+                    let semiSync = await self.keepSemiSync()
+                    guard semiSync.writerReady else {
+                        throw MMMError(
+                            .unexpectedResult,
+                            "not taking the writer IP: semi-sync (master ON, AFTER_SYNC) is not on yet under failover_policy zero_loss: \(semiSync.failure ?? "the server is not writable")"
+                        )
+                    }
+                }
+            }
             self.logger.notice("Acquiring role IP", metadata: [LogKey.host: "\(host)", LogKey.role: "\(roleIP)"])
             try await self.endpoints.acquire(role: roleIP.role, ip: roleIP.ip, deadline: .seconds(3))
         case .follow(let writer):
