@@ -5,6 +5,10 @@
 #   bench/bench.sh up [--hosts N] [--loopback]     start (removes an earlier run's leftovers first)
 #   bench/bench.sh down                            stop everything and remove all data
 #   bench/bench.sh status                          print what is running
+#   bench/bench.sh restart dbN [--rejoin]          restart one host's mariadbd (SIGTERM, SIGKILL after 30 s; or just
+#                                                  start it if it is dead); --rejoin adds the startup options that
+#                                                  truncate un-ACKed transactions: --init-rpl-role=SLAVE
+#                                                  --rpl-semi-sync-slave-enabled=ON (docs/agent.md, zero-loss policy)
 #
 # Environment: MMM_BENCH_STATE (default /tmp/mmm-bench) holds datadirs, sockets, logs and hosts.tsv.
 # Needs root (network namespaces), mariadb-server (mariadbd, mariadb-install-db, mariadb client) and iproute2.
@@ -31,7 +35,7 @@ log() { printf 'bench: %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 need() {
@@ -166,14 +170,16 @@ CNF
 }
 
 start_host() {
-    local i=$1 mode=$2 dir=$STATE/db$i
+    # $3: extra mariadbd options (fixed strings of this script only: they go into a shell command line).
+    local i=$1 mode=$2 extra=${3:-} dir=$STATE/db$i
     if [[ $mode == netns ]]; then
         # Own UTS namespace so that @@hostname is dbN; exec keeps the pid the one in the pid file.
         setsid ip netns exec "${PREFIX}-db$i" unshare --uts sh -c \
-            "hostname db$i && exec mariadbd --defaults-file='$dir/my.cnf' --user=root" \
-            </dev/null >"$dir/stdout.log" 2>&1 &
+            "hostname db$i && exec mariadbd --defaults-file='$dir/my.cnf' --user=root $extra" \
+            </dev/null >>"$dir/stdout.log" 2>&1 &
     else
-        setsid mariadbd --defaults-file="$dir/my.cnf" --user=root </dev/null >"$dir/stdout.log" 2>&1 &
+        # shellcheck disable=SC2086 # $extra is a list of options
+        setsid mariadbd --defaults-file="$dir/my.cnf" --user=root $extra </dev/null >>"$dir/stdout.log" 2>&1 &
     fi
 }
 
@@ -278,6 +284,51 @@ ENV
         "$(((t1 - t0) / 1000000))" "$mode" "$STATE" "$0"
 }
 
+# Restarts one host's mariadbd; with --rejoin, with the options that make an old writer truncate the transactions
+# no replica ACKed (init-rpl-role=SLAVE and rpl-semi-sync-slave-enabled=ON, startup options only; facts §6.5).
+cmd_restart() {
+    local name=${1:-} rejoin=0 extra=""
+    [[ $name =~ ^db[1-9]$ ]] || die "restart needs a host name db1..db9, got '$name'"
+    shift
+    while [[ $# -gt 0 ]]; do
+        case $1 in
+            --rejoin) rejoin=1; shift ;;
+            *) die "unknown option '$1' for restart; use --rejoin or nothing" ;;
+        esac
+    done
+    [[ -f $STATE/hosts.tsv && -f $STATE/bench.env ]] || die "the bench is not running (no $STATE/hosts.tsv)"
+    grep -q "^$name	" "$STATE/hosts.tsv" || die "the bench has no host $name"
+    local mode i=${name#db} dir pidfile pid
+    mode=$(sed -n 's/^MMM_BENCH_MODE=//p' "$STATE/bench.env")
+    dir=$STATE/db$i
+    pidfile=$dir/mysqld.pid
+    pid=$(cat "$pidfile" 2>/dev/null || true)
+    # Signalled only if it is still our mariadbd (as in stop_servers). SIGCONT too: a frozen server ignores SIGTERM.
+    if [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "mariadbd.*$STATE"; then
+        kill -TERM "$pid" 2>/dev/null || true
+        kill -CONT "$pid" 2>/dev/null || true
+        local waited=0
+        while grep -qs '^State:[[:space:]]*[^Z]' "/proc/$pid/status"; do
+            sleep 0.1
+            waited=$((waited + 1))
+            if ((waited == 300)); then
+                log "$name did not stop within 30 s; killing it"
+                kill -KILL "$pid" 2>/dev/null || true
+            fi
+        done
+    fi
+    rm -f "$pidfile"
+    ((rejoin)) && extra="--init-rpl-role=SLAVE --rpl-semi-sync-slave-enabled=ON"
+    start_host "$i" "$mode" "$extra"
+    wait_ready "$i"
+    for _ in $(seq 1 50); do [[ -s $pidfile ]] && break; sleep 0.1; done
+    pid=$(cat "$pidfile")
+    awk -v name="$name" -v pid="$pid" 'BEGIN { FS = OFS = "\t" } $1 == name { $5 = pid } { print }' \
+        "$STATE/hosts.tsv" >"$STATE/hosts.tsv.new"
+    mv "$STATE/hosts.tsv.new" "$STATE/hosts.tsv"
+    echo "bench: $name restarted (pid $pid${extra:+, options $extra})"
+}
+
 cmd_status() {
     [[ -f $STATE/hosts.tsv ]] || { echo "bench: not running (no $STATE/hosts.tsv)"; return 0; }
     printf '%-6s %-15s %-6s %-8s %-8s %s\n' host ip port pid role socket
@@ -293,6 +344,7 @@ case ${1:-} in
     up) shift; cmd_up "$@" ;;
     down) cmd_down; echo "bench: down" ;;
     status) cmd_status ;;
+    restart) shift; need mariadbd mariadb-admin; [[ $(id -u) == 0 ]] || die "the bench needs root"; cmd_restart "$@" ;;
     -h | --help | help | "") usage ;;
-    *) die "unknown command '$1'; use up, down or status" ;;
+    *) die "unknown command '$1'; use up, down, status or restart" ;;
 esac

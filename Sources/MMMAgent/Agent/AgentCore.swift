@@ -32,6 +32,12 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         var lease: WriterLease
         var lastHeardMonitor: MonitorInstant?
         var lastError: String?
+        /// When the IO thread was last restarted to pick up `rpl_semi_sync_slave_enabled`.
+        var lastSemiSyncIORestart: MonitorInstant?
+        /// The semi-sync state last logged, so that it is logged when it changes only.
+        var lastSemiSyncReport: String?
+        /// A fence order arrived: convergence runs (and fences the server when it answers) even before any status.
+        var fenceOrdered = false
     }
 
     /// The resolved settings.
@@ -161,6 +167,13 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             return .reachability(try await self.reach(query))
         case .fence(let order):
             try self.requireMonitor(sender, for: "fence")
+            guard order.target == self.settings.this.name else {
+                // Fencing a peer's mariadbd over SQL is not implemented; fencing this host instead would be wrong.
+                throw MMMError(
+                    .invalidArgument,
+                    "fence order for \(order.target) sent to the agent of \(self.settings.this.name): fencing another host over SQL is not implemented; send it to \(order.target)'s agent"
+                )
+            }
             return .fenced(try await self.fenceNow(reason: order.reason))
         }
     }
@@ -235,28 +248,65 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         }
     }
 
-    /// Fences at once (monitor order): drops the writer role from the desire, fences, releases the writer IP.
+    /// Fences at once (monitor order). The writer role leaves the desire, so that convergence never takes it back and
+    /// fences the server (`read_only=ON`) as soon as it answers again; then, in this order:
+    /// 1. every writer IP this host holds is dropped, bounded by ``fenceOrderIPDeadline`` each; this does not depend
+    ///    on `mariadbd`, so it works when the server is dead or hung;
+    /// 2. `read_only=ON` and the client sessions killed, one attempt bounded by ``fenceOrderSQLDeadline``.
+    ///
+    /// The answer says what holds (docs/agent.md, "Fence order"): `readOnly` is true only when `read_only` was read
+    /// back ON; false with the writer IP dropped means nobody can write through the VIP, but the server itself could
+    /// not be made read-only (it is down or hung). Only a writer IP that could not be dropped makes it fail.
     private func fenceNow(reason: String) async throws -> MMMProtocol.FenceReport {
         self.state.withLockedValue { state in
             state.roles.removeAll { $0.role == self.settings.writerRole }
             state.desire?.roles.removeAll { $0.role == self.settings.writerRole }
+            state.fenceOrdered = true
             state.lease.monitorMessageReceived(sentAt: self.now(), holdsWriter: false, at: self.now())
         }
         self.logger.warning("Fencing on the monitor's order", metadata: [LogKey.host: "\(self.settings.this.name)", LogKey.error: "\(reason)"])
-        let report = try await self.writeControl.fence(FenceOptions(sparedUsers: self.settings.sparedUsers))
         var dropped: [RoleIP] = []
+        var dropFailures: [String] = []
         for roleIP in self.settings.roleIPs where roleIP.role == self.settings.writerRole {
-            if try await self.endpoints.holds(role: roleIP.role, ip: roleIP.ip, deadline: .seconds(2)) {
-                try await self.endpoints.release(role: roleIP.role, ip: roleIP.ip, deadline: .seconds(2))
+            do {
+                // When the provider cannot say, the release runs anyway (it is idempotent).
+                let held = (try? await self.endpoints.holds(role: roleIP.role, ip: roleIP.ip, deadline: Self.fenceOrderIPDeadline)) ?? true
+                guard held else { continue }
+                try await self.endpoints.release(role: roleIP.role, ip: roleIP.ip, deadline: Self.fenceOrderIPDeadline)
                 dropped.append(roleIP)
+            } catch {
+                dropFailures.append("\(roleIP.ip): \(error)")
             }
         }
         self.wake.yield()
-        return MMMProtocol.FenceReport(
-            target: self.settings.this.name, readOnly: true, sessionsKilled: UInt32(clamping: report.killedSessions.count),
-            rolesDropped: dropped
-        )
+        guard dropFailures.isEmpty else {
+            let message = "fence of \(self.settings.this.name): could not drop the writer IP (\(dropFailures.joined(separator: "; "))); clients may still reach this host through it"
+            self.recordError(message)
+            throw MMMError(.commandFailed, message)
+        }
+        do {
+            let report = try await self.writeControl.fence(
+                FenceOptions(sparedUsers: self.settings.sparedUsers, maxAttempts: 1, deadline: Self.fenceOrderSQLDeadline)
+            )
+            return MMMProtocol.FenceReport(
+                target: self.settings.this.name, readOnly: true, sessionsKilled: UInt32(clamping: report.killedSessions.count),
+                rolesDropped: dropped
+            )
+        } catch {
+            self.logger.critical(
+                "Fence order: writer IP dropped, but the local server could not be made read-only; convergence fences it when it answers again",
+                metadata: [LogKey.host: "\(self.settings.this.name)", LogKey.error: "\(error)"]
+            )
+            self.recordError("fence order: read_only=ON failed (writer IP dropped): \(error)")
+            return MMMProtocol.FenceReport(target: self.settings.this.name, readOnly: false, sessionsKilled: 0, rolesDropped: dropped)
+        }
     }
+
+    /// The bound of each writer IP check and release in a fence order.
+    static let fenceOrderIPDeadline: Duration = .seconds(1)
+    /// The bound of the SQL part of a fence order (connect, kill sessions, `read_only=ON`, read back): short, because
+    /// the monitor waits for the answer before it promotes another host.
+    static let fenceOrderSQLDeadline: Duration = .milliseconds(1500)
 
     // MARK: - Convergence
 
@@ -280,10 +330,12 @@ public final class AgentCore: AgentRequestHandling, Sendable {
 
     /// One round: observe, plan, execute in order; the first failing step ends the round (the next one retries).
     public func convergeOnce() async {
-        let (known, leaseAllows, leaseState) = self.state.withLockedValue { ($0.desire, $0.lease.mayWrite, $0.lease.state) }
-        // Before the monitor has spoken, change nothing, unless the lease (armed at start on a writable host) says
-        // fence: then keep everything but the right to write.
-        guard known != nil || leaseState == .fenced else { return }
+        let (known, leaseAllows, leaseState, fenceOrdered) = self.state.withLockedValue {
+            ($0.desire, $0.lease.mayWrite, $0.lease.state, $0.fenceOrdered)
+        }
+        // Before the monitor has spoken, change nothing, unless the lease (armed at start on a writable host) or a
+        // fence order says fence: then keep everything but the right to write.
+        guard known != nil || leaseState == .fenced || fenceOrdered else { return }
         let observation: AgentObservation
         do {
             observation = try await self.observer.observe(deadline: .seconds(2)).0
@@ -300,18 +352,85 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             desired: desire, observed: observation, leaseAllowsWriting: leaseAllows
         )
         var failure: String?
-        for action in actions {
+        steps: for action in actions {
             do {
                 try await self.execute(action, observed: observation)
             } catch {
                 failure = "\(action) failed: \(error)"
-                self.recordError(failure!)  // set just above
+                self.recordError("\(action) failed: \(error)")
                 // A fence that failed must not keep the VIP on a host that may still be writable: the releases that
                 // follow it still run; anything that gives the host more (promote, acquire, follow) does not.
-                guard case .fence = action else { return }
+                guard case .fence = action else { break steps }
             }
         }
+        // Semi-sync every round, also after a failed step: turning the master role off on a host that is not the
+        // writer must never wait for the rest of the round to succeed (rule R10).
+        if self.settings.failoverPolicy == .zeroLoss, let error = await self.keepSemiSync().failure { failure = error }
         if failure == nil { self.state.withLockedValue { $0.lastError = nil } }
+    }
+
+    /// One semi-sync pass (``SemiSyncPlanner``): reads the server, sets what differs, logs the state when it changed.
+    /// Returns the failure (already recorded) or nil, and whether the server ends as a semi-sync master with
+    /// `AFTER_SYNC`.
+    private func keepSemiSync() async -> (failure: String?, writerReady: Bool) {
+        let host = self.settings.this.name
+        let (wantsWriter, lastRestart) = self.state.withLockedValue { state in
+            (
+                (state.desire?.roles.contains { $0.role == self.settings.writerRole } ?? false) && state.lease.mayWrite,
+                state.lastSemiSyncIORestart
+            )
+        }
+        do {
+            let connection = try await MariaDBConnection.connect(self.settings.database, on: self.executor)
+            do {
+                let readOnly = try await connection.query("SELECT @@global.read_only AS read_only").singleRow("read_only")
+                let writable = !(try readOnly.bool("read_only") ?? true)
+                let isWriter = wantsWriter && writable
+                let before = try await connection.semiSyncObservation()
+                let actions = SemiSyncPlanner.plan(
+                    isWriter: isWriter, timeoutMilliseconds: self.settings.semiSyncTimeoutMilliseconds, observed: before,
+                    lastIORestart: lastRestart, now: self.now()
+                )
+                for action in actions {
+                    switch action {
+                    case .set(let setting):
+                        try await connection.setSemiSync(setting)
+                    case .restartIOThread:
+                        self.state.withLockedValue { $0.lastSemiSyncIORestart = self.now() }
+                        try await connection.restartReplicaIOThread()
+                    }
+                }
+                let after = actions.isEmpty ? before : try await connection.semiSyncObservation()
+                await connection.close()
+                if !actions.isEmpty {
+                    self.logger.notice(
+                        "Semi-sync adjusted for the zero-loss policy",
+                        metadata: [
+                            LogKey.host: "\(host)", "mmm.semisync.role": "\(isWriter ? "writer" : "replica")",
+                            "mmm.semisync.steps": "\(actions)", "mmm.semisync.before": "\(before)",
+                        ]
+                    )
+                }
+                let report = "\(isWriter ? "writer" : "replica"): \(after)"
+                let changed = self.state.withLockedValue { state in
+                    defer { state.lastSemiSyncReport = report }
+                    return state.lastSemiSyncReport != report
+                }
+                if changed {
+                    self.logger.notice(
+                        "Semi-sync state", metadata: [LogKey.host: "\(host)", "mmm.semisync.state": "\(report)"]
+                    )
+                }
+                return (nil, isWriter && after.masterEnabled && after.waitPoint == .afterSync)
+            } catch {
+                await connection.close()
+                throw error
+            }
+        } catch {
+            let message = "keeping semi-sync (failover_policy zero_loss) failed: \(error)"
+            self.recordError(message)
+            return (message, false)
+        }
     }
 
     private func recordError(_ message: String) {
@@ -329,6 +448,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             self.logger.notice("Releasing role IP", metadata: [LogKey.host: "\(host)", LogKey.role: "\(roleIP)"])
             try await self.endpoints.release(role: roleIP.role, ip: roleIP.ip, deadline: .seconds(3))
         case .promote:
+            try self.requireWriterStillWanted()
             var drain: DrainRequest?
             if let previous = observed.following.flatMap(self.settings.host(named:)) {
                 drain = DrainRequest(
@@ -339,6 +459,19 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             self.logger.notice("Promoting: drain, then read_only off", metadata: [LogKey.host: "\(host)", LogKey.peer: "\(observed.following ?? "none")"])
             _ = try await self.writeControl.promote(PromotionRequest(drain: drain))
         case .acquireIP(let roleIP):
+            if roleIP.role == self.settings.writerRole {
+                try self.requireWriterStillWanted()
+                // Zero loss: no client reaches the writer through its IP before its commits wait for ACKs.
+                if self.settings.failoverPolicy == .zeroLoss {
+                    let semiSync = await self.keepSemiSync()
+                    guard semiSync.writerReady else {
+                        throw MMMError(
+                            .unexpectedResult,
+                            "not taking the writer IP: semi-sync (master ON, AFTER_SYNC) is not on yet under failover_policy zero_loss: \(semiSync.failure ?? "the server is not writable")"
+                        )
+                    }
+                }
+            }
             self.logger.notice("Acquiring role IP", metadata: [LogKey.host: "\(host)", LogKey.role: "\(roleIP)"])
             try await self.endpoints.acquire(role: roleIP.role, ip: roleIP.ip, deadline: .seconds(3))
         case .follow(let writer):
@@ -352,6 +485,17 @@ public final class AgentCore: AgentRequestHandling, Sendable {
                     replicationUser: target.replicationUser, replicationPassword: target.replicationPassword
                 )
             )
+        }
+    }
+
+    /// A fence order (or the lease) may have taken the writer role away while this round ran: then the round must
+    /// not promote or take the writer IP on the strength of its older plan.
+    private func requireWriterStillWanted() throws {
+        let wanted = self.state.withLockedValue { state in
+            (state.desire?.roles.contains { $0.role == self.settings.writerRole } ?? false) && state.lease.mayWrite
+        }
+        guard wanted else {
+            throw MMMError(.invalidTransition, "the writer role was withdrawn while this round ran (fence order or lease); not taking it")
         }
     }
 

@@ -45,6 +45,10 @@ public struct AgentSettings: Sendable {
     public var lease: WriterLease.Configuration
     /// How long a promotion may wait for the relay log to drain.
     public var drainTimeout: Duration
+    /// `failover_policy` (top level of `mmm_common.conf`): `zero_loss` makes the agent keep semi-sync.
+    public var failoverPolicy: MMMConfig.FailoverPolicy
+    /// `semi_sync_timeout`: `rpl_semi_sync_master_timeout` on the writer under `zero_loss`, in milliseconds.
+    public var semiSyncTimeoutMilliseconds: UInt32
     /// The pid file.
     public var pidPath: String?
     /// The `<socket> type ssl` files, or `nil` for `type plain`; used by the agent's server and its peer client.
@@ -112,6 +116,8 @@ public struct AgentSettings: Sendable {
         self.endpointExec = thisHost.endpointExec
         self.lease = WriterLease.Configuration(timeout: configuration.leaseTimeout)
         self.drainTimeout = configuration.monitor?.drainTimeout ?? .seconds(10)
+        self.failoverPolicy = configuration.failoverPolicy
+        self.semiSyncTimeoutMilliseconds = UInt32(clamping: max(1, configuration.semiSyncTimeout.milliseconds))
         self.pidPath = thisHost.pidPath
         self.tls = try ProtocolTLSFiles(socket: configuration.socket)
     }
@@ -123,6 +129,7 @@ extension AgentSettings: CustomStringConvertible {
         "AgentSettings(this: \(self.this.name) \(self.this.ip):\(self.this.agentPort), peers: \(self.peers.map(\.name)), "
             + "writerRole: \(self.writerRole), roleIPs: \(self.roleIPs), database: \(self.database.endpointDescription), "
             + "interface: \(self.clusterInterface), provider: \(self.endpointProvider), "
+            + "failover policy: \(self.failoverPolicy.rawValue), semi-sync timeout: \(self.semiSyncTimeoutMilliseconds) ms, "
             + "tls: \(self.tls.map { "cert \($0.certificateFile), ca \($0.caFile)" } ?? "off"), secret: <redacted>)"
     }
 }

@@ -30,6 +30,14 @@ public struct MMMConfiguration: Sendable, Hashable {
     /// `lease_safety_margin` (swift-mmm), default 1 s: added to `lease_timeout` before the monitor
     /// promotes a new writer without the old writer's confirmation.
     public var leaseSafetyMargin: Duration = .seconds(1)
+    /// `failover_policy` (swift-mmm), default `default`: the policy the agents and the monitor follow. Written at the
+    /// top level of `mmm_common.conf` (both read it) or in `<monitor>` (the monitor only); when both are written they
+    /// must agree, and the monitor's ``MonitorConfiguration/failoverPolicy`` always equals this value.
+    public var failoverPolicy: FailoverPolicy = .default
+    /// `semi_sync_timeout` (swift-mmm), default 10 s: `rpl_semi_sync_master_timeout` that the agents set on the writer
+    /// under `failover_policy zero_loss`; after it, an un-ACKed commit returns and the writer falls back to async
+    /// replication until a replica catches up (docs/agent.md, "Zero-loss policy").
+    public var semiSyncTimeout: Duration = .seconds(10)
     /// The `<host>` sections, in the order they first appear (without `<host default>`).
     public var hosts: [HostConfiguration] = []
     /// The `<role>` sections, in the order they first appear.

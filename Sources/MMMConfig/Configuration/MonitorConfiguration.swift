@@ -32,7 +32,8 @@ public struct MonitorConfiguration: Sendable, Hashable {
     public var mode: MonitorMode = .active
     /// `wait_for_other_master`, default 120 s; 0 waits forever.
     public var waitForOtherMaster: Duration = .seconds(120)
-    /// `failover_policy` (swift-mmm), default `default`.
+    /// `failover_policy` (swift-mmm), default `default`; equal to ``MMMConfiguration/failoverPolicy`` (the
+    /// top-level directive, which the agents read too, or this section's, which must then agree).
     public var failoverPolicy: FailoverPolicy = .default
     /// `drain_timeout` (swift-mmm), default 10 s: how long a candidate may take to apply its relay log.
     public var drainTimeout: Duration = .seconds(10)

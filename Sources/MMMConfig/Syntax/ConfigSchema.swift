@@ -8,7 +8,7 @@ enum ConfigSchema {
         "this", "debug", "active_master_role", "max_kill_retries", "blocking_type", "iptables_block_cmd",
         "iptables_unblock_cmd", "default_copy_method", "clone_dirs",
         // swift-mmm
-        "agent_secret", "lease_timeout", "lease_safety_margin",
+        "agent_secret", "lease_timeout", "lease_safety_margin", "failover_policy", "semi_sync_timeout",
     ]
 
     /// Sections that appear at most once and have no name: `<monitor>`, `<socket>`.

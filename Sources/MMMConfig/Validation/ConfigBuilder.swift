@@ -75,12 +75,15 @@ struct ConfigBuilder {
             self.duration("lease_timeout", in: globals, positive: true) ?? configuration.leaseTimeout
         configuration.leaseSafetyMargin =
             self.duration("lease_safety_margin", in: globals) ?? configuration.leaseSafetyMargin
+        configuration.failoverPolicy = self.enumeration("failover_policy", in: globals) ?? configuration.failoverPolicy
+        configuration.semiSyncTimeout = self.semiSyncTimeout(in: globals) ?? configuration.semiSyncTimeout
 
         configuration.hosts = self.applyingTemplate(self.raw.sections("host"), kind: "host").compactMap {
             self.buildHost($0)
         }
         configuration.roles = self.raw.sections("role").compactMap { self.buildRole($0) }
         configuration.monitor = self.buildMonitor()
+        self.reconcileFailoverPolicy(&configuration)
         configuration.checks = self.buildChecks()
         configuration.socket = self.buildSocket()
         configuration.copyMethods = self.applyingTemplate(self.raw.sections("copy_method"), kind: "copy_method").map {
@@ -104,6 +107,52 @@ struct ConfigBuilder {
             }
             return section
         }
+    }
+
+    /// `semi_sync_timeout`: whole milliseconds on the server, 1 ms to 1 hour.
+    private mutating func semiSyncTimeout(in globals: RawSection) -> Duration? {
+        guard let timeout = self.duration("semi_sync_timeout", in: globals, positive: true),
+            let value = globals.values["semi_sync_timeout"]
+        else { return nil }
+        guard timeout >= .milliseconds(1), timeout <= .seconds(3600) else {
+            self.report(
+                at: value.location,
+                "`semi_sync_timeout \(value.text)` is out of range",
+                fix: "write between 0.001 and 3600 seconds, e.g. `semi_sync_timeout 10`"
+            )
+            return nil
+        }
+        return timeout
+    }
+
+    /// `failover_policy` may be written at the top level (agents and monitor read it) and in `<monitor>` (the monitor
+    /// only): both must agree, and the monitor's copy is the effective value.
+    private mutating func reconcileFailoverPolicy(_ configuration: inout MMMConfiguration) {
+        let top = self.raw.globals.values["failover_policy"]
+        let inMonitor = self.raw.uniqueSections["monitor"]?.values["failover_policy"]
+        guard var monitor = configuration.monitor else { return }
+        if let top, let inMonitor {
+            if monitor.failoverPolicy != configuration.failoverPolicy {
+                self.report(
+                    at: inMonitor.location,
+                    "`failover_policy \(inMonitor.text)` in <monitor> differs from `failover_policy \(top.text)` at the top level (\(top.location))",
+                    fix: "write `failover_policy` once, at the top level of mmm_common.conf (the agents read it there too), or make both say the same"
+                )
+            }
+        } else if top != nil {
+            monitor.failoverPolicy = configuration.failoverPolicy
+        } else if let inMonitor {
+            configuration.failoverPolicy = monitor.failoverPolicy
+            if monitor.failoverPolicy == .zeroLoss {
+                self.report(
+                    .warning,
+                    at: inMonitor.location,
+                    "`failover_policy zero_loss` in <monitor> is not seen by the agents, which keep semi-sync only when they read it",
+                    fix: "move `failover_policy zero_loss` to the top level of mmm_common.conf"
+                )
+            }
+        }
+        configuration.monitor = monitor
     }
 
     // MARK: - Sections

@@ -1,0 +1,142 @@
+/// `rpl_semi_sync_master_wait_point`.
+public enum SemiSyncWaitPoint: String, Sendable, Hashable, CaseIterable {
+    /// The commit waits for the ACK after the binlog is synced and before the engine commit: other sessions do not
+    /// see an un-ACKed row (failover facts §6.2). The zero-loss policy uses this one.
+    case afterSync = "AFTER_SYNC"
+    /// MariaDB's default: the engine commits first, so other sessions see rows that were never ACKed.
+    case afterCommit = "AFTER_COMMIT"
+}
+
+/// One semi-sync server variable with the value to give it (`SET GLOBAL`). MariaDBClient renders and validates the
+/// statement (`SemiSyncSetting.sql()`).
+public enum SemiSyncSetting: Sendable, Hashable {
+    /// `rpl_semi_sync_master_enabled`.
+    case masterEnabled(Bool)
+    /// `rpl_semi_sync_master_wait_point`.
+    case masterWaitPoint(SemiSyncWaitPoint)
+    /// `rpl_semi_sync_master_timeout`, in milliseconds (1 to 3 600 000).
+    case masterTimeout(milliseconds: UInt32)
+    /// `rpl_semi_sync_slave_enabled`; the IO thread picks it up only when it (re)connects.
+    case slaveEnabled(Bool)
+}
+
+/// The semi-sync state of one server, with what the planner needs of its default replication connection.
+public struct SemiSyncObservation: Sendable, Hashable {
+    /// `@@rpl_semi_sync_master_enabled`.
+    public var masterEnabled: Bool
+    /// `@@rpl_semi_sync_master_wait_point`; nil for a value this code does not know.
+    public var waitPoint: SemiSyncWaitPoint?
+    /// `@@rpl_semi_sync_master_timeout` in milliseconds.
+    public var timeoutMilliseconds: UInt64
+    /// `@@rpl_semi_sync_slave_enabled`.
+    public var slaveEnabled: Bool
+    /// Status `Rpl_semi_sync_master_status`: ON while the master waits for ACKs (OFF after a timeout fell back to
+    /// async, until a replica catches up).
+    public var masterActive: Bool
+    /// Status `Rpl_semi_sync_master_clients`: connected semi-sync replicas.
+    public var masterClients: Int
+    /// Status `Rpl_semi_sync_slave_status`: this server's IO thread ACKs what it receives.
+    public var slaveActive: Bool
+    /// The default replication connection's IO thread is `Yes` (connected to its master).
+    public var ioThreadConnected: Bool
+    /// The default replication connection's SQL thread runs.
+    public var sqlThreadRunning: Bool
+
+    /// Creates an observation; the defaults are a server with semi-sync off that replicates from nobody.
+    public init(
+        masterEnabled: Bool = false,
+        waitPoint: SemiSyncWaitPoint? = .afterCommit,
+        timeoutMilliseconds: UInt64 = 10_000,
+        slaveEnabled: Bool = false,
+        masterActive: Bool = false,
+        masterClients: Int = 0,
+        slaveActive: Bool = false,
+        ioThreadConnected: Bool = false,
+        sqlThreadRunning: Bool = false
+    ) {
+        self.masterEnabled = masterEnabled
+        self.waitPoint = waitPoint
+        self.timeoutMilliseconds = timeoutMilliseconds
+        self.slaveEnabled = slaveEnabled
+        self.masterActive = masterActive
+        self.masterClients = masterClients
+        self.slaveActive = slaveActive
+        self.ioThreadConnected = ioThreadConnected
+        self.sqlThreadRunning = sqlThreadRunning
+    }
+}
+
+extension SemiSyncObservation: CustomStringConvertible {
+    /// One line for the logs, e.g. `master ON (active, clients 1, AFTER_SYNC, timeout 10000 ms), slave ON (active)`.
+    public var description: String {
+        let master =
+            self.masterEnabled
+            ? "ON (\(self.masterActive ? "active" : "fallen back to async"), clients \(self.masterClients), "
+                + "\(self.waitPoint?.rawValue ?? "unknown wait point"), timeout \(self.timeoutMilliseconds) ms)"
+            : "OFF"
+        let slave = self.slaveEnabled ? "ON (\(self.slaveActive ? "active" : "inactive"))" : "OFF"
+        return "master \(master), slave \(slave)"
+    }
+}
+
+/// One step of keeping semi-sync, in the order ``SemiSyncPlanner/plan(isWriter:timeoutMilliseconds:observed:lastIORestart:now:)``
+/// returns them.
+public enum SemiSyncAction: Sendable, Hashable {
+    /// `SET GLOBAL` one variable.
+    case set(SemiSyncSetting)
+    /// `STOP SLAVE IO_THREAD; START SLAVE IO_THREAD` on the default connection while its SQL thread runs, so that the
+    /// IO thread reconnects as a semi-sync replica. Never both threads (rule R3: the relay log would be lost).
+    case restartIOThread
+}
+
+/// Plans the semi-sync variables of one host under the zero-loss policy (DESIGN.md §4, failover facts §6, R9, R10).
+///
+/// A pure function, run by the agent in every convergence round after promotion and repointing:
+/// - the **writer** (holds the writer role and is writable): `rpl_semi_sync_master_wait_point=AFTER_SYNC` and
+///   `rpl_semi_sync_master_timeout` first, then `rpl_semi_sync_master_enabled=ON`, so that the first commit that
+///   waits already waits after the sync; `rpl_semi_sync_slave_enabled=ON` too, so that it ACKs as soon as it loses
+///   the role (its IO thread picks it up when it is repointed);
+/// - **every other host**: `rpl_semi_sync_master_enabled=OFF` first (rule R10: with the master role on, a standby's
+///   drain stalled for a whole timeout), then `rpl_semi_sync_slave_enabled=ON`, then, when its IO thread is
+///   connected but not ACKing (the variable is read at connect time only), one restart of the IO thread alone while
+///   the SQL thread runs (rule R3). The restart is not repeated within ``ioRestartBackoff``, so a replica that stays
+///   inactive (e.g. a master that refuses) is not restarted every second.
+///
+/// Only variables that differ from the target produce an action; a converged host gives an empty plan.
+public enum SemiSyncPlanner {
+    /// The least time between two IO thread restarts planned for the same host.
+    public static let ioRestartBackoff: Duration = .seconds(30)
+
+    /// The steps that take `observed` to the zero-loss semi-sync state.
+    ///
+    /// - Parameters:
+    ///   - isWriter: the host holds the writer role and is writable after this round's promotion.
+    ///   - timeoutMilliseconds: `rpl_semi_sync_master_timeout` for the writer (`semi_sync_timeout`).
+    ///   - lastIORestart: when this host last restarted its IO thread for semi-sync, if ever.
+    ///   - now: the current instant, in the same time as `lastIORestart`.
+    public static func plan(
+        isWriter: Bool,
+        timeoutMilliseconds: UInt32,
+        observed: SemiSyncObservation,
+        lastIORestart: MonitorInstant?,
+        now: MonitorInstant
+    ) -> [SemiSyncAction] {
+        var actions: [SemiSyncAction] = []
+        if isWriter {
+            if !observed.slaveEnabled { actions.append(.set(.slaveEnabled(true))) }
+            if observed.waitPoint != .afterSync { actions.append(.set(.masterWaitPoint(.afterSync))) }
+            if observed.timeoutMilliseconds != UInt64(timeoutMilliseconds) {
+                actions.append(.set(.masterTimeout(milliseconds: timeoutMilliseconds)))
+            }
+            if !observed.masterEnabled { actions.append(.set(.masterEnabled(true))) }
+            return actions
+        }
+        if observed.masterEnabled { actions.append(.set(.masterEnabled(false))) }
+        if !observed.slaveEnabled { actions.append(.set(.slaveEnabled(true))) }
+        let restartDue = lastIORestart.map { $0.duration(to: now) >= Self.ioRestartBackoff } ?? true
+        if observed.ioThreadConnected, observed.sqlThreadRunning, !observed.slaveActive, restartDue {
+            actions.append(.restartIOThread)
+        }
+        return actions
+    }
+}

@@ -1,0 +1,99 @@
+import MMMCore
+import Testing
+
+@Suite struct SemiSyncPlannerTests {
+    static let now = MonitorInstant.seconds(100)
+
+    func plan(writer: Bool, _ observed: SemiSyncObservation, lastRestart: MonitorInstant? = nil) -> [SemiSyncAction] {
+        SemiSyncPlanner.plan(isWriter: writer, timeoutMilliseconds: 3000, observed: observed, lastIORestart: lastRestart, now: Self.now)
+    }
+
+    /// A writer in the target state: master ON, AFTER_SYNC, 3000 ms, slave ON.
+    static let convergedWriter = SemiSyncObservation(
+        masterEnabled: true, waitPoint: .afterSync, timeoutMilliseconds: 3000, slaveEnabled: true, masterActive: true,
+        masterClients: 1
+    )
+    /// A replica in the target state: master OFF, slave ON and ACKing.
+    static let convergedReplica = SemiSyncObservation(
+        masterEnabled: false, slaveEnabled: true, slaveActive: true, ioThreadConnected: true, sqlThreadRunning: true
+    )
+
+    @Test func aFreshWriterSetsTheWaitPointAndTimeoutBeforeItEnablesTheMasterRole() {
+        #expect(
+            self.plan(writer: true, SemiSyncObservation())
+                == [
+                    .set(.slaveEnabled(true)), .set(.masterWaitPoint(.afterSync)), .set(.masterTimeout(milliseconds: 3000)),
+                    .set(.masterEnabled(true)),
+                ]
+        )
+    }
+
+    @Test func convergedHostsNeedNothing() {
+        #expect(self.plan(writer: true, Self.convergedWriter).isEmpty)
+        #expect(self.plan(writer: false, Self.convergedReplica).isEmpty)
+    }
+
+    @Test func aWriterThatFellBackToAsyncIsNotTouched() {
+        // MariaDB switches semi-sync on again by itself when a replica catches up; the variables are right.
+        var observed = Self.convergedWriter
+        observed.masterActive = false
+        observed.masterClients = 0
+        #expect(self.plan(writer: true, observed).isEmpty)
+    }
+
+    @Test func aWriterWithAnotherTimeoutOrAfterCommitIsCorrected() {
+        var observed = Self.convergedWriter
+        observed.timeoutMilliseconds = 10_000
+        observed.waitPoint = .afterCommit
+        #expect(self.plan(writer: true, observed) == [.set(.masterWaitPoint(.afterSync)), .set(.masterTimeout(milliseconds: 3000))])
+        observed.waitPoint = nil  // a value this code does not know
+        #expect(self.plan(writer: true, observed).first == .set(.masterWaitPoint(.afterSync)))
+    }
+
+    @Test func aDemotedWriterTurnsTheMasterRoleOffFirst() {
+        // R10: with the master role on, a standby's drain stalled for a whole timeout.
+        var observed = Self.convergedWriter
+        observed.ioThreadConnected = true
+        observed.sqlThreadRunning = true
+        observed.slaveActive = true
+        #expect(self.plan(writer: false, observed) == [.set(.masterEnabled(false))])
+    }
+
+    @Test func aReplicaEnablesTheSlaveRoleAndRestartsOnlyItsIOThread() {
+        let observed = SemiSyncObservation(ioThreadConnected: true, sqlThreadRunning: true)
+        #expect(self.plan(writer: false, observed) == [.set(.slaveEnabled(true)), .restartIOThread])
+    }
+
+    @Test func noIORestartWhileTheSQLThreadIsStopped() {
+        // R3: with both threads stopped, the next start deletes the relay log.
+        let observed = SemiSyncObservation(slaveEnabled: true, ioThreadConnected: true, sqlThreadRunning: false)
+        #expect(self.plan(writer: false, observed).isEmpty)
+    }
+
+    @Test func noIORestartWhileTheIOThreadIsNotConnected() {
+        // A connecting IO thread reads the variable when it connects.
+        let observed = SemiSyncObservation(slaveEnabled: false, ioThreadConnected: false, sqlThreadRunning: true)
+        #expect(self.plan(writer: false, observed) == [.set(.slaveEnabled(true))])
+    }
+
+    @Test func theIORestartIsNotRepeatedWithinTheBackoff() {
+        let observed = SemiSyncObservation(slaveEnabled: true, ioThreadConnected: true, sqlThreadRunning: true)
+        let recent = Self.now.advanced(by: .seconds(-5))
+        #expect(self.plan(writer: false, observed, lastRestart: recent).isEmpty)
+        let old = Self.now.advanced(by: .zero - SemiSyncPlanner.ioRestartBackoff)
+        #expect(self.plan(writer: false, observed, lastRestart: old) == [.restartIOThread])
+    }
+
+    @Test func theWriterNeverRestartsItsIOThread() {
+        var observed = Self.convergedWriter
+        observed.ioThreadConnected = true
+        observed.sqlThreadRunning = true
+        observed.slaveActive = false
+        #expect(self.plan(writer: true, observed).isEmpty)
+    }
+
+    @Test func theLogLineNamesEveryPart() {
+        #expect(Self.convergedWriter.description == "master ON (active, clients 1, AFTER_SYNC, timeout 3000 ms), slave ON (inactive)")
+        #expect(SemiSyncObservation().description == "master OFF, slave OFF")
+    }
+}
