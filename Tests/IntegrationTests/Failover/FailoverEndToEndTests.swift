@@ -1,0 +1,208 @@
+import Foundation
+import MMMCore
+import MMMSystem
+import MMMTestSupport
+import MariaDBClient
+import Testing
+
+extension IntegrationTests {
+    /// Issue 6's scenarios on the bench, each on a fresh 2-host bench under continuous writes through the writer VIP
+    /// (``WriteLoad``) with a ``WriterSampler`` watching for two writers every 100 ms. Each prints one
+    /// `SCENARIO <name>: outage ..., acknowledged ..., lost ..., duplicates ..., two-writer samples ...` line.
+    @Suite(
+        "Failover, switchover and rejoin under write load",
+        .enabled(if: Bench.modeFromEnvironment == .netns, "agents and VIPs need the namespace bench")
+    )
+    struct FailoverEndToEndTests {
+        static let writerRole = "writer(\(Bench.writerIP))"
+
+        /// Runs `ip` with `arguments` and fails on a non-zero status.
+        static func ip(_ arguments: [String]) async throws {
+            let result = try await IntegrationTests.BenchIntegrationTests.run("/usr/sbin/ip", arguments)
+            guard result.status == 0 else {
+                throw MMMError(.commandFailed, "ip \(arguments.joined(separator: " ")) failed: \(result.output)")
+            }
+        }
+
+        @Test("a. switchover both ways under load: nothing lost, no replication error, never two writers", .timeLimit(.minutes(5)))
+        func switchoverBothWays() async throws {
+            try await FailoverScenario.run("switchover") { scenario in
+                var notes: [String] = []
+                let first = ContinuousClock.now
+                for (index, target) in [scenario.standby, scenario.writer].enumerated() {
+                    let asked = ContinuousClock.now
+                    let move = try await scenario.cluster.control("move_role", "writer", target)
+                    let answered = ContinuousClock.now
+                    #expect(move.status == 0, "move_role writer \(target): \(move.output)")
+                    let resumed = try await scenario.waitForWrites(on: target, after: answered, timeout: .seconds(30))
+                    let who = try await scenario.cluster.whoAnswers(Bench.writerIP)
+                    #expect(who.host == target && !who.readOnly, "the VIP reaches \(target), writable: \(who)")
+                    let gap = scenario.load.longestGap(from: asked, to: ContinuousClock.now)
+                    notes.append(
+                        "move \(index + 1) to \(target): mmm_control answered in \(scenario.since(asked, answered)) ms, first write \(scenario.since(asked, resumed.at)) ms after the command, write gap \(gap.map { milliseconds(of: $0.duration) } ?? -1) ms"
+                    )
+                    // Let the load run on the new writer before moving back.
+                    try await scenario.load.waitForAcknowledgements(100, after: resumed.at, timeout: .seconds(10))
+                }
+                let writer = try await scenario.writerInShow()
+                #expect(writer == scenario.writer, "the writer is back on \(scenario.writer)")
+                return ScenarioOutcome(
+                    finalWriter: scenario.writer, event: first, requireZeroLoss: true,
+                    replicationChecked: ["db1", "db2"], notes: notes
+                )
+            }
+        }
+
+        @Test("b. kill -9 of the writer's mariadbd: writes resume on the standby, never two writers", .timeLimit(.minutes(4)))
+        func writerCrash() async throws {
+            try await FailoverScenario.run("crash") { scenario in
+                let crashed = ContinuousClock.now
+                try scenario.bench.crash(try scenario.bench.host(scenario.writer))
+                let resumed = try await scenario.waitForWrites(on: scenario.standby, after: crashed, timeout: .seconds(60))
+                let who = try await scenario.cluster.whoAnswers(Bench.writerIP)
+                #expect(who.host == scenario.standby && !who.readOnly, "the VIP reaches \(scenario.standby), writable: \(who)")
+                let show = try await scenario.cluster.showLine(scenario.writer)
+                return ScenarioOutcome(
+                    finalWriter: scenario.standby, event: crashed, requireZeroLoss: false,
+                    replicationChecked: [scenario.standby],
+                    notes: ["writes resumed on \(scenario.standby) \(scenario.since(crashed, resumed.at)) ms after kill -9", "old writer in show: \(show.trimmingCharacters(in: .whitespaces))"]
+                )
+            }
+        }
+
+        @Test("c. the writer's mariadbd frozen (SIGSTOP): writes resume on the standby, never two writers", .timeLimit(.minutes(4)))
+        func writerFrozen() async throws {
+            try await FailoverScenario.run("sigstop") { scenario in
+                let old = try scenario.bench.host(scenario.writer)
+                let frozen = ContinuousClock.now
+                guard kill(old.pid, SIGSTOP) == 0 else { throw MMMError(.commandFailed, "SIGSTOP \(old.pid) failed: errno \(errno)") }
+                var notes: [String] = []
+                try await restoring({ _ = kill(old.pid, SIGCONT) }) {
+                    let resumed = try await scenario.waitForWrites(on: scenario.standby, after: frozen, timeout: .seconds(60))
+                    notes.append("writes resumed on \(scenario.standby) \(scenario.since(frozen, resumed.at)) ms after SIGSTOP")
+                    // Stay frozen a little longer: a late writer claim would show up in the sampler now.
+                    try await Task.sleep(for: .seconds(2))
+                }
+                // Thawed, the old writer must be fenced (read-only, no VIP) and stay so.
+                let thawed = ContinuousClock.now
+                _ = try await eventually(timeout: .seconds(20), "\(scenario.writer) read-only without the VIP after SIGCONT") { () -> Bool? in
+                    let last = scenario.sampler.samples.last
+                    return last?.readOnly[scenario.writer] == true && last?.vipHolders == [scenario.standby] ? true : nil
+                }
+                notes.append("old writer fenced and without VIP \(scenario.since(thawed, ContinuousClock.now)) ms after SIGCONT")
+                try await Task.sleep(for: .seconds(2))
+                #expect(try await scenario.writerInShow() == scenario.standby)
+                return ScenarioOutcome(
+                    finalWriter: scenario.standby, event: frozen, requireZeroLoss: false,
+                    replicationChecked: [scenario.standby], notes: notes
+                )
+            }
+        }
+
+        @Test("d. the writer's host cut off (link down): writes resume on the standby, never two writers", .timeLimit(.minutes(4)))
+        func writerCutOff() async throws {
+            try await FailoverScenario.run("link-down") { scenario in
+                let namespace = "mmmb-\(scenario.writer)"
+                let cut = ContinuousClock.now
+                try await Self.ip(["-n", namespace, "link", "set", "eth0", "down"])
+                var notes: [String] = []
+                try await restoring({ _ = try? await Self.ip(["-n", namespace, "link", "set", "eth0", "up"]) }) {
+                    let resumed = try await scenario.waitForWrites(on: scenario.standby, after: cut, timeout: .seconds(60))
+                    notes.append("writes resumed on \(scenario.standby) \(scenario.since(cut, resumed.at)) ms after link down")
+                    try await Task.sleep(for: .seconds(2))
+                }
+                let reconnected = ContinuousClock.now
+                _ = try await eventually(timeout: .seconds(20), "\(scenario.writer) read-only without the VIP after link up") { () -> Bool? in
+                    let last = scenario.sampler.samples.last
+                    return last?.readOnly[scenario.writer] == true && last?.vipHolders == [scenario.standby] ? true : nil
+                }
+                notes.append("old writer read-only without VIP \(scenario.since(reconnected, ContinuousClock.now)) ms after link up")
+                try await Task.sleep(for: .seconds(2))
+                #expect(try await scenario.writerInShow() == scenario.standby)
+                return ScenarioOutcome(
+                    finalWriter: scenario.standby, event: cut, requireZeroLoss: false,
+                    replicationChecked: [scenario.standby], notes: notes
+                )
+            }
+        }
+
+        /// The monitor runs in the root namespace and reaches the writer at its own address from the bridge address
+        /// 198.18.0.1, which is also the test process's (the load's) address. The load connects to the VIP instead,
+        /// so a policy rule in the writer's namespace that blackholes only packets *from the writer's own address to
+        /// 198.18.0.1* cuts the monitor (its SQL checks, pings and agent connections all target the own address)
+        /// while the load's replies (from the VIP) and replication (from and to 198.18.0.102) still flow. The sampler
+        /// reads `read_only` over the Unix sockets, which the rule does not touch.
+        @Test("e. monitor partitioned from the writer only: no failover, or a fenced old writer first; never two writers", .timeLimit(.minutes(4)))
+        func monitorPartitionedFromWriter() async throws {
+            try await FailoverScenario.run("monitor-partition") { scenario in
+                let old = try scenario.bench.host(scenario.writer)
+                let namespace = "mmmb-\(scenario.writer)"
+                let rule = ["-n", namespace, "rule", "%", "from", old.ip, "to", "198.18.0.1", "blackhole"]
+                let cut = ContinuousClock.now
+                try await Self.ip(rule.map { $0 == "%" ? "add" : $0 })
+                var notes: [String] = []
+                try await restoring({ _ = try? await Self.ip(rule.map { $0 == "%" ? "del" : $0 }) }) {
+                    // Long enough for detection, the writer lease (3 s) and the monitor's earliest promotion (7.4 s).
+                    try await Task.sleep(for: .seconds(20))
+                    let writer = try await scenario.writerInShow()
+                    notes.append("writer in show after 20 s of partition: \(writer ?? "none or two")")
+                    let oldLine = try await scenario.cluster.showLine(scenario.writer)
+                    notes.append("old writer in show: \(oldLine.trimmingCharacters(in: .whitespaces))")
+                    try await scenario.load.waitForAcknowledgements(1, after: ContinuousClock.now, timeout: .seconds(10))
+                }
+                let healed = ContinuousClock.now
+                try await Task.sleep(for: .seconds(5))
+                let finalWriter = try await eventually(timeout: .seconds(20), "one writer in show after the partition healed") { () -> String? in
+                    try await scenario.writerInShow()
+                }
+                notes.append("writer \(finalWriter) \(scenario.since(healed, ContinuousClock.now)) ms after the partition healed")
+                if finalWriter == scenario.standby, let promoted = scenario.sampler.samples.first(where: { $0.writable == [scenario.standby] }) {
+                    notes.append("failover: \(scenario.standby) writable \(scenario.since(cut, promoted.at)) ms after the cut")
+                }
+                try await scenario.load.waitForAcknowledgements(1, after: ContinuousClock.now, timeout: .seconds(10))
+                return ScenarioOutcome(
+                    // Replication stayed up and the old writer is fenced before any promotion, so nothing
+                    // acknowledged may be missing on whichever host writes at the end.
+                    finalWriter: finalWriter, event: cut, requireZeroLoss: true, replicationChecked: ["db1", "db2"], notes: notes
+                )
+            }
+        }
+
+        /// A clean return: the load pauses and the standby applies all of the writer's binlog before the crash, so the
+        /// old writer has nothing the standby lacks. Restarted with `read_only=ON` (MMM requires it in every
+        /// server's `my.cnf`; the bench writes OFF for db1), it must be repointed and go ONLINE with a reader role.
+        @Test("f. the old writer returning clean after a crash rejoins ONLINE with a reader role", .timeLimit(.minutes(5)))
+        func cleanRejoin() async throws {
+            try await FailoverScenario.run("rejoin") { scenario in
+                await scenario.load.pause()
+                let position = try await scenario.value("@@gtid_binlog_pos", on: scenario.writer) ?? ""
+                let waited = try await scenario.value("MASTER_GTID_WAIT('\(position)', 5)", on: scenario.standby)
+                #expect(waited == "0", "\(scenario.standby) applied \(scenario.writer)'s \(position) before the crash")
+                let crashed = ContinuousClock.now
+                try scenario.bench.crash(try scenario.bench.host(scenario.writer))
+                scenario.load.resume()
+                let resumed = try await scenario.waitForWrites(on: scenario.standby, after: crashed, timeout: .seconds(60))
+                var notes = ["writes resumed on \(scenario.standby) \(scenario.since(crashed, resumed.at)) ms after kill -9"]
+
+                let restarted = ContinuousClock.now
+                _ = try await scenario.bench.restartServer(try scenario.bench.host(scenario.writer), options: ["--read-only=ON"])
+                notes.append("mariadbd answered \(scenario.since(restarted, ContinuousClock.now)) ms after the restart began")
+                let online = try await eventually(timeout: .seconds(60), "\(scenario.writer) ONLINE with a reader role") { () -> String? in
+                    let line = try await scenario.cluster.showLine(scenario.writer)
+                    return line.contains("/ONLINE.") && line.contains("reader(") && !line.contains(Self.writerRole) ? line : nil
+                }
+                notes.append("ONLINE with a reader role \(scenario.since(restarted, ContinuousClock.now)) ms after the restart began: \(online.trimmingCharacters(in: .whitespaces))")
+                // Both directions replicate again: the standby's writes reach the returned host.
+                let standbyPosition = try await scenario.value("@@gtid_binlog_pos", on: scenario.standby) ?? ""
+                let caughtUp = try await scenario.value("MASTER_GTID_WAIT('\(standbyPosition)', 5)", on: scenario.writer)
+                #expect(caughtUp == "0", "the returned \(scenario.writer) replicates \(scenario.standby)'s \(standbyPosition)")
+                let status = try await scenario.value("@@read_only", on: scenario.writer)
+                #expect(status == "1", "the returned host stays read-only")
+                return ScenarioOutcome(
+                    finalWriter: scenario.standby, event: crashed, requireZeroLoss: true,
+                    replicationChecked: ["db1", "db2"], notes: notes
+                )
+            }
+        }
+    }
+}
