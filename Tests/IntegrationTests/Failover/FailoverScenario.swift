@@ -9,8 +9,9 @@ import Testing
 struct ScenarioOutcome {
     /// The host holding the writer role at the end (the loss check reads its table).
     var finalWriter: String
-    /// The disruptive event (crash, freeze, first `move_role`, ...): "first write after" is measured from it.
-    var event: ContinuousClock.Instant
+    /// The failure (crash, freeze, cut): "first write after" is measured from it; `nil` for a planned switchover,
+    /// where writes go on to the old writer until it is fenced.
+    var event: ContinuousClock.Instant?
     /// True where no acknowledged write may be lost (switchover; the zero-loss policy).
     var requireZeroLoss: Bool
     /// Hosts whose `SHOW SLAVE STATUS` must show no `Last_SQL_Errno` at the end.
@@ -91,19 +92,22 @@ struct FailoverScenario {
         return (writer, standby)
     }
 
-    /// Waits until `show` names `host` as the writer and the load got an acknowledged insert after `instant`;
-    /// returns the first acknowledgement after `instant`.
+    /// Waits until `show` names `host` as the writer and the writer VIP reaches `host` writable (`mmm_control
+    /// move_role` answers before the promotion is done), then until the load got an acknowledged insert after that;
+    /// returns when the VIP was first seen on `host` and the first acknowledgement after that.
     @discardableResult
     func waitForWrites(on host: String, after instant: ContinuousClock.Instant, timeout: Duration) async throws
-        -> WriteLoad.Acknowledgement
+        -> (vipReached: ContinuousClock.Instant, acknowledgement: WriteLoad.Acknowledgement)
     {
-        _ = try await eventually(timeout: timeout, "\(host) holds the writer role in show") { () -> Bool? in
-            try await self.cluster.showLine(host).contains("writer(\(Bench.writerIP))") ? true : nil
+        let reached = try await eventually(timeout: timeout, "\(host) holds the writer role and answers on the VIP, writable") {
+            () -> ContinuousClock.Instant? in
+            guard try await self.cluster.showLine(host).contains("writer(\(Bench.writerIP))") else { return nil }
+            let who = try await self.cluster.whoAnswers(Bench.writerIP)
+            return who.host == host && !who.readOnly ? ContinuousClock.now : nil
         }
-        let remaining = max(.seconds(1), timeout - (ContinuousClock.now - instant))
-        try await self.load.waitForAcknowledgements(1, after: instant, timeout: remaining)
-        // !: waitForAcknowledgements returned, so there is one.
-        return self.load.firstAcknowledgement(after: instant)!
+        let remaining = max(.seconds(2), timeout - (ContinuousClock.now - instant))
+        let acknowledgement = try await self.load.waitForAcknowledgements(1, after: reached, timeout: remaining)
+        return (reached, acknowledgement)
     }
 
     /// The host holding the writer role in `show` now, if exactly one does.
@@ -203,10 +207,12 @@ struct FailoverScenario {
     private func printDetails(outcome: ScenarioOutcome?) {
         var parts: [String] = []
         if let outcome {
-            if let first = self.load.firstAcknowledgement(after: outcome.event) {
-                parts.append("first acknowledged write \(self.since(outcome.event, first.at)) ms after the event")
-            } else {
-                parts.append("no acknowledged write after the event")
+            if let event = outcome.event {
+                if let first = self.load.firstAcknowledgement(after: event) {
+                    parts.append("first acknowledged write \(self.since(event, first.at)) ms after the event")
+                } else {
+                    parts.append("no acknowledged write after the event")
+                }
             }
             parts += outcome.notes
         }
