@@ -55,7 +55,7 @@ extension IntegrationTests {
             try await FailoverScenario.run("crash") { scenario in
                 let crashed = ContinuousClock.now
                 try scenario.bench.crash(try scenario.bench.host(scenario.writer))
-                let (_, resumed) = try await scenario.waitForWrites(on: scenario.standby, after: crashed, timeout: .seconds(60))
+                let (_, resumed) = try await scenario.waitForWrites(on: scenario.standby, after: crashed, timeout: .seconds(30))
                 let show = try await scenario.cluster.showLine(scenario.writer)
                 return ScenarioOutcome(
                     finalWriter: scenario.standby, event: crashed, requireZeroLoss: false,
@@ -73,7 +73,7 @@ extension IntegrationTests {
                 guard kill(old.pid, SIGSTOP) == 0 else { throw MMMError(.commandFailed, "SIGSTOP \(old.pid) failed: errno \(errno)") }
                 var notes: [String] = []
                 try await restoring({ _ = kill(old.pid, SIGCONT) }) {
-                    let (_, resumed) = try await scenario.waitForWrites(on: scenario.standby, after: frozen, timeout: .seconds(60))
+                    let (_, resumed) = try await scenario.waitForWrites(on: scenario.standby, after: frozen, timeout: .seconds(30))
                     notes.append("writes resumed on \(scenario.standby) \(scenario.since(frozen, resumed.at)) ms after SIGSTOP")
                     // Stay frozen a little longer: a late writer claim would show up in the sampler now.
                     try await Task.sleep(for: .seconds(2))
@@ -102,7 +102,7 @@ extension IntegrationTests {
                 try await Self.ip(["-n", namespace, "link", "set", "eth0", "down"])
                 var notes: [String] = []
                 try await restoring({ _ = try? await Self.ip(["-n", namespace, "link", "set", "eth0", "up"]) }) {
-                    let (_, resumed) = try await scenario.waitForWrites(on: scenario.standby, after: cut, timeout: .seconds(60))
+                    let (_, resumed) = try await scenario.waitForWrites(on: scenario.standby, after: cut, timeout: .seconds(30))
                     notes.append("writes resumed on \(scenario.standby) \(scenario.since(cut, resumed.at)) ms after link down")
                     try await Task.sleep(for: .seconds(2))
                 }
@@ -133,6 +133,7 @@ extension IntegrationTests {
                 let old = try scenario.bench.host(scenario.writer)
                 let namespace = "mmmb-\(scenario.writer)"
                 let rule = ["-n", namespace, "rule", "%", "from", old.ip, "to", "198.18.0.1", "blackhole"]
+                var partitionFailed = false
                 let cut = ContinuousClock.now
                 try await Self.ip(rule.map { $0 == "%" ? "add" : $0 })
                 var notes: [String] = []
@@ -143,22 +144,28 @@ extension IntegrationTests {
                     notes.append("writer in show after 20 s of partition: \(writer ?? "none or two")")
                     let oldLine = try await scenario.cluster.showLine(scenario.writer)
                     notes.append("old writer in show: \(oldLine.trimmingCharacters(in: .whitespaces))")
-                    try await scenario.load.waitForAcknowledgements(1, after: ContinuousClock.now, timeout: .seconds(10))
+                    let writing = scenario.load.firstAcknowledgement(after: ContinuousClock.now - .seconds(2)) != nil
+                    notes.append(writing ? "writes flowing at the end of the partition" : "NO writes in the last 2 s of the partition")
+                    #expect(writing, "writes go on (old writer) or resumed (new writer) during the partition")
+                    partitionFailed = !writing
                 }
                 let healed = ContinuousClock.now
-                try await Task.sleep(for: .seconds(5))
                 let finalWriter = try await eventually(timeout: .seconds(20), "one writer in show after the partition healed") { () -> String? in
                     try await scenario.writerInShow()
                 }
-                notes.append("writer \(finalWriter) \(scenario.since(healed, ContinuousClock.now)) ms after the partition healed")
+                let (_, after) = try await scenario.waitForWrites(on: finalWriter, after: healed, timeout: .seconds(20))
+                notes.append("after healing: writer \(finalWriter), first write \(scenario.since(healed, after.at)) ms after")
                 if finalWriter == scenario.standby, let promoted = scenario.sampler.samples.first(where: { $0.writable == [scenario.standby] }) {
                     notes.append("failover: \(scenario.standby) writable \(scenario.since(cut, promoted.at)) ms after the cut")
                 }
-                try await scenario.load.waitForAcknowledgements(1, after: ContinuousClock.now, timeout: .seconds(10))
+                if let fenced = scenario.sampler.samples.first(where: { $0.readOnly[scenario.writer] == true }) {
+                    notes.append("old writer read-only \(scenario.since(cut, fenced.at)) ms after the cut")
+                }
                 return ScenarioOutcome(
                     // Replication stayed up and the old writer is fenced before any promotion, so nothing
                     // acknowledged may be missing on whichever host writes at the end.
-                    finalWriter: finalWriter, event: cut, requireZeroLoss: true, replicationChecked: ["db1", "db2"], notes: notes
+                    finalWriter: finalWriter, event: cut, requireZeroLoss: true, replicationChecked: ["db1", "db2"], notes: notes,
+                    printLogs: partitionFailed
                 )
             }
         }
@@ -176,7 +183,7 @@ extension IntegrationTests {
                 let crashed = ContinuousClock.now
                 try scenario.bench.crash(try scenario.bench.host(scenario.writer))
                 scenario.load.resume()
-                let (_, resumed) = try await scenario.waitForWrites(on: scenario.standby, after: crashed, timeout: .seconds(60))
+                let (_, resumed) = try await scenario.waitForWrites(on: scenario.standby, after: crashed, timeout: .seconds(30))
                 var notes = ["writes resumed on \(scenario.standby) \(scenario.since(crashed, resumed.at)) ms after kill -9"]
 
                 let restarted = ContinuousClock.now

@@ -18,6 +18,8 @@ struct ScenarioOutcome {
     var replicationChecked: [String]
     /// Extra timings for the detail line.
     var notes: [String] = []
+    /// Set when the body recorded a failed expectation, so that the logs are printed.
+    var printLogs = false
 }
 
 /// One failover scenario: a fresh 2-host bench (db1, db2 masters), `MonitorCluster` (real agents, `mmm_mond`,
@@ -65,6 +67,7 @@ struct FailoverScenario {
                             await sampler.stop()
                             scenario.printLine(check: nil, incomplete: "\(error)")
                             scenario.printDetails(outcome: nil)
+                            scenario.printLogs()
                             throw error
                         }
                         try await scenario.finish(outcome)
@@ -190,7 +193,7 @@ struct FailoverScenario {
         }
         let failed = !conflicts.isEmpty || !resumed || !check.duplicates.isEmpty || !replication.isEmpty
             || !unanswered.isEmpty || (outcome.requireZeroLoss && !check.lost.isEmpty)
-        if failed { self.printLogs() }
+        if failed || outcome.printLogs { self.printLogs() }
     }
 
     /// The line the benchmark issue collects.
@@ -227,10 +230,19 @@ struct FailoverScenario {
         }
     }
 
-    private func printLogs() {
-        print("--- monitor log (\(self.name)):\n\(self.cluster.monitor.log.suffix(12000))")
+    /// The monitor's and agents' log lines at `notice` and above (and errors), without the per-request and
+    /// per-tick noise, the last `limit` of each.
+    private func printLogs(limit: Int = 80) {
+        func interesting(_ log: String) -> String {
+            let lines = log.split(separator: "\n").filter { line in
+                !line.contains(" debug ") && !line.contains(" info mmm_mond: mmm.error_reply=false")
+                    && !line.contains("skipping ticks until it ends")
+            }
+            return lines.suffix(limit).map { String($0.prefix(600)) }.joined(separator: "\n")
+        }
+        print("--- monitor log (\(self.name), notice and above):\n\(interesting(self.cluster.monitor.log))")
         for (name, agent) in self.cluster.agents.sorted(by: { $0.key < $1.key }) {
-            print("--- \(name) agent log (\(self.name)):\n\(agent.log.suffix(5000))")
+            print("--- \(name) agent log (\(self.name), notice and above):\n\(interesting(agent.log))")
         }
     }
 }
