@@ -55,12 +55,18 @@ extension IntegrationTests {
             try await FailoverScenario.run("crash") { scenario in
                 let crashed = ContinuousClock.now
                 try scenario.bench.crash(try scenario.bench.host(scenario.writer))
-                let (_, resumed) = try await scenario.waitForWrites(on: scenario.standby, after: crashed, timeout: .seconds(30))
+                let resumed = await expecting("writes resume on \(scenario.standby) within 30 s of kill -9") {
+                    try await scenario.waitForWrites(on: scenario.standby, after: crashed, timeout: .seconds(30)).acknowledgement
+                }
                 let show = try await scenario.cluster.showLine(scenario.writer)
                 return ScenarioOutcome(
                     finalWriter: scenario.standby, event: crashed, requireZeroLoss: false,
                     replicationChecked: [scenario.standby],
-                    notes: ["writes resumed on \(scenario.standby) \(scenario.since(crashed, resumed.at)) ms after kill -9", "old writer in show: \(show.trimmingCharacters(in: .whitespaces))"]
+                    notes: [
+                        resumed.map { "writes resumed on \(scenario.standby) \(scenario.since(crashed, $0.at)) ms after kill -9" } ?? "writes did NOT resume within 30 s",
+                        "old writer in show: \(show.trimmingCharacters(in: .whitespaces))",
+                    ],
+                    printLogs: resumed == nil
                 )
             }
         }
@@ -72,24 +78,31 @@ extension IntegrationTests {
                 let frozen = ContinuousClock.now
                 guard kill(old.pid, SIGSTOP) == 0 else { throw MMMError(.commandFailed, "SIGSTOP \(old.pid) failed: errno \(errno)") }
                 var notes: [String] = []
+                var failed = false
                 try await restoring({ _ = kill(old.pid, SIGCONT) }) {
-                    let (_, resumed) = try await scenario.waitForWrites(on: scenario.standby, after: frozen, timeout: .seconds(30))
-                    notes.append("writes resumed on \(scenario.standby) \(scenario.since(frozen, resumed.at)) ms after SIGSTOP")
+                    let resumed = await expecting("writes resume on \(scenario.standby) within 30 s of SIGSTOP") {
+                        try await scenario.waitForWrites(on: scenario.standby, after: frozen, timeout: .seconds(30)).acknowledgement
+                    }
+                    notes.append(resumed.map { "writes resumed on \(scenario.standby) \(scenario.since(frozen, $0.at)) ms after SIGSTOP" } ?? "writes did NOT resume within 30 s of SIGSTOP")
+                    failed = resumed == nil
                     // Stay frozen a little longer: a late writer claim would show up in the sampler now.
                     try await Task.sleep(for: .seconds(2))
                 }
                 // Thawed, the old writer must be fenced (read-only, no VIP) and stay so.
                 let thawed = ContinuousClock.now
-                _ = try await eventually(timeout: .seconds(20), "\(scenario.writer) read-only without the VIP after SIGCONT") { () -> Bool? in
-                    let last = scenario.sampler.samples.last
-                    return last?.readOnly[scenario.writer] == true && last?.vipHolders == [scenario.standby] ? true : nil
+                let fenced = await expecting("\(scenario.writer) read-only and \(scenario.standby) the only VIP holder within 20 s of SIGCONT") {
+                    try await eventually(timeout: .seconds(20), "\(scenario.writer) read-only without the VIP after SIGCONT") { () -> Bool? in
+                        let last = scenario.sampler.samples.last
+                        return last?.readOnly[scenario.writer] == true && last?.vipHolders == [scenario.standby] ? true : nil
+                    }
                 }
-                notes.append("old writer fenced and without VIP \(scenario.since(thawed, ContinuousClock.now)) ms after SIGCONT")
+                notes.append(fenced != nil ? "old writer fenced and \(scenario.standby) sole VIP holder \(scenario.since(thawed, ContinuousClock.now)) ms after SIGCONT" : "after SIGCONT: NOT (old writer read-only and \(scenario.standby) sole VIP holder) within 20 s")
                 try await Task.sleep(for: .seconds(2))
-                #expect(try await scenario.writerInShow() == scenario.standby)
+                let writer = try await scenario.writerInShow()
+                #expect(writer == scenario.standby)
                 return ScenarioOutcome(
                     finalWriter: scenario.standby, event: frozen, requireZeroLoss: false,
-                    replicationChecked: [scenario.standby], notes: notes
+                    replicationChecked: [scenario.standby], notes: notes, printLogs: failed || fenced == nil
                 )
             }
         }
@@ -101,22 +114,29 @@ extension IntegrationTests {
                 let cut = ContinuousClock.now
                 try await Self.ip(["-n", namespace, "link", "set", "eth0", "down"])
                 var notes: [String] = []
+                var failed = false
                 try await restoring({ _ = try? await Self.ip(["-n", namespace, "link", "set", "eth0", "up"]) }) {
-                    let (_, resumed) = try await scenario.waitForWrites(on: scenario.standby, after: cut, timeout: .seconds(30))
-                    notes.append("writes resumed on \(scenario.standby) \(scenario.since(cut, resumed.at)) ms after link down")
+                    let resumed = await expecting("writes resume on \(scenario.standby) within 30 s of link down") {
+                        try await scenario.waitForWrites(on: scenario.standby, after: cut, timeout: .seconds(30)).acknowledgement
+                    }
+                    notes.append(resumed.map { "writes resumed on \(scenario.standby) \(scenario.since(cut, $0.at)) ms after link down" } ?? "writes did NOT resume within 30 s of link down")
+                    failed = resumed == nil
                     try await Task.sleep(for: .seconds(2))
                 }
                 let reconnected = ContinuousClock.now
-                _ = try await eventually(timeout: .seconds(20), "\(scenario.writer) read-only without the VIP after link up") { () -> Bool? in
-                    let last = scenario.sampler.samples.last
-                    return last?.readOnly[scenario.writer] == true && last?.vipHolders == [scenario.standby] ? true : nil
+                let fenced = await expecting("\(scenario.writer) read-only and \(scenario.standby) the only VIP holder within 20 s of link up") {
+                    try await eventually(timeout: .seconds(20), "\(scenario.writer) read-only without the VIP after link up") { () -> Bool? in
+                        let last = scenario.sampler.samples.last
+                        return last?.readOnly[scenario.writer] == true && last?.vipHolders == [scenario.standby] ? true : nil
+                    }
                 }
-                notes.append("old writer read-only without VIP \(scenario.since(reconnected, ContinuousClock.now)) ms after link up")
+                notes.append(fenced != nil ? "old writer read-only and \(scenario.standby) sole VIP holder \(scenario.since(reconnected, ContinuousClock.now)) ms after link up" : "after link up: NOT (old writer read-only and \(scenario.standby) sole VIP holder) within 20 s")
                 try await Task.sleep(for: .seconds(2))
-                #expect(try await scenario.writerInShow() == scenario.standby)
+                let writer = try await scenario.writerInShow()
+                #expect(writer == scenario.standby)
                 return ScenarioOutcome(
                     finalWriter: scenario.standby, event: cut, requireZeroLoss: false,
-                    replicationChecked: [scenario.standby], notes: notes
+                    replicationChecked: [scenario.standby], notes: notes, printLogs: failed || fenced == nil
                 )
             }
         }
@@ -183,17 +203,22 @@ extension IntegrationTests {
                 let crashed = ContinuousClock.now
                 try scenario.bench.crash(try scenario.bench.host(scenario.writer))
                 scenario.load.resume()
-                let (_, resumed) = try await scenario.waitForWrites(on: scenario.standby, after: crashed, timeout: .seconds(30))
-                var notes = ["writes resumed on \(scenario.standby) \(scenario.since(crashed, resumed.at)) ms after kill -9"]
+                let resumed = await expecting("writes resume on \(scenario.standby) within 30 s of kill -9") {
+                    try await scenario.waitForWrites(on: scenario.standby, after: crashed, timeout: .seconds(30)).acknowledgement
+                }
+                var notes = [resumed.map { "writes resumed on \(scenario.standby) \(scenario.since(crashed, $0.at)) ms after kill -9" } ?? "writes did NOT resume within 30 s of kill -9"]
 
                 let restarted = ContinuousClock.now
                 _ = try await scenario.bench.restartServer(try scenario.bench.host(scenario.writer), options: ["--read-only=ON"])
                 notes.append("mariadbd answered \(scenario.since(restarted, ContinuousClock.now)) ms after the restart began")
-                let online = try await eventually(timeout: .seconds(60), "\(scenario.writer) ONLINE with a reader role") { () -> String? in
-                    let line = try await scenario.cluster.showLine(scenario.writer)
-                    return line.contains("/ONLINE.") && line.contains("reader(") && !line.contains(Self.writerRole) ? line : nil
+                let online = await expecting("\(scenario.writer) ONLINE with a reader role within 60 s of its restart") {
+                    try await eventually(timeout: .seconds(60), "\(scenario.writer) ONLINE with a reader role") { () -> String? in
+                        let line = try await scenario.cluster.showLine(scenario.writer)
+                        return line.contains("/ONLINE.") && line.contains("reader(") && !line.contains(Self.writerRole) ? line : nil
+                    }
                 }
-                notes.append("ONLINE with a reader role \(scenario.since(restarted, ContinuousClock.now)) ms after the restart began: \(online.trimmingCharacters(in: .whitespaces))")
+                let line = try await scenario.cluster.showLine(scenario.writer).trimmingCharacters(in: .whitespaces)
+                notes.append(online != nil ? "ONLINE with a reader role \(scenario.since(restarted, ContinuousClock.now)) ms after the restart began: \(line)" : "NOT ONLINE with a reader role 60 s after the restart: \(line)")
                 // Both directions replicate again: the standby's writes reach the returned host.
                 let standbyPosition = try await scenario.value("@@gtid_binlog_pos", on: scenario.standby) ?? ""
                 let caughtUp = try await scenario.value("MASTER_GTID_WAIT('\(standbyPosition)', 5)", on: scenario.writer)
@@ -202,7 +227,7 @@ extension IntegrationTests {
                 #expect(status == "1", "the returned host stays read-only")
                 return ScenarioOutcome(
                     finalWriter: scenario.standby, event: crashed, requireZeroLoss: true,
-                    replicationChecked: ["db1", "db2"], notes: notes
+                    replicationChecked: ["db1", "db2"], notes: notes, printLogs: resumed == nil || online == nil
                 )
             }
         }

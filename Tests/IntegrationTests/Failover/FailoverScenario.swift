@@ -247,6 +247,18 @@ struct FailoverScenario {
     }
 }
 
+/// Awaits `step`; if it throws, records a test issue naming `what` and the error and returns `nil`, so that the
+/// scenario goes on to its measurements (losses, two-writer samples, the recovery after an undo) instead of ending
+/// at the first failed expectation.
+func expecting<T>(_ what: String, _ step: () async throws -> T) async -> T? {
+    do {
+        return try await step()
+    } catch {
+        Issue.record("\(what): \(error)")
+        return nil
+    }
+}
+
 /// Runs `body`; runs `undo` afterwards whether `body` threw or not (e.g. SIGCONT, link up), then rethrows.
 func restoring<T>(_ undo: () async -> Void, _ body: () async throws -> T) async throws -> T {
     do {
