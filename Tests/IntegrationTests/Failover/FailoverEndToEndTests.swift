@@ -219,6 +219,12 @@ extension IntegrationTests {
                 }
                 let line = try await scenario.cluster.showLine(scenario.writer).trimmingCharacters(in: .whitespaces)
                 notes.append(online != nil ? "ONLINE with a reader role \(scenario.since(restarted, ContinuousClock.now)) ms after the restart began: \(line)" : "NOT ONLINE with a reader role 60 s after the restart: \(line)")
+                // Rejoined means it stays there: replicating from the writer, not dropped again a second later.
+                try await Task.sleep(for: .seconds(5))
+                let later = try await scenario.cluster.showLine(scenario.writer).trimmingCharacters(in: .whitespaces)
+                let stays = later.contains("/ONLINE.") && later.contains("reader(")
+                #expect(stays, "\(scenario.writer) still ONLINE with a reader role 5 s later: \(later)")
+                notes.append("5 s later: \(later)")
                 // Both directions replicate again: the standby's writes reach the returned host.
                 let standbyPosition = try await scenario.value("@@gtid_binlog_pos", on: scenario.standby) ?? ""
                 let caughtUp = try await scenario.value("MASTER_GTID_WAIT('\(standbyPosition)', 5)", on: scenario.writer)
@@ -227,7 +233,7 @@ extension IntegrationTests {
                 #expect(status == "1", "the returned host stays read-only")
                 return ScenarioOutcome(
                     finalWriter: scenario.standby, event: crashed, requireZeroLoss: true,
-                    replicationChecked: ["db1", "db2"], notes: notes, printLogs: resumed == nil || online == nil
+                    replicationChecked: ["db1", "db2"], notes: notes, printLogs: resumed == nil || online == nil || !stays
                 )
             }
         }

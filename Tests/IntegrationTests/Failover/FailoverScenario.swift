@@ -179,6 +179,10 @@ struct FailoverScenario {
         }
         self.printLine(check: check, incomplete: nil)
         self.printDetails(outcome: outcome)
+        let show = (try? await self.cluster.control("show").output) ?? ""
+        for line in show.split(separator: "\n") where line.hasPrefix("  db") || line.hasPrefix("#") {
+            print("SCENARIO \(self.name) show: \(line.trimmingCharacters(in: .whitespaces))")
+        }
         if !replication.isEmpty { print("SCENARIO \(self.name) replication: \(replication.joined(separator: "; "))") }
 
         let conflicts = self.sampler.conflicts
