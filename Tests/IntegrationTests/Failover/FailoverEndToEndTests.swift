@@ -14,6 +14,7 @@ extension IntegrationTests {
         .enabled(if: Bench.modeFromEnvironment == .netns, "agents and VIPs need the namespace bench")
     )
     struct FailoverEndToEndTests {
+        /// The writer role as `show` prints it.
         static let writerRole = "writer(\(Bench.writerIP))"
 
         /// Runs `ip` with `arguments` and fails on a non-zero status.

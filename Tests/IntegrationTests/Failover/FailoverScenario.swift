@@ -30,9 +30,13 @@ struct ScenarioOutcome {
 /// samples <s>` (also when the body failed, then marked incomplete), and expects: no two-writer sample, no duplicate,
 /// no `Last_SQL_Errno`, and no loss where the outcome requires it.
 struct FailoverScenario {
+    /// The name in the printed lines (`SCENARIO <name>: ...`).
     let name: String
+    /// The agents, the monitor and `mmm_control`.
     let cluster: MonitorCluster
+    /// The inserts through the writer VIP.
     let load: WriteLoad
+    /// The two-writer watch.
     let sampler: WriterSampler
     /// The host that held the writer role when the load started.
     let writer: String
@@ -41,6 +45,7 @@ struct FailoverScenario {
     /// When the load started.
     let started: ContinuousClock.Instant
 
+    /// The bench the cluster runs on.
     var bench: Bench { self.cluster.bench }
 
     /// Runs the scenario `name` with `body` doing the disruptive steps.
