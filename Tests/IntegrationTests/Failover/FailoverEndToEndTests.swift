@@ -1,0 +1,242 @@
+import Foundation
+import MMMCore
+import MMMSystem
+import MMMTestSupport
+import MariaDBClient
+import Testing
+
+extension IntegrationTests {
+    /// Issue 6's scenarios on the bench, each on a fresh 2-host bench under continuous writes through the writer VIP
+    /// (``WriteLoad``) with a ``WriterSampler`` watching for two writers every 100 ms. Each prints one
+    /// `SCENARIO <name>: outage ..., acknowledged ..., lost ..., duplicates ..., two-writer samples ...` line.
+    @Suite(
+        "Failover, switchover and rejoin under write load",
+        .enabled(if: Bench.modeFromEnvironment == .netns, "agents and VIPs need the namespace bench")
+    )
+    struct FailoverEndToEndTests {
+        /// The writer role as `show` prints it.
+        static let writerRole = "writer(\(Bench.writerIP))"
+
+        /// Runs `ip` with `arguments` and fails on a non-zero status.
+        static func ip(_ arguments: [String]) async throws {
+            let result = try await IntegrationTests.BenchIntegrationTests.run("/usr/sbin/ip", arguments)
+            guard result.status == 0 else {
+                throw MMMError(.commandFailed, "ip \(arguments.joined(separator: " ")) failed: \(result.output)")
+            }
+        }
+
+        @Test("a. switchover both ways under load: nothing lost, no replication error, never two writers", .timeLimit(.minutes(5)))
+        func switchoverBothWays() async throws {
+            try await FailoverScenario.run("switchover") { scenario in
+                var notes: [String] = []
+                for (index, target) in [scenario.standby, scenario.writer].enumerated() {
+                    let asked = ContinuousClock.now
+                    let move = try await scenario.cluster.control("move_role", "writer", target)
+                    let answered = ContinuousClock.now
+                    #expect(move.status == 0, "move_role writer \(target): \(move.output)")
+                    let (reached, resumed) = try await scenario.waitForWrites(on: target, after: answered, timeout: .seconds(30))
+                    let gap = scenario.load.longestGap(from: asked, to: ContinuousClock.now)
+                    notes.append(
+                        "move \(index + 1) to \(target): mmm_control answered in \(scenario.since(asked, answered)) ms, VIP on \(target) writable \(scenario.since(asked, reached)) ms after the command, write gap \(gap.map { milliseconds(of: $0.duration) } ?? -1) ms"
+                    )
+                    // Let the load run on the new writer before moving back.
+                    try await scenario.load.waitForAcknowledgements(100, after: resumed.at, timeout: .seconds(10))
+                }
+                let writer = try await scenario.writerInShow()
+                #expect(writer == scenario.writer, "the writer is back on \(scenario.writer)")
+                return ScenarioOutcome(
+                    finalWriter: scenario.writer, event: nil, requireZeroLoss: true,
+                    replicationChecked: ["db1", "db2"], notes: notes
+                )
+            }
+        }
+
+        @Test("b. kill -9 of the writer's mariadbd: writes resume on the standby, never two writers", .timeLimit(.minutes(4)))
+        func writerCrash() async throws {
+            try await FailoverScenario.run("crash") { scenario in
+                let crashed = ContinuousClock.now
+                try scenario.bench.crash(try scenario.bench.host(scenario.writer))
+                let resumed = await expecting("writes resume on \(scenario.standby) within 30 s of kill -9") {
+                    try await scenario.waitForWrites(on: scenario.standby, after: crashed, timeout: .seconds(30)).acknowledgement
+                }
+                let show = try await scenario.cluster.showLine(scenario.writer)
+                return ScenarioOutcome(
+                    finalWriter: scenario.standby, event: crashed, requireZeroLoss: false,
+                    replicationChecked: [scenario.standby],
+                    notes: [
+                        resumed.map { "writes resumed on \(scenario.standby) \(scenario.since(crashed, $0.at)) ms after kill -9" } ?? "writes did NOT resume within 30 s",
+                        "old writer in show: \(show.trimmingCharacters(in: .whitespaces))",
+                    ],
+                    printLogs: resumed == nil
+                )
+            }
+        }
+
+        @Test("c. the writer's mariadbd frozen (SIGSTOP): writes resume on the standby, never two writers", .timeLimit(.minutes(4)))
+        func writerFrozen() async throws {
+            try await FailoverScenario.run("sigstop") { scenario in
+                let old = try scenario.bench.host(scenario.writer)
+                let frozen = ContinuousClock.now
+                guard kill(old.pid, SIGSTOP) == 0 else { throw MMMError(.commandFailed, "SIGSTOP \(old.pid) failed: errno \(errno)") }
+                var notes: [String] = []
+                var failed = false
+                try await restoring({ _ = kill(old.pid, SIGCONT) }) {
+                    let resumed = await expecting("writes resume on \(scenario.standby) within 30 s of SIGSTOP") {
+                        try await scenario.waitForWrites(on: scenario.standby, after: frozen, timeout: .seconds(30)).acknowledgement
+                    }
+                    notes.append(resumed.map { "writes resumed on \(scenario.standby) \(scenario.since(frozen, $0.at)) ms after SIGSTOP" } ?? "writes did NOT resume within 30 s of SIGSTOP")
+                    failed = resumed == nil
+                    // Stay frozen a little longer: a late writer claim would show up in the sampler now.
+                    try await Task.sleep(for: .seconds(2))
+                }
+                // Thawed, the old writer must be fenced (read-only, no VIP) and stay so.
+                let thawed = ContinuousClock.now
+                let fenced = await expecting("\(scenario.writer) read-only and \(scenario.standby) the only VIP holder within 20 s of SIGCONT") {
+                    try await eventually(timeout: .seconds(20), "\(scenario.writer) read-only without the VIP after SIGCONT") { () -> Bool? in
+                        let last = scenario.sampler.samples.last
+                        return last?.readOnly[scenario.writer] == true && last?.vipHolders == [scenario.standby] ? true : nil
+                    }
+                }
+                notes.append(fenced != nil ? "old writer fenced and \(scenario.standby) sole VIP holder \(scenario.since(thawed, ContinuousClock.now)) ms after SIGCONT" : "after SIGCONT: NOT (old writer read-only and \(scenario.standby) sole VIP holder) within 20 s")
+                try await Task.sleep(for: .seconds(2))
+                let writer = try await scenario.writerInShow()
+                #expect(writer == scenario.standby)
+                return ScenarioOutcome(
+                    finalWriter: scenario.standby, event: frozen, requireZeroLoss: false,
+                    replicationChecked: [scenario.standby], notes: notes, printLogs: failed || fenced == nil
+                )
+            }
+        }
+
+        @Test("d. the writer's host cut off (link down): writes resume on the standby, never two writers", .timeLimit(.minutes(4)))
+        func writerCutOff() async throws {
+            try await FailoverScenario.run("link-down") { scenario in
+                let namespace = "mmmb-\(scenario.writer)"
+                let cut = ContinuousClock.now
+                try await Self.ip(["-n", namespace, "link", "set", "eth0", "down"])
+                var notes: [String] = []
+                var failed = false
+                try await restoring({ _ = try? await Self.ip(["-n", namespace, "link", "set", "eth0", "up"]) }) {
+                    let resumed = await expecting("writes resume on \(scenario.standby) within 30 s of link down") {
+                        try await scenario.waitForWrites(on: scenario.standby, after: cut, timeout: .seconds(30)).acknowledgement
+                    }
+                    notes.append(resumed.map { "writes resumed on \(scenario.standby) \(scenario.since(cut, $0.at)) ms after link down" } ?? "writes did NOT resume within 30 s of link down")
+                    failed = resumed == nil
+                    try await Task.sleep(for: .seconds(2))
+                }
+                let reconnected = ContinuousClock.now
+                let fenced = await expecting("\(scenario.writer) read-only and \(scenario.standby) the only VIP holder within 20 s of link up") {
+                    try await eventually(timeout: .seconds(20), "\(scenario.writer) read-only without the VIP after link up") { () -> Bool? in
+                        let last = scenario.sampler.samples.last
+                        return last?.readOnly[scenario.writer] == true && last?.vipHolders == [scenario.standby] ? true : nil
+                    }
+                }
+                notes.append(fenced != nil ? "old writer read-only and \(scenario.standby) sole VIP holder \(scenario.since(reconnected, ContinuousClock.now)) ms after link up" : "after link up: NOT (old writer read-only and \(scenario.standby) sole VIP holder) within 20 s")
+                try await Task.sleep(for: .seconds(2))
+                let writer = try await scenario.writerInShow()
+                #expect(writer == scenario.standby)
+                return ScenarioOutcome(
+                    finalWriter: scenario.standby, event: cut, requireZeroLoss: false,
+                    replicationChecked: [scenario.standby], notes: notes, printLogs: failed || fenced == nil
+                )
+            }
+        }
+
+        /// The monitor runs in the root namespace and reaches the writer at its own address from the bridge address
+        /// 198.18.0.1, which is also the test process's (the load's) address. The load connects to the VIP instead,
+        /// so a policy rule in the writer's namespace that blackholes only packets *from the writer's own address to
+        /// 198.18.0.1* cuts the monitor (its SQL checks, pings and agent connections all target the own address)
+        /// while the load's replies (from the VIP) and replication (from and to 198.18.0.102) still flow. The sampler
+        /// reads `read_only` over the Unix sockets, which the rule does not touch.
+        @Test("e. monitor partitioned from the writer only: no failover, or a fenced old writer first; never two writers", .timeLimit(.minutes(4)))
+        func monitorPartitionedFromWriter() async throws {
+            try await FailoverScenario.run("monitor-partition") { scenario in
+                let old = try scenario.bench.host(scenario.writer)
+                let namespace = "mmmb-\(scenario.writer)"
+                let rule = ["-n", namespace, "rule", "%", "from", old.ip, "to", "198.18.0.1", "blackhole"]
+                var partitionFailed = false
+                let cut = ContinuousClock.now
+                try await Self.ip(rule.map { $0 == "%" ? "add" : $0 })
+                var notes: [String] = []
+                try await restoring({ _ = try? await Self.ip(rule.map { $0 == "%" ? "del" : $0 }) }) {
+                    // Long enough for detection, the writer lease (3 s) and the monitor's earliest promotion (7.4 s).
+                    try await Task.sleep(for: .seconds(20))
+                    let writer = try await scenario.writerInShow()
+                    notes.append("writer in show after 20 s of partition: \(writer ?? "none or two")")
+                    let oldLine = try await scenario.cluster.showLine(scenario.writer)
+                    notes.append("old writer in show: \(oldLine.trimmingCharacters(in: .whitespaces))")
+                    let writing = scenario.load.firstAcknowledgement(after: ContinuousClock.now - .seconds(2)) != nil
+                    notes.append(writing ? "writes flowing at the end of the partition" : "NO writes in the last 2 s of the partition")
+                    #expect(writing, "writes go on (old writer) or resumed (new writer) during the partition")
+                    partitionFailed = !writing
+                }
+                let healed = ContinuousClock.now
+                let finalWriter = try await eventually(timeout: .seconds(20), "one writer in show after the partition healed") { () -> String? in
+                    try await scenario.writerInShow()
+                }
+                let (_, after) = try await scenario.waitForWrites(on: finalWriter, after: healed, timeout: .seconds(20))
+                notes.append("after healing: writer \(finalWriter), first write \(scenario.since(healed, after.at)) ms after")
+                if finalWriter == scenario.standby, let promoted = scenario.sampler.samples.first(where: { $0.writable == [scenario.standby] }) {
+                    notes.append("failover: \(scenario.standby) writable \(scenario.since(cut, promoted.at)) ms after the cut")
+                }
+                if let fenced = scenario.sampler.samples.first(where: { $0.readOnly[scenario.writer] == true }) {
+                    notes.append("old writer read-only \(scenario.since(cut, fenced.at)) ms after the cut")
+                }
+                return ScenarioOutcome(
+                    // Replication stayed up and the old writer is fenced before any promotion, so nothing
+                    // acknowledged may be missing on whichever host writes at the end.
+                    finalWriter: finalWriter, event: cut, requireZeroLoss: true, replicationChecked: ["db1", "db2"], notes: notes,
+                    printLogs: partitionFailed
+                )
+            }
+        }
+
+        /// A clean return: the load pauses and the standby applies all of the writer's binlog before the crash, so the
+        /// old writer has nothing the standby lacks. Restarted with `read_only=ON` (MMM requires it in every
+        /// server's `my.cnf`; the bench writes OFF for db1), it must be repointed and go ONLINE with a reader role.
+        @Test("f. the old writer returning clean after a crash rejoins ONLINE with a reader role", .timeLimit(.minutes(5)))
+        func cleanRejoin() async throws {
+            try await FailoverScenario.run("rejoin") { scenario in
+                await scenario.load.pause()
+                let position = try await scenario.value("@@gtid_binlog_pos", on: scenario.writer) ?? ""
+                let waited = try await scenario.value("MASTER_GTID_WAIT('\(position)', 5)", on: scenario.standby)
+                #expect(waited == "0", "\(scenario.standby) applied \(scenario.writer)'s \(position) before the crash")
+                let crashed = ContinuousClock.now
+                try scenario.bench.crash(try scenario.bench.host(scenario.writer))
+                scenario.load.resume()
+                let resumed = await expecting("writes resume on \(scenario.standby) within 30 s of kill -9") {
+                    try await scenario.waitForWrites(on: scenario.standby, after: crashed, timeout: .seconds(30)).acknowledgement
+                }
+                var notes = [resumed.map { "writes resumed on \(scenario.standby) \(scenario.since(crashed, $0.at)) ms after kill -9" } ?? "writes did NOT resume within 30 s of kill -9"]
+
+                let restarted = ContinuousClock.now
+                _ = try await scenario.bench.restartServer(try scenario.bench.host(scenario.writer), options: ["--read-only=ON"])
+                notes.append("mariadbd answered \(scenario.since(restarted, ContinuousClock.now)) ms after the restart began")
+                let online = await expecting("\(scenario.writer) ONLINE with a reader role within 60 s of its restart") {
+                    try await eventually(timeout: .seconds(60), "\(scenario.writer) ONLINE with a reader role") { () -> String? in
+                        let line = try await scenario.cluster.showLine(scenario.writer)
+                        return line.contains("/ONLINE.") && line.contains("reader(") && !line.contains(Self.writerRole) ? line : nil
+                    }
+                }
+                let line = try await scenario.cluster.showLine(scenario.writer).trimmingCharacters(in: .whitespaces)
+                notes.append(online != nil ? "ONLINE with a reader role \(scenario.since(restarted, ContinuousClock.now)) ms after the restart began: \(line)" : "NOT ONLINE with a reader role 60 s after the restart: \(line)")
+                // Rejoined means it stays there: replicating from the writer, not dropped again a second later.
+                try await Task.sleep(for: .seconds(5))
+                let later = try await scenario.cluster.showLine(scenario.writer).trimmingCharacters(in: .whitespaces)
+                let stays = later.contains("/ONLINE.") && later.contains("reader(")
+                #expect(stays, "\(scenario.writer) still ONLINE with a reader role 5 s later: \(later)")
+                notes.append("5 s later: \(later)")
+                // Both directions replicate again: the standby's writes reach the returned host.
+                let standbyPosition = try await scenario.value("@@gtid_binlog_pos", on: scenario.standby) ?? ""
+                let caughtUp = try await scenario.value("MASTER_GTID_WAIT('\(standbyPosition)', 5)", on: scenario.writer)
+                #expect(caughtUp == "0", "the returned \(scenario.writer) replicates \(scenario.standby)'s \(standbyPosition)")
+                let status = try await scenario.value("@@read_only", on: scenario.writer)
+                #expect(status == "1", "the returned host stays read-only")
+                return ScenarioOutcome(
+                    finalWriter: scenario.standby, event: crashed, requireZeroLoss: true,
+                    replicationChecked: ["db1", "db2"], notes: notes, printLogs: resumed == nil || online == nil || !stays
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,281 @@
+import Foundation
+import MMMCore
+import MMMSystem
+import MMMTestSupport
+import MariaDBClient
+import Testing
+
+/// What a scenario's body reports when it got through its steps.
+struct ScenarioOutcome {
+    /// The host holding the writer role at the end (the loss check reads its table).
+    var finalWriter: String
+    /// The failure (crash, freeze, cut): "first write after" is measured from it; `nil` for a planned switchover,
+    /// where writes go on to the old writer until it is fenced.
+    var event: ContinuousClock.Instant?
+    /// True where no acknowledged write may be lost (switchover; the zero-loss policy).
+    var requireZeroLoss: Bool
+    /// Hosts whose `SHOW SLAVE STATUS` must show no `Last_SQL_Errno` at the end.
+    var replicationChecked: [String]
+    /// Extra timings for the detail line.
+    var notes: [String] = []
+    /// Set when the body recorded a failed expectation, so that the logs are printed.
+    var printLogs = false
+}
+
+/// One failover scenario: a fresh 2-host bench (db1, db2 masters), `MonitorCluster` (real agents, `mmm_mond`,
+/// `mmm_control`), a ``WriteLoad`` through the writer VIP and a ``WriterSampler`` watching for two writers.
+///
+/// ``run(_:_:)`` waits until the writer is assigned and the load writes, runs the body, keeps writing one more second,
+/// then measures and prints `SCENARIO <name>: outage <ms> ms, acknowledged <n>, lost <k>, duplicates <d>, two-writer
+/// samples <s>` (also when the body failed, then marked incomplete), and expects: no two-writer sample, no duplicate,
+/// no `Last_SQL_Errno`, and no loss where the outcome requires it.
+struct FailoverScenario {
+    /// The name in the printed lines (`SCENARIO <name>: ...`).
+    let name: String
+    /// The agents, the monitor and `mmm_control`.
+    let cluster: MonitorCluster
+    /// The inserts through the writer VIP.
+    let load: WriteLoad
+    /// The two-writer watch.
+    let sampler: WriterSampler
+    /// The host that held the writer role when the load started.
+    let writer: String
+    /// The other master.
+    let standby: String
+    /// When the load started.
+    let started: ContinuousClock.Instant
+
+    /// The bench the cluster runs on.
+    var bench: Bench { self.cluster.bench }
+
+    /// Runs the scenario `name` with `body` doing the disruptive steps.
+    static func run(_ name: String, _ body: (FailoverScenario) async throws -> ScenarioOutcome) async throws {
+        try await Bench.withBench(hosts: 2) { bench in
+            try await MonitorCluster.with(bench) { cluster in
+                let (writer, standby) = try await Self.initialWriter(cluster)
+                let configuration = WriteLoad.Configuration(
+                    address: Bench.writerIP, adminUser: bench.adminUser, adminPassword: bench.adminPassword
+                )
+                try await WriterSampler.with(bench: bench) { sampler in
+                    try await WriteLoad.with(configuration) { load in
+                        let started = ContinuousClock.now
+                        try await load.waitForAcknowledgements(100, after: started, timeout: .seconds(10))
+                        let scenario = FailoverScenario(
+                            name: name, cluster: cluster, load: load, sampler: sampler, writer: writer,
+                            standby: standby, started: started
+                        )
+                        let outcome: ScenarioOutcome
+                        do {
+                            outcome = try await body(scenario)
+                        } catch {
+                            await load.stop()
+                            await sampler.stop()
+                            scenario.printLine(check: nil, incomplete: "\(error)")
+                            scenario.printDetails(outcome: nil)
+                            scenario.printLogs()
+                            throw error
+                        }
+                        try await scenario.finish(outcome)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits for the first writer: assigned in `show`, both hosts ONLINE, the VIP reaching it writable.
+    static func initialWriter(_ cluster: MonitorCluster) async throws -> (writer: String, standby: String) {
+        let writer = try await eventually(timeout: .seconds(30), "a writer is assigned") { () -> String? in
+            for host in ["db1", "db2"] where try await cluster.showLine(host).contains("writer(\(Bench.writerIP))") {
+                return host
+            }
+            return nil
+        }
+        let standby = writer == "db1" ? "db2" : "db1"
+        try await cluster.waitFor(writer, "ONLINE")
+        try await cluster.waitFor(standby, "ONLINE")
+        _ = try await eventually(timeout: .seconds(10), "the writer VIP reaches \(writer), writable") { () -> Bool? in
+            let who = try await cluster.whoAnswers(Bench.writerIP)
+            return who.host == writer && !who.readOnly ? true : nil
+        }
+        return (writer, standby)
+    }
+
+    /// Waits until `show` names `host` as the writer and the writer VIP reaches `host` writable (`mmm_control
+    /// move_role` answers before the promotion is done), then until the load got an acknowledged insert after that;
+    /// returns when the VIP was first seen on `host` and the first acknowledgement after that.
+    @discardableResult
+    func waitForWrites(on host: String, after instant: ContinuousClock.Instant, timeout: Duration) async throws
+        -> (vipReached: ContinuousClock.Instant, acknowledgement: WriteLoad.Acknowledgement)
+    {
+        let reached = try await eventually(timeout: timeout, "\(host) holds the writer role and answers on the VIP, writable") {
+            () -> ContinuousClock.Instant? in
+            guard try await self.cluster.showLine(host).contains("writer(\(Bench.writerIP))") else { return nil }
+            let who = try await self.cluster.whoAnswers(Bench.writerIP)
+            return who.host == host && !who.readOnly ? ContinuousClock.now : nil
+        }
+        let remaining = max(.seconds(2), timeout - (ContinuousClock.now - instant))
+        let acknowledgement = try await self.load.waitForAcknowledgements(1, after: reached, timeout: remaining)
+        return (reached, acknowledgement)
+    }
+
+    /// The host holding the writer role in `show` now, if exactly one does.
+    func writerInShow() async throws -> String? {
+        var holders: [String] = []
+        for host in ["db1", "db2"] where try await self.cluster.showLine(host).contains("writer(\(Bench.writerIP))") {
+            holders.append(host)
+        }
+        return holders.count == 1 ? holders[0] : nil
+    }
+
+    /// Milliseconds from the event to `instant`.
+    func since(_ event: ContinuousClock.Instant, _ instant: ContinuousClock.Instant) -> Int64 {
+        milliseconds(of: instant - event)
+    }
+
+    /// A root connection configuration over `host`'s Unix socket (reaches it whatever the network does).
+    func socketConfiguration(_ host: String) throws -> MariaDBConfiguration {
+        let host = try self.bench.host(host)
+        return MariaDBConfiguration(
+            name: host.name, host: host.ip, port: host.port, unixSocket: host.socket, user: "root", password: "",
+            connectTimeout: .seconds(2), readTimeout: .seconds(10)
+        )
+    }
+
+    /// `Last_SQL_Errno`/`Last_SQL_Error` of every replication connection on `host` that has one, as text; `nil` if
+    /// the host does not answer.
+    func replicationErrors(on host: String) async -> [String]? {
+        guard let configuration = try? self.socketConfiguration(host),
+            let connection = try? await MariaDBConnection.connect(configuration, on: self.cluster.executor)
+        else { return nil }
+        let statuses = try? await connection.replicaStatuses()
+        await connection.close()
+        guard let statuses else { return nil }
+        return statuses.filter { $0.lastSQLErrno != 0 }.map { "\(host): Last_SQL_Errno \($0.lastSQLErrno) \($0.lastSQLError)" }
+    }
+
+    /// `SELECT expression` on `host` over its socket.
+    func value(_ expression: String, on host: String) async throws -> String? {
+        let connection = try await MariaDBConnection.connect(try self.socketConfiguration(host), on: self.cluster.executor)
+        do {
+            let row = try await connection.query("SELECT \(expression) AS v").singleRow(expression)
+            await connection.close()
+            return try row.string("v")
+        } catch {
+            await connection.close()
+            throw error
+        }
+    }
+
+    // MARK: - Measuring and reporting
+
+    private func finish(_ outcome: ScenarioOutcome) async throws {
+        // The final writer keeps taking writes for a second: the result must include writes after the recovery.
+        _ = try? await self.load.waitForAcknowledgements(20, after: ContinuousClock.now, timeout: .seconds(5))
+        try? await Task.sleep(for: .seconds(1))
+        await self.load.stop()
+        await self.sampler.stop()
+        // The writer may still be applying what the old writer sent; let it finish before counting the table.
+        try? await Task.sleep(for: .milliseconds(500))
+        let check = try await self.load.check(on: self.socketConfiguration(outcome.finalWriter))
+        var replication: [String] = []
+        var unanswered: [String] = []
+        for host in outcome.replicationChecked {
+            if let errors = await self.replicationErrors(on: host) { replication += errors } else { unanswered.append(host) }
+        }
+        self.printLine(check: check, incomplete: nil)
+        self.printDetails(outcome: outcome)
+        let show = (try? await self.cluster.control("show").output) ?? ""
+        for line in show.split(separator: "\n") where line.hasPrefix("  db") || line.hasPrefix("#") {
+            print("SCENARIO \(self.name) show: \(line.trimmingCharacters(in: .whitespaces))")
+        }
+        if !replication.isEmpty { print("SCENARIO \(self.name) replication: \(replication.joined(separator: "; "))") }
+
+        let conflicts = self.sampler.conflicts
+        let resumed = self.load.longestGap()?.open == false
+        #expect(conflicts.isEmpty, "never two writers: \(conflicts.count) samples with two writable hosts or two VIP holders, first: \(conflicts.first?.summary ?? "")")
+        #expect(resumed, "writes resumed on \(outcome.finalWriter) before the end")
+        #expect(check.duplicates.isEmpty, "no transaction applied twice: ids \(check.duplicates.prefix(10))")
+        #expect(replication.isEmpty, "no Last_SQL_Errno: \(replication)")
+        #expect(unanswered.isEmpty, "\(unanswered) answered SHOW SLAVE STATUS")
+        if outcome.requireZeroLoss {
+            #expect(check.lost.isEmpty, "no acknowledged write lost: \(check.lost.count) missing on \(outcome.finalWriter), first \(check.lost.prefix(10))")
+        }
+        let failed = !conflicts.isEmpty || !resumed || !check.duplicates.isEmpty || !replication.isEmpty
+            || !unanswered.isEmpty || (outcome.requireZeroLoss && !check.lost.isEmpty)
+        if failed || outcome.printLogs { self.printLogs() }
+    }
+
+    /// The line the benchmark issue collects.
+    private func printLine(check: WriteLoad.Check?, incomplete: String?) {
+        let gap = self.load.longestGap()
+        let outage = gap.map { "\(milliseconds(of: $0.duration))\($0.open ? "+ (never resumed)" : "")" } ?? "?"
+        let lost = check.map { String($0.lost.count) } ?? "?"
+        let duplicates = check.map { String($0.duplicates.count) } ?? "?"
+        var line = "SCENARIO \(self.name): outage \(outage) ms, acknowledged \(self.load.acknowledgedIDs.count), lost \(lost), duplicates \(duplicates), two-writer samples \(self.sampler.conflicts.count)"
+        if let incomplete { line += " (INCOMPLETE: \(incomplete.prefix(300)))" }
+        print(line)
+    }
+
+    private func printDetails(outcome: ScenarioOutcome?) {
+        var parts: [String] = []
+        if let outcome {
+            if let event = outcome.event {
+                if let first = self.load.firstAcknowledgement(after: event) {
+                    parts.append("first acknowledged write \(self.since(event, first.at)) ms after the event")
+                } else {
+                    parts.append("no acknowledged write after the event")
+                }
+            }
+            parts += outcome.notes
+        }
+        if let gap = self.load.longestGap() {
+            parts.append("longest gap from +\(self.since(self.started, gap.from)) ms to +\(self.since(self.started, gap.to)) ms after the load started")
+        }
+        parts.append("samples \(self.sampler.samples.count)")
+        parts.append(self.load.failureSummary)
+        print("SCENARIO \(self.name) detail: \(parts.joined(separator: "; "))")
+        for line in self.sampler.timeline(from: self.started) {
+            print("SCENARIO \(self.name) timeline: \(line)")
+        }
+    }
+
+    /// The monitor's and agents' log lines at `notice` and above (and errors), without the per-request and
+    /// per-tick noise, the last `limit` of each.
+    private func printLogs(limit: Int = 80) {
+        func interesting(_ log: String) -> String {
+            let lines = log.split(separator: "\n").filter { line in
+                !line.contains(" debug ") && !line.contains(" info mmm_mond: mmm.error_reply=false")
+                    && !line.contains("skipping ticks until it ends")
+            }
+            return lines.suffix(limit).map { String($0.prefix(600)) }.joined(separator: "\n")
+        }
+        print("--- monitor log (\(self.name), notice and above):\n\(interesting(self.cluster.monitor.log))")
+        for (name, agent) in self.cluster.agents.sorted(by: { $0.key < $1.key }) {
+            print("--- \(name) agent log (\(self.name), notice and above):\n\(interesting(agent.log))")
+        }
+    }
+}
+
+/// Awaits `step`; if it throws, records a test issue naming `what` and the error and returns `nil`, so that the
+/// scenario goes on to its measurements (losses, two-writer samples, the recovery after an undo) instead of ending
+/// at the first failed expectation.
+func expecting<T>(_ what: String, _ step: () async throws -> T) async -> T? {
+    do {
+        return try await step()
+    } catch {
+        Issue.record("\(what): \(error)")
+        return nil
+    }
+}
+
+/// Runs `body`; runs `undo` afterwards whether `body` threw or not (e.g. SIGCONT, link up), then rethrows.
+func restoring<T>(_ undo: () async -> Void, _ body: () async throws -> T) async throws -> T {
+    do {
+        let value = try await body()
+        await undo()
+        return value
+    } catch {
+        await undo()
+        throw error
+    }
+}
