@@ -38,6 +38,9 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         var lastSemiSyncReport: String?
         /// A fence order arrived: convergence runs (and fences the server when it answers) even before any status.
         var fenceOrdered = false
+        /// The source this host was last seen replicating from, or made to, under the monitor's current instruction;
+        /// reset when the monitor names nobody. A source named anew is started even if its replication is stopped.
+        var followActedOn: String?
     }
 
     /// The resolved settings.
@@ -118,6 +121,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
                     state.activeMaster = status.activeMaster
                     // The monitor leaves the active master out for a host that must not replicate yet.
                     state.desire = AgentDesire(roles: status.roles, follow: status.activeMaster)
+                    if status.activeMaster == nil { state.followActedOn = nil }
                 }
             }
             self.heardMonitor(holdingRoles: status.roles)
@@ -330,9 +334,11 @@ public final class AgentCore: AgentRequestHandling, Sendable {
 
     /// One round: observe, plan, execute in order; the first failing step ends the round (the next one retries).
     public func convergeOnce() async {
-        let (known, leaseAllows, leaseState, fenceOrdered) = self.state.withLockedValue {
-            ($0.desire, $0.lease.mayWrite, $0.lease.state, $0.fenceOrdered)
+        let (stored, leaseAllows, leaseState, fenceOrdered, actedOn) = self.state.withLockedValue {
+            ($0.desire, $0.lease.mayWrite, $0.lease.state, $0.fenceOrdered, $0.followActedOn)
         }
+        var known = stored
+        known?.followIsNew = stored?.follow != nil && stored?.follow != actedOn
         // Before the monitor has spoken, change nothing, unless the lease (armed at start on a writable host) or a
         // fence order says fence: then keep everything but the right to write.
         guard known != nil || leaseState == .fenced || fenceOrdered else { return }
@@ -341,6 +347,9 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             observation = try await self.observer.observe(deadline: .seconds(2)).0
         } catch {
             self.recordError("could not read the host's state: \(error)")
+            // A dead or frozen mariadbd must not keep role IPs the monitor moved elsewhere: the new holder's
+            // duplicate-address check would refuse them, and clients would keep reaching this host.
+            await self.releaseUnwanted(desire: known, leaseAllowsWriting: leaseAllows && !fenceOrdered)
             return
         }
         let desire = known ?? AgentDesire(
@@ -352,16 +361,29 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             desired: desire, observed: observation, leaseAllowsWriting: leaseAllows
         )
         var failure: String?
+        var followed = false
         steps: for action in actions {
             do {
                 try await self.execute(action, observed: observation)
+                if case .follow = action { followed = true }
             } catch {
                 failure = "\(action) failed: \(error)"
                 self.recordError("\(action) failed: \(error)")
-                // A fence that failed must not keep the VIP on a host that may still be writable: the releases that
-                // follow it still run; anything that gives the host more (promote, acquire, follow) does not.
-                guard case .fence = action else { break steps }
+                switch action {
+                case .fence, .acquireIP:
+                    // A fence that failed must not keep the VIP on a host that may still be writable: the releases
+                    // that follow it still run. One IP another host still answers for must not keep this host from
+                    // taking the others (the writer IP first among them).
+                    continue steps
+                case .releaseIP, .promote, .follow:
+                    break steps
+                }
             }
+        }
+        if let source = desire.follow,
+            followed || (observation.following == source && observation.replicating)
+        {
+            self.state.withLockedValue { if $0.desire?.follow == source { $0.followActedOn = source } }
         }
         // Semi-sync every round, also after a failed step: turning the master role off on a host that is not the
         // writer must never wait for the rest of the round to succeed (rule R10).
@@ -430,6 +452,25 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             let message = "keeping semi-sync (failover_policy zero_loss) failed: \(error)"
             self.recordError(message)
             return (message, false)
+        }
+    }
+
+    /// Releases the role IPs this host holds but must not: those the monitor did not give it, and the writer IP when
+    /// it may not write. Used when the database cannot be read; nothing is acquired then.
+    private func releaseUnwanted(desire: AgentDesire?, leaseAllowsWriting: Bool) async {
+        guard let desire, let held = try? await self.observer.heldIPs(deadline: .seconds(1)) else { return }
+        let mayWrite = leaseAllowsWriting && desire.roles.contains { $0.role == self.settings.writerRole }
+        let wanted = Set(desire.roles.filter { $0.role != self.settings.writerRole || mayWrite }.map(\.ip))
+        for roleIP in self.settings.roleIPs where held.contains(roleIP.ip) && !wanted.contains(roleIP.ip) {
+            self.logger.notice(
+                "Releasing role IP (the database cannot be read)",
+                metadata: [LogKey.host: "\(self.settings.this.name)", LogKey.role: "\(roleIP)"]
+            )
+            do {
+                try await self.endpoints.release(role: roleIP.role, ip: roleIP.ip, deadline: .seconds(2))
+            } catch {
+                self.recordError("releasing \(roleIP) failed: \(error)")
+            }
         }
     }
 

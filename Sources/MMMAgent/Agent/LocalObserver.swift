@@ -51,6 +51,11 @@ public struct LocalObserver: Sendable {
         }
     }
 
+    /// The role IPs on this host's interface, without asking the database (for a round where it cannot be read).
+    public func heldIPs(deadline: Duration) async throws -> Set<String> {
+        try await self.endpoints.heldIPs(among: self.roleIPs, deadline: deadline)
+    }
+
     /// Reads everything ``AgentPlanner`` needs.
     public func observe(deadline: Duration) async throws -> (AgentObservation, DatabaseState) {
         let database = try await self.readDatabase()
@@ -58,7 +63,10 @@ public struct LocalObserver: Sendable {
         // The default connection (MMM's) is the one that follows the writer.
         let source = database.replicas.first { $0.connectionName.isEmpty }
         let following = source.flatMap { self.hostNamesByIP[$0.masterHost] }
-        let observation = AgentObservation(heldIPs: held, writable: !database.facts.readOnly, following: following)
+        let replicating = source.map { $0.ioThread == .yes && $0.sqlThreadRunning } ?? false
+        let observation = AgentObservation(
+            heldIPs: held, writable: !database.facts.readOnly, following: following, replicating: replicating
+        )
         return (observation, database)
     }
 }

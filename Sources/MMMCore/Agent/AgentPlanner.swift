@@ -6,12 +6,15 @@ public struct AgentObservation: Sendable, Hashable {
     public var writable: Bool
     /// The host the local server replicates from (by name), if any.
     public var following: String?
+    /// Both replication threads of that source run (false when stopped, or nothing is configured).
+    public var replicating: Bool
 
     /// Creates an observation.
-    public init(heldIPs: Set<String> = [], writable: Bool = false, following: String? = nil) {
+    public init(heldIPs: Set<String> = [], writable: Bool = false, following: String? = nil, replicating: Bool? = nil) {
         self.heldIPs = heldIPs
         self.writable = writable
         self.following = following
+        self.replicating = replicating ?? (following != nil)
     }
 }
 
@@ -22,11 +25,16 @@ public struct AgentDesire: Sendable, Hashable {
     /// The host this host must replicate from, if any. The monitor leaves it out (nil) for a host that must not
     /// replicate yet: a returning host whose GTID state it has not compared with the writer's (invariant 4).
     public var follow: String?
+    /// The monitor named ``follow`` anew since the agent last acted on it (a returning host just cleared, a new writer):
+    /// stopped replication from that source is started again. A replica an operator stopped under an unchanged
+    /// instruction stays stopped (the monitor shows it REPLICATION_FAIL, as MMM does).
+    public var followIsNew: Bool
 
     /// Creates a desire.
-    public init(roles: [RoleIP], follow: String?) {
+    public init(roles: [RoleIP], follow: String?, followIsNew: Bool = false) {
         self.roles = roles
         self.follow = follow
+        self.followIsNew = followIsNew
     }
 }
 
@@ -89,12 +97,15 @@ public enum AgentPlanner {
         if mustWrite && !observed.writable {
             actions.append(.promote)
         }
-        for roleIP in wanted.sorted() where !observed.heldIPs.contains(roleIP.ip) {
+        // The writer IP first: a reader IP another host still holds must not delay the writes.
+        let ordered = wanted.sorted { ($0.role == writerRole ? 0 : 1, $0) < ($1.role == writerRole ? 0 : 1, $1) }
+        for roleIP in ordered where !observed.heldIPs.contains(roleIP.ip) {
             actions.append(.acquireIP(roleIP))
         }
         // Promotion forgets the source, so a writer told to follow its peer follows it again afterwards.
         let promoting = mustWrite && !observed.writable
-        if let source = desired.follow, source != this, observed.following != source || promoting {
+        let restart = desired.followIsNew && !observed.replicating
+        if let source = desired.follow, source != this, observed.following != source || promoting || restart {
             actions.append(.follow(writer: source))
         }
         return actions

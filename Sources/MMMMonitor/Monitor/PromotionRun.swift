@@ -79,16 +79,30 @@ struct PromotionRun: Sendable {
         guard let link = self.links[host] else { return nil }
         var killTried = false
         while self.isCurrent(self.token) {
+            // An agent that answers hears the monitor: its lease is no way out; it must drop the writer IP.
+            var agentAnswered = false
             do {
                 let answer = try await link.send(
                     .fence(FenceOrder(target: host, epoch: self.epoch, reason: "the writer role moves to \(self.candidate)")),
                     replyTimeout: .seconds(3)
                 )
                 switch answer {
-                case .fenced(let report):
-                    self.post(.writerFenced(host: host, token: self.token, how: "fenced by its agent (sessions killed: \(report.sessionsKilled))"))
+                case .fenced(let report) where report.readOnly:
+                    self.post(.writerFenced(host: host, token: self.token, how: "fenced by its agent (read_only ON, sessions killed: \(report.sessionsKilled))"))
                     return try? await self.binlogPosition(of: link)
+                case .fenced(let report):
+                    // mariadbd is down or frozen: nobody can write through the VIP, which its agent dropped; when the
+                    // server comes back, the agent makes it read-only before anything else.
+                    let dropped = report.rolesDropped.map(\.description).joined(separator: ", ")
+                    self.post(
+                        .writerFenced(
+                            host: host, token: self.token,
+                            how: "its agent dropped the writer IP (\(dropped.isEmpty ? "none held" : dropped)); mariadbd could not be made read-only (down or frozen)"
+                        )
+                    )
+                    return nil
                 case .failed(let failure):
+                    agentAnswered = true
                     self.logger.warning(
                         "Agent could not fence its host",
                         metadata: [LogKey.host: "\(host)", LogKey.error: "\(failure.code): \(failure.message)"]
@@ -117,7 +131,7 @@ struct PromotionRun: Sendable {
                 lastSentToOldWriter: .zero,
                 candidateAcknowledgedAt: MonitorInstant(sinceOrigin: acknowledgedAt - lastRenewal)
             )
-            if ContinuousClock.now >= lastRenewal + leaseEnd.sinceOrigin {
+            if !agentAnswered, ContinuousClock.now >= lastRenewal + leaseEnd.sinceOrigin {
                 self.post(.writerFenced(host: host, token: self.token, how: "its writer lease has certainly run out"))
                 return nil
             }

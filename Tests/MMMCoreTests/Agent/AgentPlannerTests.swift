@@ -44,6 +44,32 @@ import Testing
         #expect(self.plan([Self.writer], held: [Self.writer.ip], writable: true).isEmpty)
     }
 
+    @Test func stoppedReplicationStartsOnlyUnderANewInstruction() {
+        let stopped = AgentObservation(heldIPs: [], writable: false, following: "db2", replicating: false)
+        // The monitor just named db2 (a returning host it cleared): replication from db2 is started.
+        #expect(
+            AgentPlanner.plan(
+                this: "db1", writerRole: "writer", desired: AgentDesire(roles: [], follow: "db2", followIsNew: true),
+                observed: stopped, leaseAllowsWriting: true
+            ) == [.follow(writer: "db2")]
+        )
+        // Same instruction as before: an operator's STOP SLAVE is left alone (REPLICATION_FAIL shows it).
+        #expect(
+            AgentPlanner.plan(
+                this: "db1", writerRole: "writer", desired: AgentDesire(roles: [], follow: "db2"),
+                observed: stopped, leaseAllowsWriting: true
+            ).isEmpty
+        )
+    }
+
+    @Test func theWriterIPIsTakenBeforeReaderIPs() {
+        // Regression: a reader IP still held by the failed old writer made the round stop before the writer IP.
+        #expect(
+            self.plan([Self.reader1, Self.writer], writable: true)
+                == [.acquireIP(Self.writer), .acquireIP(Self.reader1)]
+        )
+    }
+
     @Test func theWriterClosesTheRingOnlyWhenTheMonitorNamesItsPeer() {
         // Until the monitor has checked the peer, the writer's status names the writer itself: nothing to do.
         #expect(self.plan([Self.writer], follow: "db1", held: [Self.writer.ip], writable: true).isEmpty)
