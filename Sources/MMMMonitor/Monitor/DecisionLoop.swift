@@ -19,9 +19,13 @@ struct DecisionLoop {
     private(set) var epoch: UInt64
     /// The promotion in progress: its candidate and token.
     private(set) var promotion: (host: String, token: UInt64)?
-    /// The writer and the peer it may replicate from again (the peer was found without errant transactions).
-    private(set) var ringClosed: (writer: String, peer: String)?
-    private var lastRingErrant: [String] = []
+    /// Hosts whose GTID state was compared with the current writer's and found clean since they last could have
+    /// diverged (monitor start, HARD_OFFLINE, losing the writer role): only they are told to replicate from the writer,
+    /// and the writer replicates from its peer only when the peer is one of them (rule R2: compare before any START
+    /// SLAVE of a returning host).
+    private(set) var cleared: Set<String> = []
+    private var lastErrantLogged: [String: [String]] = [:]
+    private var writerSeen: String?
     /// The report of the promotion in progress.
     private(set) var recorder: FailoverRecorder?
     /// The last finished report (restored from the status file).
@@ -180,30 +184,30 @@ struct DecisionLoop {
             self.endPromotion(shared: shared)
             self.finishReport("failed: \(reason)")
             return self.machine.drainFailed(host: host, reason: reason, at: now)
-        case .ringChecked(let writer, let peer, let errant):
-            guard self.ringCandidate.map({ $0 == (writer, peer) }) == true else { return [] }
+        case .gtidChecked(let writer, let host, let errant):
+            guard self.machine.writer == writer, host != writer, self.machine.hosts[host] != nil else { return [] }
             guard errant.isEmpty else {
-                if errant != self.lastRingErrant {
-                    self.lastRingErrant = errant
+                self.cleared.remove(host)
+                if errant != self.lastErrantLogged[host] {
+                    self.lastErrantLogged[host] = errant
                     self.logger.error(
-                        "The writer's peer has transactions the writer lacks: it stays out until repaired",
-                        metadata: [LogKey.host: "\(peer)", "mmm.writer": "\(writer)", "mmm.errant": "\(errant.joined(separator: ","))"]
+                        "Host has transactions the writer lacks: it stays out until repaired",
+                        metadata: [LogKey.host: "\(host)", "mmm.writer": "\(writer)", "mmm.errant": "\(errant.joined(separator: ","))"]
                     )
                 }
-                return self.machine.gtidCompared(host: peer, errant: errant, at: now)
+                return self.machine.gtidCompared(host: host, errant: errant, at: now)
             }
-            self.lastRingErrant = []
-            if !(self.machine.hosts[peer]?.errantTransactions.isEmpty ?? true) {
-                self.logger.notice("The writer's peer no longer has errant transactions", metadata: [LogKey.host: "\(peer)"])
-                return self.machine.gtidCompared(host: peer, errant: [], at: now)
+            self.lastErrantLogged[host] = nil
+            if self.cleared.insert(host).inserted {
+                self.logger.notice(
+                    "Host's GTID state is contained in the writer's: it may replicate from the writer",
+                    metadata: [LogKey.host: "\(host)", "mmm.writer": "\(writer)"]
+                )
             }
-            guard self.machine.state(of: peer) == .online else { return [] }
-            guard self.ringClosed.map({ $0 == (writer, peer) }) != true else { return [] }
-            self.ringClosed = (writer, peer)
-            self.logger.notice(
-                "Closing the master-master ring: the writer replicates from its peer again",
-                metadata: [LogKey.host: "\(writer)", LogKey.peer: "\(peer)"]
-            )
+            if !(self.machine.hosts[host]?.errantTransactions.isEmpty ?? true) {
+                self.logger.notice("Host no longer has errant transactions", metadata: [LogKey.host: "\(host)"])
+                return self.machine.gtidCompared(host: host, errant: [], at: now)
+            }
             return []
         case .writerCrossChecked(let host, let reachableFrom, let unreachableFrom):
             self.logger.notice(
@@ -339,39 +343,53 @@ struct DecisionLoop {
         self.lastSaved = status
     }
 
-    /// The writer and its master-master peer when the peer is ONLINE: the pair whose ring may be closed.
-    var ringCandidate: (writer: String, peer: String)? {
+    /// The writer's master-master peer when it is ONLINE and cleared: the writer replicates from it (the ring is
+    /// closed).
+    var writerSource: String? {
         guard let writer = self.machine.writer,
             let peer = self.settings.topology.hosts.first(where: { $0.name == writer })?.peer,
             self.settings.topology.hosts.contains(where: { $0.name == peer && $0.mode == .master }),
-            let state = self.machine.state(of: peer)
+            self.machine.state(of: peer) == .online, self.cleared.contains(peer)
         else { return nil }
-        // An ONLINE peer before the ring closes; a peer held for errant transactions, to see it repaired.
-        let errant = !(self.machine.hosts[peer]?.errantTransactions.isEmpty ?? true)
-        guard state == .online || (errant && state != .hardOffline && state != .adminOffline) else { return nil }
-        return (writer, peer)
+        return peer
+    }
+
+    /// The hosts to compare with the writer now: those not cleared that can be reached, and those held for errant
+    /// transactions (to see them repaired).
+    var hostsToCompare: [String] {
+        guard let writer = self.machine.writer else { return [] }
+        return self.settings.hostNames.filter { host in
+            guard host != writer, let machine = self.machine.hosts[host], machine.state != .hardOffline else { return false }
+            return !self.cleared.contains(host) || !machine.errantTransactions.isEmpty
+        }
     }
 
     /// Computes every agent's status and publishes it; returns the hosts whose status changed.
     mutating func publishDesiredStatuses(into shared: MonitorShared) -> [String] {
-        let candidate = self.ringCandidate
-        if let closed = self.ringClosed,
-            candidate.map({ $0 == closed }) != true || self.machine.state(of: closed.peer) != .online
-                || !(self.machine.hosts[closed.peer]?.errantTransactions.isEmpty ?? true)
-        {
-            self.ringClosed = nil
+        // A host that was unreachable, or that lost the writer role, may have transactions the writer lacks.
+        let writer = self.machine.writer
+        if writer != self.writerSeen {
+            if let previous = self.writerSeen { self.cleared.remove(previous) }
+            if let writer { self.cleared.remove(writer) }
+            self.writerSeen = writer
         }
+        for (host, machine) in self.machine.hosts where machine.state == .hardOffline {
+            self.cleared.remove(host)
+        }
+        let compare = writer.map { (writer: $0, hosts: self.hostsToCompare) }
         let errant = self.machine.hosts.compactMapValues { $0.errantTransactions.isEmpty ? nil : $0.errantTransactions }
         shared.state.withLock {
-            $0.ringCheck = candidate
+            $0.gtidChecks = compare
             $0.errant = errant
         }
         // PASSIVE: agents hear nothing new (MMM); they keep the status they had, renewed as it was.
         guard self.machine.mode != .passive else { return [] }
-        let writerSource = self.ringClosed?.peer
+        let writerSource = self.writerSource
         var changed: [String] = []
         for host in self.settings.hostNames {
-            let status = self.plan.status(for: host, machine: self.machine, epoch: self.epoch, writerSource: writerSource)
+            let status = self.plan.status(
+                for: host, machine: self.machine, epoch: self.epoch, writerSource: writerSource, cleared: self.cleared
+            )
             guard status != self.published[host] else { continue }
             self.plan.publishing(status.roles, to: host)
             self.published[host] = status

@@ -22,9 +22,9 @@ enum MonitorInput: Sendable {
     case drained(host: String, token: UInt64, window: String?)
     /// Promotion `token`: the candidate could not be drained.
     case drainFailed(host: String, token: UInt64, reason: String)
-    /// The writer's peer was compared with the writer: `errant` lists the peer's transactions the writer lacks
-    /// (empty: the ring may be closed).
-    case ringChecked(writer: String, peer: String, errant: [String])
+    /// `host`'s GTID state was compared with the writer's: `errant` lists its transactions the writer lacks (empty:
+    /// it may replicate from the writer, and the writer from it if it is the writer's peer).
+    case gtidChecked(writer: String, host: String, errant: [String])
     /// Other hosts' agents answered whether they can reach the writer's mysqld (a silent agent is in neither list).
     case writerCrossChecked(host: String, reachableFrom: [String], unreachableFrom: [String])
     /// An `mmm_control` request; `reply` must be called exactly once.

@@ -214,7 +214,7 @@ public final class MonitorService: Service, ControlHandling, Sendable {
                 if !self.settings.pingIPs.isEmpty {
                     group.addTask { await self.runNetworkCheck(pinger: pinger, post: postInput) }
                 }
-                group.addTask { [links] in await self.runRingCheck(links: links, post: postInput) }
+                group.addTask { [links] in await self.runGTIDChecks(links: links, post: postInput) }
                 for host in self.settings.hostNames {
                     guard let link = links[host], let wake = wakes[host] else { continue }
                     group.addTask { await self.runPusher(host: host, link: link, wakes: wake.stream, post: postInput) }
@@ -469,20 +469,21 @@ public final class MonitorService: Service, ControlHandling, Sendable {
         }
     }
 
-    /// Compares the writer's peer with the writer every second while the decision loop asks for it: the peer's
-    /// `gtid_binlog_state` first, then the writer's (read after, it has every transaction of its own that the peer
-    /// has), so that a transaction only the peer has is errant, never the writer's own newer ones.
-    private func runRingCheck(links: [String: AgentLink], post: @escaping @Sendable (MonitorInput) -> Void) async {
+    /// Compares, every second, each host the decision loop names with the writer: the host's `gtid_binlog_state`
+    /// first, then the writer's (read after, it has every transaction of its own that the host has), so that a
+    /// transaction only the host has is errant, never the writer's own newer ones (fact R1: per domain and server_id).
+    private func runGTIDChecks(links: [String: AgentLink], post: @escaping @Sendable (MonitorInput) -> Void) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(1))
-            guard let (writer, peer) = self.shared.state.withLock({ $0.ringCheck }),
-                let writerLink = links[writer], let peerLink = links[peer]
+            guard let (writer, hosts) = self.shared.state.withLock({ $0.gtidChecks }), let writerLink = links[writer]
             else { continue }
-            guard let peerState = try? await Self.binlogState(of: peerLink),
-                let writerState = try? await Self.binlogState(of: writerLink)
-            else { continue }
-            let errant = peerState.ranges(notIn: writerState).map(\.description)
-            post(.ringChecked(writer: writer, peer: peer, errant: errant))
+            for host in hosts {
+                guard let link = links[host], let hostState = try? await Self.binlogState(of: link),
+                    let writerState = try? await Self.binlogState(of: writerLink)
+                else { continue }
+                let errant = hostState.ranges(notIn: writerState).map(\.description)
+                post(.gtidChecked(writer: writer, host: host, errant: errant))
+            }
         }
     }
 
@@ -519,8 +520,8 @@ struct MonitorSharedState: Sendable {
     var promotionToken: UInt64 = 0
     /// Hosts being fenced or waited out: nothing that renews their writer lease is sent to them.
     var fencing: Set<String> = []
-    /// The writer and its master-master peer to compare before the writer replicates from the peer again.
-    var ringCheck: (writer: String, peer: String)?
+    /// The writer and the hosts to compare with it (see ``DecisionLoop/cleared``).
+    var gtidChecks: (writer: String, hosts: [String])?
     /// Each host's errant transactions as the machine knows them (for `errant HOST`).
     var errant: [String: [String]] = [:]
     /// The MariaDB executor while the service runs (for `errant HOST`'s binlog lookup).

@@ -27,12 +27,14 @@ public struct StatusPlan: Sendable, Hashable {
     ///   never held back here: the machine gives it only after the old writer was fenced).
     /// - The active master is the writer, except for a host with errant transactions (it must not replicate from
     ///   the writer before the operator decides) and when there is no writer (nothing to follow yet). The writer
-    ///   itself is named `writerSource` (its master-master peer, once checked) or itself (replicate from nobody).
+    ///   itself is named `writerSource` (its master-master peer, once checked) or itself (replicate from nobody). With
+    ///   `cleared`, a host not in it (its GTID state not yet compared with the writer's) follows nobody either.
     public func status(
         for host: String,
         machine: ClusterStateMachine,
         epoch: UInt64,
-        writerSource: String? = nil
+        writerSource: String? = nil,
+        cleared: Set<String>? = nil
     ) -> SetStatus {
         let assigned = machine.assignment.roles(of: host)
         let roles = assigned.filter { roleIP in
@@ -40,6 +42,7 @@ public struct StatusPlan: Sendable, Hashable {
                 || !self.claims.contains { other, held in other != host && held.contains(roleIP) }
         }
         let errant = !(machine.hosts[host]?.errantTransactions.isEmpty ?? true)
+            || (host != machine.writer && cleared.map { !$0.contains(host) } == true)
         return SetStatus(
             state: machine.state(of: host) ?? .awaitingRecovery,
             roles: roles,

@@ -200,23 +200,38 @@ struct DecisionLoopTests {
         return loop
     }
 
-    @Test("the writer replicates from its peer again only after the peer was found clean")
-    func ringClosesAfterCleanCheck() async throws {
+    @Test("a host follows the writer, and the writer its peer, only once the host's GTID state was found clean")
+    func followOnlyAfterCleanComparison() async throws {
         let settings = try await Self.settings()
         let clock = MonitorClock()
         let shared = MonitorShared()
         var loop = Self.settledLoop(settings, clock: clock)
         #expect(loop.machine.writer == "db1")
         _ = loop.publishDesiredStatuses(into: shared)
-        #expect(shared.state.withLock { $0.ringCheck.map { $0 == ("db1", "db2") } } == true, "the check is asked for")
+        #expect(shared.state.withLock { $0.gtidChecks.map { $0.writer == "db1" && $0.hosts == ["db2"] } } == true, "db2 is to be compared")
         #expect(shared.state.withLock { $0.desired["db1"]?.activeMaster } == "db1", "ring open: the writer follows nobody")
-        // A result for another pair (a stale check) changes nothing.
-        _ = loop.apply(.ringChecked(writer: "db2", peer: "db1", errant: []), now: clock.now, shared: shared)
-        #expect(loop.ringClosed == nil)
-        _ = loop.apply(.ringChecked(writer: "db1", peer: "db2", errant: []), now: clock.now, shared: shared)
-        #expect(loop.publishDesiredStatuses(into: shared).contains("db1"))
+        #expect(shared.state.withLock { $0.desired["db2"]?.activeMaster } == nil, "not compared yet: db2 follows nobody")
+        // A result about another writer (a stale check) changes nothing.
+        _ = loop.apply(.gtidChecked(writer: "db2", host: "db1", errant: []), now: clock.now, shared: shared)
+        #expect(loop.cleared.isEmpty)
+        _ = loop.apply(.gtidChecked(writer: "db1", host: "db2", errant: []), now: clock.now, shared: shared)
+        #expect(Set(loop.publishDesiredStatuses(into: shared)) == ["db1", "db2"])
         #expect(shared.state.withLock { $0.desired["db1"]?.activeMaster } == "db2", "ring closed")
         #expect(shared.state.withLock { $0.desired["db2"]?.activeMaster } == "db1")
+        #expect(shared.state.withLock { $0.gtidChecks?.hosts } == [], "nothing left to compare")
+        // db2 unreachable for a while: it must be compared again before it replicates.
+        let start = ContinuousClock.now
+        for offset in [5, 8] {  // failures debounced over their trap periods
+            for check in [CheckKind.ping, .mysql] {
+                let at = start + .seconds(offset)
+                let event = CheckEvent(host: "db2", check: check, outcome: .failed(message: "ERROR"), at: at, duration: .zero)
+                _ = loop.apply(.check(event), now: clock.instant(at), shared: shared)
+            }
+        }
+        #expect(loop.machine.state(of: "db2") == .hardOffline)
+        _ = loop.publishDesiredStatuses(into: shared)
+        #expect(!loop.cleared.contains("db2"))
+        #expect(shared.state.withLock { $0.desired["db1"]?.activeMaster } == "db1", "ring open again")
     }
 
     @Test("a peer with transactions the writer lacks is held with its errant GTIDs, and the ring stays open")
@@ -226,7 +241,7 @@ struct DecisionLoopTests {
         let shared = MonitorShared()
         var loop = Self.settledLoop(settings, clock: clock)
         _ = loop.publishDesiredStatuses(into: shared)
-        let actions = loop.apply(.ringChecked(writer: "db1", peer: "db2", errant: ["0-2-5..0-2-6"]), now: clock.now, shared: shared)
+        let actions = loop.apply(.gtidChecked(writer: "db1", host: "db2", errant: ["0-2-5..0-2-6"]), now: clock.now, shared: shared)
         #expect(actions.contains { if case .hostStateChanged("db2", let t) = $0 { return t.to == .replicationFail } else { return false } })
         #expect(loop.machine.hosts["db2"]?.errantTransactions == ["0-2-5..0-2-6"])
         _ = loop.publishDesiredStatuses(into: shared)
@@ -237,8 +252,9 @@ struct DecisionLoopTests {
         _ = loop.apply(.control(ControlRequest(verb: "errant", arguments: ["db2"]), reply: { reply.set($0) }), now: clock.now, shared: shared)
         #expect(reply.value?.text.hasPrefix("Host 'db2' has transactions the writer db1 lacks: 0-2-5..0-2-6.") == true, "\(String(describing: reply.value))")
         // Repaired: a clean comparison clears it.
-        _ = loop.apply(.ringChecked(writer: "db1", peer: "db2", errant: []), now: clock.now, shared: shared)
+        _ = loop.apply(.gtidChecked(writer: "db1", host: "db2", errant: []), now: clock.now, shared: shared)
         #expect(loop.machine.hosts["db2"]?.errantTransactions.isEmpty == true)
+        #expect(loop.cleared.contains("db2"))
     }
 
     @Test("a promotion leaves a report: cause, fencing, drain window, promotion, the agent's answer; persisted and shown")
