@@ -172,11 +172,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         case .fence(let order):
             try self.requireMonitor(sender, for: "fence")
             guard order.target == self.settings.this.name else {
-                // Fencing a peer's mariadbd over SQL is not implemented; fencing this host instead would be wrong.
-                throw MMMError(
-                    .invalidArgument,
-                    "fence order for \(order.target) sent to the agent of \(self.settings.this.name): fencing another host over SQL is not implemented; send it to \(order.target)'s agent"
-                )
+                return .fenced(try await self.fencePeer(order))
             }
             return .fenced(try await self.fenceNow(reason: order.reason))
         }
@@ -350,6 +346,14 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             // A dead or frozen mariadbd must not keep role IPs the monitor moved elsewhere: the new holder's
             // duplicate-address check would refuse them, and clients would keep reaching this host.
             await self.releaseUnwanted(desire: known, leaseAllowsWriting: leaseAllows && !fenceOrdered)
+            // A server that must not write but may still be writable (frozen, or restarting) is tried again at once
+            // rather than at the next interval: the moment it answers, it is made read-only before anything else.
+            let mustNotWrite = fenceOrdered || leaseState == .fenced
+                || !(known?.roles.contains { $0.role == self.settings.writerRole } ?? false)
+            if mustNotWrite {
+                try? await Task.sleep(for: .milliseconds(100))
+                self.wake.yield()
+            }
             return
         }
         let desire = known ?? AgentDesire(
@@ -455,6 +459,34 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         }
     }
 
+    /// Fences another host's mariadbd over SQL (DESIGN.md §4 step 2: its agent does not answer, but this host reaches
+    /// its server): `read_only=ON` and its client sessions killed, within 3 s, with this agent's account. Its VIP cannot
+    /// be dropped from here; with `read_only` on and the sessions gone, clients that still reach it get errors.
+    ///
+    /// - Throws: ``MMMCore/MMMError`` when the target is unknown or its server cannot be fenced (the monitor then
+    ///   waits out the target's writer lease).
+    private func fencePeer(_ order: FenceOrder) async throws -> MMMProtocol.FenceReport {
+        guard let peer = self.settings.host(named: order.target) else {
+            throw MMMError(.invalidArgument, "fence order for unknown host '\(order.target)'; it is not in the config")
+        }
+        var target = self.settings.database
+        target.name = peer.name
+        target.host = peer.ip
+        target.port = peer.mysqlPort
+        target.connectTimeout = .seconds(1)
+        self.logger.warning(
+            "Fencing a peer's server over SQL on the monitor's order",
+            metadata: [LogKey.host: "\(self.settings.this.name)", LogKey.peer: "\(peer.name)", LogKey.error: "\(order.reason)"]
+        )
+        let control = WriteControl(configuration: target, executor: self.executor, logger: self.logger)
+        let report = try await withDeadline(.seconds(3), "fencing \(peer.name) over SQL") {
+            try await control.fence(FenceOptions(sparedUsers: self.settings.sparedUsers))
+        }
+        return MMMProtocol.FenceReport(
+            target: peer.name, readOnly: true, sessionsKilled: UInt32(clamping: report.killedSessions.count), rolesDropped: []
+        )
+    }
+
     /// Releases the role IPs this host holds but must not: those the monitor did not give it, and the writer IP when
     /// it may not write. Used when the database cannot be read; nothing is acquired then.
     private func releaseUnwanted(desire: AgentDesire?, leaseAllowsWriting: Bool) async {
@@ -475,8 +507,13 @@ public final class AgentCore: AgentRequestHandling, Sendable {
     }
 
     private func recordError(_ message: String) {
+        // Logged when it changes: a server that stays down is retried often and must not flood the log.
+        let repeated = self.state.withLockedValue { state in
+            defer { state.lastError = message }
+            return state.lastError == message
+        }
+        guard !repeated else { return }
         self.logger.error("Convergence step failed", metadata: [LogKey.host: "\(self.settings.this.name)", LogKey.error: "\(message)"])
-        self.state.withLockedValue { $0.lastError = message }
     }
 
     private func execute(_ action: AgentAction, observed: AgentObservation) async throws {

@@ -2,6 +2,7 @@ import Logging
 import MMMCore
 import MMMProtocol
 import MMMTransport
+import NIOCore
 import Synchronization
 
 /// The monitor's line to one agent: every request to that agent goes through it, one at a time.
@@ -31,6 +32,21 @@ public final class AgentLink: Sendable {
     /// take the right to write away as they renew it, so they do not count.
     public var lastRenewalStarted: ContinuousClock.Instant { self.lastRenewal.withLock { $0 } }
 
+    /// Whether `error` means the connection was never established, so the request was never sent (refused,
+    /// unreachable, or the connect deadline passed). Any later failure may have come after the agent read it.
+    static func neverSent(_ error: any Error) -> Bool {
+        guard let error = error as? MMMError else { return false }
+        switch error.code {
+        case .connectionFailed:
+            return error.message.hasPrefix("cannot connect to ")
+        case .timedOut:
+            if let cause = error.cause as? ChannelError, case .connectTimeout = cause { return true }
+            return false
+        default:
+            return false
+        }
+    }
+
     /// Whether `request`, once received, could let the agent go on writing.
     func renewsWriterLease(_ request: AgentRequest) -> Bool {
         switch request {
@@ -48,8 +64,21 @@ public final class AgentLink: Sendable {
     /// - Throws: ``MMMCore/MMMError`` from the transport (unreachable, timed out, rejected), or `CancellationError`.
     public func send(_ request: AgentRequest, replyTimeout: Duration) async throws -> AgentResponse {
         try await self.queue.run {
-            if self.renewsWriterLease(request) { self.lastRenewal.withLock { $0 = .now } }
-            return try await self.client.send(request, to: self.peer, replyTimeout: replyTimeout)
+            let renews = self.renewsWriterLease(request)
+            let started = ContinuousClock.now
+            let previous = self.lastRenewal.withLock { last in
+                defer { if renews { last = started } }
+                return last
+            }
+            do {
+                return try await self.client.send(request, to: self.peer, replyTimeout: replyTimeout)
+            } catch {
+                // A request that never got a connection was never received: it renewed nothing.
+                if renews, Self.neverSent(error) {
+                    self.lastRenewal.withLock { if $0 == started { $0 = previous } }
+                }
+                throw error
+            }
         }
     }
 }

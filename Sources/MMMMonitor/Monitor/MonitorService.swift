@@ -351,6 +351,19 @@ public final class MonitorService: Service, ControlHandling, Sendable {
                     "The monitor cannot reach the writer: asking other hosts whether they can",
                     metadata: [LogKey.host: "\(host)", "mmm.via": "\(via.joined(separator: ","))"]
                 )
+                // A writer that has heard nothing from the monitor for longer than its lease has fenced itself (its
+                // peers hear the monitor): peers that still reach its server must not keep the cluster without one.
+                if let link = links[host] {
+                    let silent = ContinuousClock.now - link.lastRenewalStarted
+                    if silent >= self.settings.lease.timeout + self.settings.lease.maximumClockSkew {
+                        self.logger.warning(
+                            "The writer's lease has run out (no monitor message reached it): failing over whatever its peers see",
+                            metadata: [LogKey.host: "\(host)", "mmm.silent_ms": "\(silent.components.seconds * 1000)"]
+                        )
+                        post(.writerCrossChecked(host: host, reachableFrom: [], unreachableFrom: via))
+                        continue
+                    }
+                }
                 let askers = via.compactMap { name in links[name].map { (name, $0) } }
                 group.addTask { await Self.crossCheck(host, via: askers, post: post) }
             case .crossCheckVetoed(let host, let by):

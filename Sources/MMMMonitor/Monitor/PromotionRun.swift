@@ -124,6 +124,8 @@ struct PromotionRun: Sendable {
                         return nil
                     }
                 }
+                // Its agent is silent, but the candidate may reach its server (DESIGN.md §4 step 2).
+                if await self.fenceThroughCandidate(host) { return nil }
             }
             // Read each time: a renewal still in flight when fencing began moves the lease's end.
             let lastRenewal = link.lastRenewalStarted
@@ -138,6 +140,23 @@ struct PromotionRun: Sendable {
             try? await Task.sleep(for: .milliseconds(250))
         }
         return nil
+    }
+
+    /// Asks the candidate's agent to fence `host`'s server over SQL; true (and the fencing posted) when it did. The
+    /// drain then waits for the candidate's relay log only: `host`'s own binlog position is not read this way.
+    private func fenceThroughCandidate(_ host: String) async -> Bool {
+        guard let candidateLink = self.links[self.candidate] else { return false }
+        let order = FenceOrder(target: host, epoch: self.epoch, reason: "its agent does not answer; the writer role moves to \(self.candidate)")
+        guard case .fenced(let report)? = try? await candidateLink.send(.fence(order), replyTimeout: .seconds(4)), report.readOnly else {
+            return false
+        }
+        self.post(
+            .writerFenced(
+                host: host, token: self.token,
+                how: "read_only set and \(report.sessionsKilled) sessions killed over SQL by \(self.candidate)'s agent (its own agent does not answer; its lease drops its VIP)"
+            )
+        )
+        return true
     }
 
     /// Runs `kill_host_bin HOST` (no shell) if the program exists; true when it exited 0.

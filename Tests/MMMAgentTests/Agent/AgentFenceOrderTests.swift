@@ -123,17 +123,22 @@ final class FakeEndpoints: MMMAgent.EndpointProvider {
         }
     }
 
-    @Test("an order for another host is refused and fences nothing", .timeLimit(.minutes(1)))
-    func otherTargetIsRefused() async throws {
+    @Test("an order for another host fences that host's server over SQL, never this host", .timeLimit(.minutes(1)))
+    func otherTargetIsFencedOverSQL() async throws {
         let endpoints = FakeEndpoints(held: [Self.writer.ip])
         try await Self.withAgent(endpoints) { core in
+            // db2's server cannot be reached here: the order fails, and this host keeps its VIP.
             guard case .failed(let failure) = await core.handle(Self.order("db2"), from: AgentCore.monitorName) else {
                 Issue.record("expected failed")
                 return
             }
-            #expect(failure.code == "invalidArgument")
-            #expect(failure.message.contains("not implemented"))
+            #expect(failure.message.contains("db2"), "\(failure.message)")
             #expect(endpoints.heldNow == [Self.writer.ip])
+            guard case .failed(let unknown) = await core.handle(Self.order("db9"), from: AgentCore.monitorName) else {
+                Issue.record("expected failed")
+                return
+            }
+            #expect(unknown.code == "invalidArgument" && unknown.message.contains("unknown host 'db9'"), "\(unknown.message)")
         }
     }
 
