@@ -9,6 +9,8 @@
 #                                                  start it if it is dead); --rejoin adds the startup options that
 #                                                  truncate un-ACKed transactions: --init-rpl-role=SLAVE
 #                                                  --rpl-semi-sync-slave-enabled=ON (docs/agent.md, zero-loss policy)
+#   bench/bench.sh kill dbN                        SIGKILL one host's mariadbd, even frozen (bench/kill_host is the
+#                                                  monitor's kill_host_bin on the bench)
 #
 # Environment: MMM_BENCH_STATE (default /tmp/mmm-bench) holds datadirs, sockets, logs and hosts.tsv.
 # Needs root (network namespaces), mariadb-server (mariadbd, mariadb-install-db, mariadb client) and iproute2.
@@ -329,6 +331,24 @@ cmd_restart() {
     echo "bench: $name restarted (pid $pid${extra:+, options $extra})"
 }
 
+# kill_host_bin for the monitor (bench/kill_host NAME): SIGKILL of the host's mariadbd (also when frozen), so that a
+# server whose agent could not make it read-only never resumes writable. Exit 0 once it is gone.
+cmd_kill() {
+    local name=${1:-}
+    [[ $name =~ ^db[0-9]+$ ]] || die "kill needs a host name such as db1"
+    [[ -f $STATE/hosts.tsv ]] || die "the bench is not running (no $STATE/hosts.tsv)"
+    grep -q "^$name	" "$STATE/hosts.tsv" || die "the bench has no host $name"
+    local pid
+    pid=$(cat "$STATE/$name/mysqld.pid" 2>/dev/null || true)
+    if [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "mariadbd.*$STATE"; then
+        kill -KILL "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do grep -qs '^State:[[:space:]]*[^Z]' "/proc/$pid/status" || break; sleep 0.1; done
+        echo "bench: $name's mariadbd (pid $pid) killed"
+    else
+        echo "bench: $name's mariadbd is not running"
+    fi
+}
+
 cmd_status() {
     [[ -f $STATE/hosts.tsv ]] || { echo "bench: not running (no $STATE/hosts.tsv)"; return 0; }
     printf '%-6s %-15s %-6s %-8s %-8s %s\n' host ip port pid role socket
@@ -345,6 +365,7 @@ case ${1:-} in
     down) cmd_down; echo "bench: down" ;;
     status) cmd_status ;;
     restart) shift; need mariadbd mariadb-admin; [[ $(id -u) == 0 ]] || die "the bench needs root"; cmd_restart "$@" ;;
+    kill) shift; [[ $(id -u) == 0 ]] || die "the bench needs root"; cmd_kill "$@" ;;
     -h | --help | help | "") usage ;;
-    *) die "unknown command '$1'; use up, down, status or restart" ;;
+    *) die "unknown command '$1'; use up, down, status, restart or kill" ;;
 esac

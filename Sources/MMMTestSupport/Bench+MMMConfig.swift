@@ -76,6 +76,7 @@ extension Bench {
                 status_path         \(directory)/mmm_mond.status
                 ping_ips            198.18.0.1
                 auto_set_online     1
+                kill_host_bin       \(Bench.scriptURL().deletingLastPathComponent().appendingPathComponent("kill_host").path)
             </monitor>
 
             \(monitorExtra)

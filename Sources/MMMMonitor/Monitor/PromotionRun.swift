@@ -92,7 +92,11 @@ struct PromotionRun: Sendable {
                     return try? await self.binlogPosition(of: link)
                 case .fenced(let report):
                     // mariadbd is down or frozen: nobody can write through the VIP, which its agent dropped; when the
-                    // server comes back, the agent makes it read-only before anything else.
+                    // server comes back, the agent makes it read-only at once. A frozen server would still resume
+                    // writable for that moment: kill_host_bin, when there is one, makes sure it does not resume.
+                    if await self.killHost(host) {
+                        self.logger.notice("kill_host_bin stopped a server its agent could not fence", metadata: [LogKey.host: "\(host)"])
+                    }
                     let dropped = report.rolesDropped.map(\.description).joined(separator: ", ")
                     self.post(
                         .writerFenced(

@@ -269,13 +269,15 @@ extension IntegrationTests {
                         #expect(again.readOnly)
                         #expect(again.rolesDropped.isEmpty)
 
-                        // An order naming another host is refused, not applied to this one.
-                        let wrong = try await cluster.send(.fence(FenceOrder(target: "db1", epoch: 4, reason: "test")), to: "db2")
-                        guard case .failed(let failure) = wrong else {
-                            Issue.record("db2 accepted a fence order for db1: \(wrong)")
+                        // An order naming another host, sent to db2's agent, fences db1's server over SQL (the path
+                        // the monitor takes when db1's own agent is silent), and never db2 itself.
+                        let proxy = try await cluster.send(.fence(FenceOrder(target: "db1", epoch: 4, reason: "test")), to: "db2")
+                        guard case .fenced(let report) = proxy else {
+                            Issue.record("db2 did not fence db1 over SQL: \(proxy)")
                             return
                         }
-                        #expect(failure.message.contains("not implemented"))
+                        #expect(report.target == "db1" && report.readOnly && report.rolesDropped.isEmpty)
+                        #expect(try await cluster.row("SELECT @@global.read_only AS ro", on: "db1").bool("ro") == true)
                         #expect(try await cluster.row("SELECT @@global.read_only AS ro", on: "db2").bool("ro") == true)
                     }
                 }
