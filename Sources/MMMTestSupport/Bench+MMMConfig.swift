@@ -13,18 +13,21 @@ extension Bench {
     /// masters with each other as peer, db3.. slaves, an exclusive `writer` role on db1/db2 and a balanced `reader`
     /// role on every host; every account is the bench's admin account, replication uses the bench's replication
     /// account. `this` selects the host of `mmm_agent.conf`; `agentPort` the agents' port; `monitorPort` the monitor's
-    /// control port; `monitorExtra` is appended to `mmm_mon.conf` (e.g. a `<check>` section).
+    /// control port; `monitorExtra` is appended to `mmm_mon.conf` (e.g. a `<check>` section); `commonExtra` is added to
+    /// the top level of `mmm_common.conf` (e.g. `failover_policy zero_loss`).
     public func writeMMMConfiguration(
         to directory: String,
         this: String = "db1",
         agentPort: Int = 9989,
         monitorPort: Int = 9988,
-        monitorExtra: String = ""
+        monitorExtra: String = "",
+        commonExtra: String = ""
     ) throws {
         var common = """
             # Written by MMMTestSupport for the bench.
             active_master_role      writer
             agent_secret            \(Bench.agentSecret)
+            \(commonExtra)
 
             <host default>
                 cluster_interface       eth0

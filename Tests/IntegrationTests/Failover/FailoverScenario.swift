@@ -49,9 +49,13 @@ struct FailoverScenario {
     var bench: Bench { self.cluster.bench }
 
     /// Runs the scenario `name` with `body` doing the disruptive steps.
-    static func run(_ name: String, _ body: (FailoverScenario) async throws -> ScenarioOutcome) async throws {
+    static func run(
+        _ name: String,
+        commonExtra: String = "",
+        _ body: (FailoverScenario) async throws -> ScenarioOutcome
+    ) async throws {
         try await Bench.withBench(hosts: 2) { bench in
-            try await MonitorCluster.with(bench) { cluster in
+            try await MonitorCluster.with(bench, commonExtra: commonExtra) { cluster in
                 let (writer, standby) = try await Self.initialWriter(cluster)
                 let configuration = WriteLoad.Configuration(
                     address: Bench.writerIP, adminUser: bench.adminUser, adminPassword: bench.adminPassword
@@ -151,6 +155,18 @@ struct FailoverScenario {
         await connection.close()
         guard let statuses else { return nil }
         return statuses.filter { $0.lastSQLErrno != 0 }.map { "\(host): Last_SQL_Errno \($0.lastSQLErrno) \($0.lastSQLError)" }
+    }
+
+    /// Runs `sql` on `host` over its socket.
+    func execute(_ sql: String, on host: String) async throws {
+        let connection = try await MariaDBConnection.connect(try self.socketConfiguration(host), on: self.cluster.executor)
+        do {
+            _ = try await connection.query(sql)
+            await connection.close()
+        } catch {
+            await connection.close()
+            throw error
+        }
     }
 
     /// `SELECT expression` on `host` over its socket.

@@ -18,7 +18,11 @@ struct MonitorCluster {
     static let maxBacklog = 3
 
     /// Starts the agents and the monitor, runs `body`, and always stops them (SIGTERM) and removes their files.
-    static func with(_ bench: Bench, _ body: (inout MonitorCluster) async throws -> Void) async throws {
+    static func with(
+        _ bench: Bench,
+        commonExtra: String = "",
+        _ body: (inout MonitorCluster) async throws -> Void
+    ) async throws {
         try? FileManager.default.removeItem(atPath: Self.root)
         var agents: [String: BackgroundProcess] = [:]
         var monitor: BackgroundProcess?
@@ -27,10 +31,10 @@ struct MonitorCluster {
         do {
             for host in bench.hosts {
                 let directory = "\(Self.root)/\(host.name)"
-                try bench.writeMMMConfiguration(to: directory, this: host.name, monitorExtra: extra)
+                try bench.writeMMMConfiguration(to: directory, this: host.name, monitorExtra: extra, commonExtra: commonExtra)
                 agents[host.name] = try bench.startAgent(for: host, configDirectory: directory)
             }
-            try bench.writeMMMConfiguration(to: Self.monitorDirectory, monitorExtra: extra)
+            try bench.writeMMMConfiguration(to: Self.monitorDirectory, monitorExtra: extra, commonExtra: commonExtra)
             monitor = try bench.startMonitor(configDirectory: Self.monitorDirectory)
             var cluster = MonitorCluster(bench: bench, agents: agents, monitor: monitor!, executor: executor)
             try await body(&cluster)
