@@ -17,6 +17,7 @@ public final class AgentLink: Sendable {
     private let writerRole: String
     private let queue = SerialAccess()
     private let lastRenewal: Mutex<ContinuousClock.Instant>
+    private let lastDelivered: Mutex<ContinuousClock.Instant>
 
     /// Creates a link over `client` (whose key is this agent's); `writerRole` is the active master role's name.
     public init(peer: ProtocolPeer, client: AgentClient, writerRole: String) {
@@ -24,7 +25,14 @@ public final class AgentLink: Sendable {
         self.client = client
         self.writerRole = writerRole
         self.lastRenewal = Mutex(.now)
+        self.lastDelivered = Mutex(.now)
     }
+
+    /// When the last renewing request that may have reached the agent was started, counting only requests that have
+    /// ended (answered, or failed after the connection was made). Unlike ``lastRenewalStarted`` it ignores attempts
+    /// still connecting: it tells how long the agent has certainly gone without a renewal, not when its lease can
+    /// safely be assumed over (a promotion still uses ``lastRenewalStarted``).
+    public var lastRenewalDelivered: ContinuousClock.Instant { self.lastDelivered.withLock { $0 } }
 
     /// When the last request that could renew this agent's writer lease was started (the link's creation before any).
     ///
@@ -71,11 +79,15 @@ public final class AgentLink: Sendable {
                 return last
             }
             do {
-                return try await self.client.send(request, to: self.peer, replyTimeout: replyTimeout)
+                let answer = try await self.client.send(request, to: self.peer, replyTimeout: replyTimeout)
+                if renews { self.lastDelivered.withLock { $0 = max($0, started) } }
+                return answer
             } catch {
                 // A request that never got a connection was never received: it renewed nothing.
                 if renews, Self.neverSent(error) {
                     self.lastRenewal.withLock { if $0 == started { $0 = previous } }
+                } else if renews {
+                    self.lastDelivered.withLock { $0 = max($0, started) }
                 }
                 throw error
             }

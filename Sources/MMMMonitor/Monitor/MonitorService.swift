@@ -354,7 +354,9 @@ public final class MonitorService: Service, ControlHandling, Sendable {
                 // A writer that has heard nothing from the monitor for longer than its lease has fenced itself (its
                 // peers hear the monitor): peers that still reach its server must not keep the cluster without one.
                 if let link = links[host] {
-                    let silent = ContinuousClock.now - link.lastRenewalStarted
+                    // Attempts still connecting do not count here (one is nearly always in flight to a cut-off
+                    // host); the promotion still waits for the lease by every attempt that may yet arrive.
+                    let silent = ContinuousClock.now - link.lastRenewalDelivered
                     if silent >= self.settings.lease.timeout + self.settings.lease.maximumClockSkew {
                         self.logger.warning(
                             "The writer's lease has run out (no monitor message reached it): failing over whatever its peers see",
