@@ -121,6 +121,9 @@ struct PromotionRun: Sendable {
                     "Could not reach the agent of a host that may still write",
                     metadata: [LogKey.host: "\(host)", LogKey.error: "\(error)"]
                 )
+                // Its agent is silent, but the candidate may reach its server (DESIGN.md §4 step 2); only when it
+                // cannot, kill_host_bin.
+                if await self.fenceThroughCandidate(host) { return nil }
                 if !killTried {
                     killTried = true
                     if await self.killHost(host) {
@@ -128,8 +131,6 @@ struct PromotionRun: Sendable {
                         return nil
                     }
                 }
-                // Its agent is silent, but the candidate may reach its server (DESIGN.md §4 step 2).
-                if await self.fenceThroughCandidate(host) { return nil }
             }
             // Read each time: a renewal still in flight when fencing began moves the lease's end.
             let lastRenewal = link.lastRenewalStarted
