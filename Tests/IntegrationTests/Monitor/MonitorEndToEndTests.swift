@@ -206,8 +206,19 @@ extension IntegrationTests {
                     #expect(unknownRole.status != 0 && unknownRole.output.contains("ERROR:"), "\(unknownRole.output)")
                     #expect(try await cluster.control("show").output == before, "refused commands change nothing")
 
-                    // Stopping replication on the standby: REPLICATION_FAIL, and its reader role moves away.
+                    // Stopping replication on the standby: REPLICATION_FAIL, and its reader role moves away. First wait
+                    // until the monitor has compared the returned standby's GTIDs and told it to follow the writer (the
+                    // writer then follows it too: the ring is closed): a stop before that instruction would be undone by
+                    // it, as a returning host's replication is started when the monitor names its source.
                     let standbyIP = try cluster.bench.host(standby).ip
+                    let writerIP = try cluster.bench.host(newWriter).ip
+                    _ = try await eventually(timeout: .seconds(20), "the ring closed: \(newWriter) replicates from \(standby)") { () -> Bool? in
+                        let connection = try await cluster.connect(writerIP)
+                        let status = try await connection.replicaStatuses().first
+                        await connection.close()
+                        return status?.masterHost == standbyIP && status?.ioThread == .yes && status?.sqlThreadRunning == true ? true : nil
+                    }
+                    try await Task.sleep(for: .seconds(2))
                     try await cluster.execute("STOP SLAVE", on: standbyIP)
                     try await cluster.waitFor(standby, "REPLICATION_FAIL", roles: [])
                     _ = try await eventually("both readers on \(newWriter)") { () -> Bool? in
