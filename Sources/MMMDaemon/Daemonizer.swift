@@ -57,6 +57,32 @@ public enum Daemonizer {
         )
     }
 
+    /// `--daemon`: checks `logFile`'s directory, starts the daemon (this program again with the current arguments minus
+    /// `--daemon`), waits until it holds `pidFile`, and prints its pid.
+    ///
+    /// - Throws: ``MMMCore/MMMError`` `invalidArgument` for a missing log directory, or as ``start(arguments:logFile:pidFile:timeout:)``.
+    public static func detach(program: String, logFile: String, pidFile: String?) throws(MMMError) {
+        let directory = (logFile as NSString).deletingLastPathComponent
+        guard FileManager.default.fileExists(atPath: directory.isEmpty ? "." : directory) else {
+            throw MMMError(
+                .invalidArgument,
+                "the directory of --log-file \(logFile) does not exist; create it or pass another --log-file"
+            )
+        }
+        let pid = try self.start(
+            arguments: self.daemonArguments(from: CommandLine.arguments), logFile: logFile, pidFile: pidFile
+        )
+        print("\(program): running in the background as pid \(pid); log: \(logFile)")
+    }
+
+    /// MMM's `PROGRAM @CLUSTER` syntax as `--cluster CLUSTER`, for the daemons' argument parsers; the program name
+    /// is dropped.
+    public static func expandingClusterShorthand(_ arguments: [String]) -> [String] {
+        arguments.dropFirst().flatMap { argument -> [String] in
+            argument.hasPrefix("@") && argument.count > 1 ? ["--cluster", String(argument.dropFirst())] : [argument]
+        }
+    }
+
     /// The arguments of this process without `--daemon` (and the program name).
     public static func daemonArguments(from arguments: [String]) -> [String] {
         Array(arguments.dropFirst()).filter { $0 != "--daemon" }

@@ -47,10 +47,7 @@ struct MMMMond: AsyncParsableCommand {
 
     static func main() async {
         // MMM's syntax: mmm_mond [@CLUSTER].
-        let arguments = CommandLine.arguments.dropFirst().flatMap { argument -> [String] in
-            argument.hasPrefix("@") && argument.count > 1 ? ["--cluster", String(argument.dropFirst())] : [argument]
-        }
-        await self.main(Array(arguments))
+        await self.main(Daemonizer.expandingClusterShorthand(CommandLine.arguments))
     }
 
     func run() async throws {
@@ -58,7 +55,7 @@ struct MMMMond: AsyncParsableCommand {
         let configuration = try ConfigDirectory(path: self.configDir).loadMonitor(cluster: self.cluster)
         let settings = try MonitorSettings(configuration: configuration)
         if self.daemon {
-            try Self.detach(logFile: self.logFile, pidFile: self.pidFile ?? settings.pidPath)
+            try Daemonizer.detach(program: "mmm_mond", logFile: self.logFile, pidFile: self.pidFile ?? settings.pidPath)
             return
         }
         DaemonLogging.bootstrap(
@@ -76,19 +73,5 @@ struct MMMMond: AsyncParsableCommand {
             configuration: DaemonConfiguration(program: "mmm_mond", pidFilePath: self.pidFile ?? settings.pidPath),
             logger: logger
         )
-    }
-
-    /// Starts the daemon (this program again, without `--daemon`) and returns once it holds its pid file.
-    private static func detach(logFile: String, pidFile: String?) throws {
-        let directory = (logFile as NSString).deletingLastPathComponent
-        guard FileManager.default.fileExists(atPath: directory.isEmpty ? "." : directory) else {
-            throw MMMError(.invalidArgument, "the directory of --log-file \(logFile) does not exist; create it or pass another --log-file")
-        }
-        let pid = try Daemonizer.start(
-            arguments: Daemonizer.daemonArguments(from: CommandLine.arguments),
-            logFile: logFile,
-            pidFile: pidFile
-        )
-        print("mmm_mond: running in the background as pid \(pid); log: \(logFile)")
     }
 }

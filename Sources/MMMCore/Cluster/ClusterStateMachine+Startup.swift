@@ -201,14 +201,14 @@ extension ClusterStateMachine {
     ///   relies on `log_slave_updates=ON` (a host's binlog then holds what it replicated, as on the bench);
     ///   hosts whose state was not reported are not compared.
     static func firstStartProblems(topology: ClusterTopology, observations: [String: StartupObservation]) -> [String] {
-        let toDo = "then run `mmm_control set_active`"
+        let thenSetActive = "then run `mmm_control set_active`"
         var problems: [String] = []
         let writable = topology.hosts.map(\.name).filter { observations[$0]?.writable == true }
         if writable.count > 1 {
             let verb = writable.count == 2 ? "both" : "all"
             problems.append(
                 "\(Self.list(writable)) are \(verb) writable (read_only=OFF) at first start; make all but one read-only "
-                    + "(SET GLOBAL read_only=ON), \(toDo)."
+                    + "(SET GLOBAL read_only=ON), \(thenSetActive)."
             )
         }
         for roleIP in topology.allRoleIPs {
@@ -216,7 +216,7 @@ extension ClusterStateMachine {
             guard holders.count > 1 else { continue }
             problems.append(
                 "IP \(roleIP.ip) (\(roleIP.role)) is configured on \(Self.list(holders)) at first start; remove it from "
-                    + "all but one host (ip addr del), \(toDo)."
+                    + "all but one host (ip addr del), \(thenSetActive)."
             )
         }
         let known = topology.hosts.compactMap { host in observations[host.name]?.gtidBinlogState.map { (host.name, $0) } }
@@ -230,7 +230,7 @@ extension ClusterStateMachine {
                 problems.append(
                     "\(first) and \(second) have diverged GTIDs at first start: \(first) has \(firstText) that \(second) "
                         + "lacks, \(second) has \(secondText) that \(first) lacks; make their data agree (or rebuild one "
-                        + "from the other), \(toDo)."
+                        + "from the other), \(thenSetActive)."
                 )
             }
         }

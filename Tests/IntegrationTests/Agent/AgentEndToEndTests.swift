@@ -23,14 +23,15 @@ struct AgentCluster {
     static let reader2 = RoleIP(role: "reader", ip: Bench.readerIPs[1])
 
     /// Starts an agent per host, runs `body`, and always stops the agents (SIGTERM) and removes their configs.
-    static func with(_ bench: Bench, _ body: (AgentCluster) async throws -> Void) async throws {
+    /// `commonExtra` goes to the top level of every host's `mmm_common.conf` (e.g. `failover_policy zero_loss`).
+    static func with(_ bench: Bench, commonExtra: String = "", _ body: (AgentCluster) async throws -> Void) async throws {
         try? FileManager.default.removeItem(atPath: Self.root)
         var agents: [String: BackgroundProcess] = [:]
         let executor = MariaDBExecutor(numberOfThreads: 16)
         do {
             for host in bench.hosts {
                 let directory = "\(Self.root)/\(host.name)"
-                try bench.writeMMMConfiguration(to: directory, this: host.name)
+                try bench.writeMMMConfiguration(to: directory, this: host.name, commonExtra: commonExtra)
                 agents[host.name] = try bench.startAgent(for: host, configDirectory: directory)
             }
             let client = ProtocolClient(

@@ -9,50 +9,6 @@ import MariaDBClient
 import Testing
 
 extension AgentCluster {
-    /// ``with(_:_:)`` with `commonExtra` put at the top of every host's `mmm_common.conf` (e.g. `failover_policy`).
-    static func with(_ bench: Bench, commonExtra: String, _ body: (AgentCluster) async throws -> Void) async throws {
-        try? FileManager.default.removeItem(atPath: Self.root)
-        var agents: [String: BackgroundProcess] = [:]
-        let executor = MariaDBExecutor(numberOfThreads: 16)
-        do {
-            for host in bench.hosts {
-                let directory = "\(Self.root)/\(host.name)"
-                try bench.writeMMMConfiguration(to: directory, this: host.name)
-                let path = "\(directory)/mmm_common.conf"
-                let common = try String(contentsOfFile: path, encoding: .utf8)
-                try FileManager.default.removeItem(atPath: path)
-                guard FileManager.default.createFile(
-                    atPath: path, contents: Data((commonExtra + "\n" + common).utf8), attributes: [.posixPermissions: 0o600]
-                ) else { throw MMMError(.commandFailed, "could not write \(path)") }
-                agents[host.name] = try bench.startAgent(for: host, configDirectory: directory)
-            }
-            let client = ProtocolClient(
-                configuration: ProtocolClientConfiguration(
-                    name: AgentCore.monitorName, key: ProtocolKey(secret: Bench.agentSecret), connectTimeout: .seconds(1),
-                    replyTimeout: .seconds(5)
-                ),
-                logger: Logger(label: "test-monitor")
-            )
-            let cluster = AgentCluster(bench: bench, agents: agents, client: AgentClient(client: client), executor: executor)
-            for host in bench.hosts {
-                _ = try await eventually("agent on \(host.name) answers") { () -> AgentResponse? in
-                    try await cluster.send(.ping, to: host.name)
-                }
-            }
-            try await body(cluster)
-        } catch {
-            for (name, agent) in agents { print("--- \(name) agent log:\n\(agent.log.suffix(6000))") }
-            for agent in agents.values { await agent.stop() }
-            try? await executor.shutdownGracefully()
-            throw error
-        }
-        for agent in agents.values {
-            #expect(await agent.stop() == 0, "the agent exits cleanly on SIGTERM")
-        }
-        try? await executor.shutdownGracefully()
-        try? FileManager.default.removeItem(atPath: Self.root)
-    }
-
     /// One row of `sql` on `host`'s own address.
     func row(_ sql: String, on host: String) async throws -> MariaDBRow {
         let connection = try await self.connect(try self.bench.host(host).ip, name: host)
@@ -216,7 +172,7 @@ extension IntegrationTests {
         @Test("fence order on a frozen writer: VIP dropped at once, readOnly=false; read_only=ON after SIGCONT", .timeLimit(.minutes(15)))
         func fenceOrderOnAFrozenWriter() async throws {
             try await Bench.withBench(hosts: 2) { bench in
-                try await AgentCluster.with(bench, commonExtra: "") { cluster in
+                try await AgentCluster.with(bench) { cluster in
                     try await cluster.whileRenewing(["db1", "db2"]) {
                         try await cluster.push(
                             epoch: 1, writer: "db1",
