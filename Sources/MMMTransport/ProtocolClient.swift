@@ -149,6 +149,25 @@ public final class ProtocolClient: Sendable {
         )
     }
 
+    /// Whether `error`, thrown by ``exchange(_:with:replyTimeout:)``, came before the request was written: the connection
+    /// was refused or unreachable, or the connect deadline passed. The peer then certainly never read the request;
+    /// after any other failure it may have.
+    public static func failedBeforeSending(_ error: any Error) -> Bool {
+        guard let error = error as? MMMError else { return false }
+        switch error.code {
+        case .connectionFailed:
+            return error.message.hasPrefix(Self.connectFailurePrefix)
+        case .timedOut:
+            if let cause = error.cause as? ChannelError, case .connectTimeout = cause { return true }
+            return false
+        default:
+            return false
+        }
+    }
+
+    /// How the connect-phase `connectionFailed` message begins (``failedBeforeSending(_:)`` relies on it).
+    static let connectFailurePrefix = "cannot connect to "
+
     /// Sends `message` to `peer` and returns the reply frame.
     ///
     /// - Parameters:
@@ -218,7 +237,7 @@ public final class ProtocolClient: Sendable {
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            throw MMMError(.connectionFailed, "cannot connect to \(peer): \(error)", cause: error)
+            throw MMMError(.connectionFailed, "\(Self.connectFailurePrefix)\(peer): \(error)", cause: error)
         }
     }
 

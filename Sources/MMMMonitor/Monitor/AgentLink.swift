@@ -2,7 +2,6 @@ import Logging
 import MMMCore
 import MMMProtocol
 import MMMTransport
-import NIOCore
 import Synchronization
 
 /// The monitor's line to one agent: every request to that agent goes through it, one at a time.
@@ -40,21 +39,6 @@ public final class AgentLink: Sendable {
     /// take the right to write away as they renew it, so they do not count.
     public var lastRenewalStarted: ContinuousClock.Instant { self.lastRenewal.withLock { $0 } }
 
-    /// Whether `error` means the connection was never established, so the request was never sent (refused,
-    /// unreachable, or the connect deadline passed). Any later failure may have come after the agent read it.
-    static func neverSent(_ error: any Error) -> Bool {
-        guard let error = error as? MMMError else { return false }
-        switch error.code {
-        case .connectionFailed:
-            return error.message.hasPrefix("cannot connect to ")
-        case .timedOut:
-            if let cause = error.cause as? ChannelError, case .connectTimeout = cause { return true }
-            return false
-        default:
-            return false
-        }
-    }
-
     /// Whether `request`, once received, could let the agent go on writing.
     func renewsWriterLease(_ request: AgentRequest) -> Bool {
         switch request {
@@ -84,7 +68,7 @@ public final class AgentLink: Sendable {
                 return answer
             } catch {
                 // A request that never got a connection was never received: it renewed nothing.
-                if renews, Self.neverSent(error) {
+                if renews, ProtocolClient.failedBeforeSending(error) {
                     self.lastRenewal.withLock { if $0 == started { $0 = previous } }
                 } else if renews {
                     self.lastDelivered.withLock { $0 = max($0, started) }
