@@ -153,10 +153,11 @@ struct DecisionLoop {
                 self.plan.writerFenced(host)
             }
             return self.machine.rolesObserved(host: host, roleIPs: info.rolesOnInterface.map(\.ip), at: now)
-        case .writerFenced(let host, let token, let how):
+        case .writerFenced(let host, let token, let how, let skipped):
             guard self.promotion?.token == token else { return [] }
             self.plan.writerFenced(host)
             self.recorder?.step("\(host) can no longer write: \(how)")
+            if let skipped { self.recorder?.skipped(skipped) }
             Failpoint.writerFenced.hit()
             self.logger.notice("Host can no longer write", metadata: [LogKey.host: "\(host)", "mmm.how": "\(how)"])
             return []

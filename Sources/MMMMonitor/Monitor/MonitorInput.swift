@@ -17,7 +17,8 @@ enum MonitorInput: Sendable {
     /// What an agent's host really holds.
     case systemInfo(host: String, SystemInfo)
     /// Promotion `token`: another host was fenced (or its lease ran out) on the way.
-    case writerFenced(host: String, token: UInt64, how: String)
+    /// `skipped` names a step of full fencing that could not be done (it goes to the failover report).
+    case writerFenced(host: String, token: UInt64, how: String, skipped: String? = nil)
     /// Promotion `token`: the candidate has applied everything; `window` describes what it applied meanwhile.
     case drained(host: String, token: UInt64, window: String?)
     /// Promotion `token`: the candidate could not be drained.

@@ -94,14 +94,14 @@ struct PromotionRun: Sendable {
                     // mariadbd is down or frozen: nobody can write through the VIP, which its agent dropped; when the
                     // server comes back, the agent makes it read-only at once. A frozen server would still resume
                     // writable for that moment: kill_host_bin, when there is one, makes sure it does not resume.
-                    if await self.killHost(host) {
-                        self.logger.notice("kill_host_bin stopped a server its agent could not fence", metadata: [LogKey.host: "\(host)"])
-                    }
+                    let killed = await self.killHost(host)
                     let dropped = report.rolesDropped.map(\.description).joined(separator: ", ")
                     self.post(
                         .writerFenced(
                             host: host, token: self.token,
                             how: "its agent dropped the writer IP (\(dropped.isEmpty ? "none held" : dropped)); mariadbd could not be made read-only (down or frozen)"
+                                + (killed ? "; kill_host_bin stopped it" : ""),
+                            skipped: "read_only on \(host) and the catch-up to its gtid_binlog_pos (its server did not answer): the drain covered the relay log only"
                         )
                     )
                     return nil
@@ -139,7 +139,12 @@ struct PromotionRun: Sendable {
                 candidateAcknowledgedAt: MonitorInstant(sinceOrigin: acknowledgedAt - lastRenewal)
             )
             if !agentAnswered, ContinuousClock.now >= lastRenewal + leaseEnd.sinceOrigin {
-                self.post(.writerFenced(host: host, token: self.token, how: "its writer lease has certainly run out"))
+                self.post(
+                    .writerFenced(
+                        host: host, token: self.token, how: "its writer lease has certainly run out",
+                        skipped: "fencing \(host) (nothing reached its agent or its server) and the catch-up to its gtid_binlog_pos"
+                    )
+                )
                 return nil
             }
             try? await Task.sleep(for: .milliseconds(250))
@@ -158,7 +163,8 @@ struct PromotionRun: Sendable {
         self.post(
             .writerFenced(
                 host: host, token: self.token,
-                how: "read_only set and \(report.sessionsKilled) sessions killed over SQL by \(self.candidate)'s agent (its own agent does not answer; its lease drops its VIP)"
+                how: "read_only set and \(report.sessionsKilled) sessions killed over SQL by \(self.candidate)'s agent (its own agent does not answer; its lease drops its VIP)",
+                skipped: "dropping \(host)'s writer IP (its agent did not answer) and the catch-up to its gtid_binlog_pos"
             )
         )
         return true

@@ -273,7 +273,13 @@ struct DecisionLoopTests {
                 links: [:], shared: shared, runner: runner, post: { _ in }
             )
         }
-        _ = loop.apply(.writerFenced(host: "db2", token: run.token, how: "its writer lease has certainly run out"), now: clock.now, shared: shared)
+        _ = loop.apply(
+            .writerFenced(
+                host: "db2", token: run.token, how: "its writer lease has certainly run out",
+                skipped: "fencing db2 (nothing reached its agent or its server)"
+            ),
+            now: clock.now, shared: shared
+        )
         let actions = loop.apply(.drained(host: "db1", token: run.token, window: "applied 0-2-5 -> 0-2-7 from the relay log"), now: clock.now, shared: shared)
         // The machine only promotes a host it was draining; this loop's machine had no pending promotion.
         for case .promote(let host, let role) in actions { loop.promoted(host, role: role) }
@@ -297,6 +303,8 @@ struct DecisionLoopTests {
         #expect(reply.value?.isError == false)
         #expect(reply.value?.text.hasPrefix("Failover report (completed)\n") == true)
         #expect(reply.value?.text.contains("  in flight: applied 0-2-5 -> 0-2-7 from the relay log\n") == true)
+        #expect(report.skipped == ["fencing db2 (nothing reached its agent or its server)"])
+        #expect(reply.value?.text.contains("  skipped:\n    fencing db2 (nothing reached its agent or its server)\n") == true)
     }
 
     @Test("in PASSIVE mode nothing new is published to the agents")
