@@ -31,3 +31,14 @@ enum MonitorInput: Sendable {
     /// An `mmm_control` request; `reply` must be called exactly once.
     case control(ControlRequest, reply: @Sendable (ControlResponse) -> Void)
 }
+
+extension MonitorInput {
+    /// A probe result or a tick: the machine's own inputs, which change what is persisted or sent to the agents only
+    /// through the actions they return.
+    var isRoutine: Bool {
+        switch self {
+        case .check, .tick: return true
+        default: return false
+        }
+    }
+}

@@ -229,7 +229,11 @@ public final class MonitorService: Service, ControlHandling, Sendable {
                     if Task.isCancelled { break }
                     let actions = loop.apply(input, now: clock.now, shared: self.shared)
                     await self.execute(actions, loop: &loop, links: links, runner: runner, group: &group, post: postInput)
-                    await self.persistAndPublish(loop: &loop, store: store, pool: pool, wakes: wakes)
+                    // Probe results and ticks are most inputs; without actions they changed nothing persisted or
+                    // published (host states and roles change only through actions).
+                    if !actions.isEmpty || !input.isRoutine {
+                        await self.persistAndPublish(loop: &loop, store: store, pool: pool, wakes: wakes)
+                    }
                 }
                 group.cancelAll()
             }
