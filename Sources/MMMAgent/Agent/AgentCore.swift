@@ -38,8 +38,10 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         var lastSemiSyncReport: String?
         /// A fence order arrived: convergence runs (and fences the server when it answers) even before any status.
         var fenceOrdered = false
-        /// The source this host was last seen replicating from, or made to, under the monitor's current instruction;
-        /// reset when the monitor names nobody. A source named anew is started even if its replication is stopped.
+        /// The source the monitor named that this host was seen configured for, or was made to follow. Forgotten when
+        /// the local server could not be read (it may have restarted, and `skip-slave-start` left replication
+        /// stopped, rule R11): a source named anew, or named again after that, is started even if stopped; an
+        /// operator's STOP SLAVE on a server that stayed up is left alone.
         var followActedOn: String?
     }
 
@@ -121,7 +123,6 @@ public final class AgentCore: AgentRequestHandling, Sendable {
                     state.activeMaster = status.activeMaster
                     // The monitor leaves the active master out for a host that must not replicate yet.
                     state.desire = AgentDesire(roles: status.roles, follow: status.activeMaster)
-                    if status.activeMaster == nil { state.followActedOn = nil }
                 }
             }
             self.heardMonitor(holdingRoles: status.roles)
@@ -343,6 +344,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             observation = try await self.observer.observe(deadline: .seconds(2)).0
         } catch {
             self.recordError("could not read the host's state: \(error)")
+            self.state.withLockedValue { $0.followActedOn = nil }
             // A dead or frozen mariadbd must not keep role IPs the monitor moved elsewhere: the new holder's
             // duplicate-address check would refuse them, and clients would keep reaching this host.
             await self.releaseUnwanted(desire: known, leaseAllowsWriting: leaseAllows && !fenceOrdered)
@@ -384,9 +386,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
                 }
             }
         }
-        if let source = desire.follow,
-            followed || (observation.following == source && observation.replicating)
-        {
+        if let source = desire.follow, followed || observation.following == source {
             self.state.withLockedValue { if $0.desire?.follow == source { $0.followActedOn = source } }
         }
         // Semi-sync every round, also after a failed step: turning the master role off on a host that is not the

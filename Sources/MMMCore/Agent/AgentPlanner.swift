@@ -25,8 +25,9 @@ public struct AgentDesire: Sendable, Hashable {
     /// The host this host must replicate from, if any. The monitor leaves it out (nil) for a host that must not
     /// replicate yet: a returning host whose GTID state it has not compared with the writer's (invariant 4).
     public var follow: String?
-    /// The monitor named ``follow`` anew since the agent last acted on it (a returning host just cleared, a new writer):
-    /// stopped replication from that source is started again. A replica an operator stopped under an unchanged
+    /// The monitor named ``follow`` anew since the agent last saw it configured (a new writer, or a host whose server
+    /// could not be read meanwhile: restarted, it may have replication stopped by `skip-slave-start`): stopped
+    /// replication from that source is started again. A replica an operator stopped under an unchanged
     /// instruction stays stopped (the monitor shows it REPLICATION_FAIL, as MMM does).
     public var followIsNew: Bool
 
