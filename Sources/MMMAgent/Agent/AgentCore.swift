@@ -50,6 +50,10 @@ public final class AgentCore: AgentRequestHandling, Sendable {
     private let state: NIOLockedValueBox<State>
     private let origin = ContinuousClock.now
     private let endpoints: any EndpointProvider
+    /// Writer-IP changes one at a time: a fence order that arrives while the writer IP is being taken waits for that
+    /// to end, then finds the IP and drops it. Otherwise the take could finish after the fence answered, and the
+    /// next writer, handed the IP without a probe, would share it.
+    private let writerIPChanges = SerialAccess()
     private let executor: MariaDBExecutor
     private let writeControl: WriteControl
     private let replication: ReplicationControl
@@ -122,7 +126,9 @@ public final class AgentCore: AgentRequestHandling, Sendable {
                     state.roles = status.roles
                     state.activeMaster = status.activeMaster
                     // The monitor leaves the active master out for a host that must not replicate yet.
-                    state.desire = AgentDesire(roles: status.roles, follow: status.activeMaster)
+                    state.desire = AgentDesire(
+                        roles: status.roles, follow: status.activeMaster, handedOver: Set(status.handedOver.map(\.ip))
+                    )
                 }
             }
             self.heardMonitor(holdingRoles: status.roles)
@@ -266,18 +272,22 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             state.lease.monitorMessageReceived(sentAt: self.now(), holdsWriter: false, at: self.now())
         }
         self.logger.warning("Fencing on the monitor's order", metadata: [LogKey.host: "\(self.settings.this.name)", LogKey.error: "\(reason)"])
-        var dropped: [RoleIP] = []
-        var dropFailures: [String] = []
-        for roleIP in self.settings.roleIPs where roleIP.role == self.settings.writerRole {
-            do {
-                // When the provider cannot say, the release runs anyway (it is idempotent).
-                let held = (try? await self.endpoints.holds(role: roleIP.role, ip: roleIP.ip, deadline: Self.fenceOrderIPDeadline)) ?? true
-                guard held else { continue }
-                try await self.endpoints.release(role: roleIP.role, ip: roleIP.ip, deadline: Self.fenceOrderIPDeadline)
-                dropped.append(roleIP)
-            } catch {
-                dropFailures.append("\(roleIP.ip): \(error)")
+        let writerIPs = self.settings.roleIPs.filter { $0.role == self.settings.writerRole }
+        let (dropped, dropFailures) = try await self.writerIPChanges.run { () -> ([RoleIP], [String]) in
+            var dropped: [RoleIP] = []
+            var dropFailures: [String] = []
+            for roleIP in writerIPs {
+                do {
+                    // When the provider cannot say, the release runs anyway (it is idempotent).
+                    let held = (try? await self.endpoints.holds(role: roleIP.role, ip: roleIP.ip, deadline: Self.fenceOrderIPDeadline)) ?? true
+                    guard held else { continue }
+                    try await self.endpoints.release(role: roleIP.role, ip: roleIP.ip, deadline: Self.fenceOrderIPDeadline)
+                    dropped.append(roleIP)
+                } catch {
+                    dropFailures.append("\(roleIP.ip): \(error)")
+                }
             }
+            return (dropped, dropFailures)
         }
         self.wake.yield()
         guard dropFailures.isEmpty else {
@@ -536,22 +546,30 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             }
             self.logger.notice("Promoting: drain, then read_only off", metadata: [LogKey.host: "\(host)", LogKey.peer: "\(observed.following ?? "none")"])
             _ = try await self.writeControl.promote(PromotionRequest(drain: drain))
-        case .acquireIP(let roleIP):
-            if roleIP.role == self.settings.writerRole {
-                try self.requireWriterStillWanted()
-                // Zero loss: no client reaches the writer through its IP before its commits wait for ACKs.
-                if self.settings.failoverPolicy == .zeroLoss {
-                    let semiSync = await self.keepSemiSync()
-                    guard semiSync.writerReady else {
-                        throw MMMError(
-                            .unexpectedResult,
-                            "not taking the writer IP: semi-sync (master ON, AFTER_SYNC) is not on yet under failover_policy zero_loss: \(semiSync.failure ?? "the server is not writable")"
-                        )
-                    }
+        case .acquireIP(let roleIP, let probe) where roleIP.role == self.settings.writerRole:
+            try self.requireWriterStillWanted()
+            // Zero loss: no client reaches the writer through its IP before its commits wait for ACKs.
+            if self.settings.failoverPolicy == .zeroLoss {
+                let semiSync = await self.keepSemiSync()
+                guard semiSync.writerReady else {
+                    throw MMMError(
+                        .unexpectedResult,
+                        "not taking the writer IP: semi-sync (master ON, AFTER_SYNC) is not on yet under failover_policy zero_loss: \(semiSync.failure ?? "the server is not writable")"
+                    )
                 }
             }
+            try await self.writerIPChanges.run {
+                // Again inside the gate: a fence order may have come while semi-sync was checked or a fence ran.
+                try self.requireWriterStillWanted()
+                self.logger.notice(
+                    probe ? "Acquiring role IP" : "Acquiring role IP handed over by the monitor (no other host holds it)",
+                    metadata: [LogKey.host: "\(host)", LogKey.role: "\(roleIP)"]
+                )
+                try await self.endpoints.acquire(role: roleIP.role, ip: roleIP.ip, probe: probe, deadline: .seconds(3))
+            }
+        case .acquireIP(let roleIP, let probe):
             self.logger.notice("Acquiring role IP", metadata: [LogKey.host: "\(host)", LogKey.role: "\(roleIP)"])
-            try await self.endpoints.acquire(role: roleIP.role, ip: roleIP.ip, deadline: .seconds(3))
+            try await self.endpoints.acquire(role: roleIP.role, ip: roleIP.ip, probe: probe, deadline: .seconds(3))
         case .follow(let writer):
             guard let target = self.settings.host(named: writer) else {
                 throw MMMError(.invalidArgument, "the monitor named '\(writer)' as writer, which is not in the config")

@@ -9,9 +9,12 @@ import MMMCore
 public protocol EndpointProvider: Sendable {
     /// Makes this host answer for `ip` on behalf of `role`.
     ///
+    /// `probe` false skips the check that no other host answers for `ip` (the monitor handed the IP over: every other
+    /// host's agent confirmed it does not hold it); providers without such a check ignore it.
+    ///
     /// - Throws: ``MMMError/Code/invalidArgument`` for a bad role or IP, ``MMMError/Code/timedOut`` past `deadline`,
     ///   ``MMMError/Code/commandFailed`` when the address cannot be taken (including when another host answers for it).
-    func acquire(role: String, ip: String, deadline: Duration) async throws
+    func acquire(role: String, ip: String, probe: Bool, deadline: Duration) async throws
 
     /// Makes this host stop answering for `ip` on behalf of `role`.
     ///
@@ -31,6 +34,11 @@ public protocol EndpointProvider: Sendable {
 }
 
 extension EndpointProvider {
+    /// Makes this host answer for `ip`, after checking that no other host does.
+    public func acquire(role: String, ip: String, deadline: Duration) async throws {
+        try await self.acquire(role: role, ip: ip, probe: true, deadline: deadline)
+    }
+
     /// One ``holds(role:ip:deadline:)`` per role IP, all within `deadline`.
     public func heldIPs(among roleIPs: [RoleIP], deadline: Duration) async throws -> Set<String> {
         let budget = DeadlineBudget(deadline, what: "checking which role IPs this host holds")

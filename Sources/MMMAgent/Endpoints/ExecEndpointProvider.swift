@@ -57,19 +57,20 @@ public struct ExecEndpointProvider: EndpointProvider {
         self.logger = logger
     }
 
-    /// Runs `PROGRAM acquire ROLE IP`; exit status 0 is success.
+    /// Runs `PROGRAM acquire ROLE IP`; exit status 0 is success. `probe` is not passed on: whatever checks the
+    /// program makes, it makes every time.
     ///
     /// - Throws: ``MMMError/Code/invalidArgument`` before running anything for a bad role or IP;
     ///   ``MMMError/Code/commandFailed`` with the program's trimmed output for a non-zero exit or a program that
     ///   cannot start; ``MMMError/Code/timedOut`` (the program is killed) past `deadline`.
-    public func acquire(role: String, ip: String, deadline: Duration) async throws {
+    public func acquire(role: String, ip: String, probe: Bool, deadline: Duration) async throws {
         let result = try await self.call("acquire", role: role, ip: ip, deadline: deadline)
         guard result.status == 0 else { throw self.failure("acquire", role, ip, result) }
     }
 
     /// Runs `PROGRAM release ROLE IP`; exit status 0 is success.
     ///
-    /// - Throws: as ``acquire(role:ip:deadline:)``.
+    /// - Throws: as ``acquire(role:ip:probe:deadline:)``.
     public func release(role: String, ip: String, deadline: Duration) async throws {
         let result = try await self.call("release", role: role, ip: ip, deadline: deadline)
         guard result.status == 0 else { throw self.failure("release", role, ip, result) }
@@ -77,7 +78,7 @@ public struct ExecEndpointProvider: EndpointProvider {
 
     /// Runs `PROGRAM check ROLE IP`: exit status 0 means held, 1 means not held.
     ///
-    /// - Throws: as ``acquire(role:ip:deadline:)``, and ``MMMError/Code/commandFailed`` for any other exit status.
+    /// - Throws: as ``acquire(role:ip:probe:deadline:)``, and ``MMMError/Code/commandFailed`` for any other exit status.
     public func holds(role: String, ip: String, deadline: Duration) async throws -> Bool {
         let result = try await self.call("check", role: role, ip: ip, deadline: deadline)
         switch result.status {

@@ -69,8 +69,8 @@ public final class VIPEndpointProvider: EndpointProvider {
         self.announcer.isRunning
     }
 
-    /// Adds `ip`/32 to the interface after checking that no other host answers for it, then announces it in the
-    /// background.
+    /// Adds `ip`/32 to the interface after checking that no other host answers for it (unless `probe` is false: the
+    /// monitor handed the IP over), then announces it in the background.
     ///
     /// Succeeds at once, without a check or an announcement, when the interface already has `ip`.
     ///
@@ -78,7 +78,7 @@ public final class VIPEndpointProvider: EndpointProvider {
     ///   ``MMMError/Code/commandFailed`` when another host answers for `ip` (the message names the IP, the interface
     ///   and the MAC that answered), when the check cannot be made, or when `ip addr add` fails;
     ///   ``MMMError/Code/timedOut`` past `deadline`.
-    public func acquire(role: String, ip: String, deadline: Duration) async throws {
+    public func acquire(role: String, ip: String, probe: Bool, deadline: Duration) async throws {
         try EndpointArguments.validateRoleName(role)
         try EndpointArguments.validateIPv4(ip)
         let interface = self.configuration.interface
@@ -88,7 +88,9 @@ public final class VIPEndpointProvider: EndpointProvider {
             self.logger.debug("endpoint already held", metadata: metadata)
             return
         }
-        try await self.checkNoOtherHostAnswers(ip, budget)
+        if probe {
+            try await self.checkNoOtherHostAnswers(ip, budget)
+        }
         let added = try await self.run(self.commands.addressAdd(ip), budget)
         if added.status != 0 {
             // Someone may have added it between our read and our add; only a still-missing address is a failure.

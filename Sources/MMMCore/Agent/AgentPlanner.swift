@@ -30,12 +30,16 @@ public struct AgentDesire: Sendable, Hashable {
     /// replication from that source is started again. A replica an operator stopped under an unchanged
     /// instruction stays stopped (the monitor shows it REPLICATION_FAIL, as MMM does).
     public var followIsNew: Bool
+    /// IPs of ``roles`` no other host holds, as the monitor confirmed with every other host's agent: taken without
+    /// the duplicate-address probe.
+    public var handedOver: Set<String>
 
     /// Creates a desire.
-    public init(roles: [RoleIP], follow: String?, followIsNew: Bool = false) {
+    public init(roles: [RoleIP], follow: String?, followIsNew: Bool = false, handedOver: Set<String> = []) {
         self.roles = roles
         self.follow = follow
         self.followIsNew = followIsNew
+        self.handedOver = handedOver
     }
 }
 
@@ -47,8 +51,9 @@ public enum AgentAction: Sendable, Hashable {
     case releaseIP(RoleIP)
     /// Drain the relay log from the previous writer (bounded), stop replicating from it, then `read_only=OFF`.
     case promote
-    /// Add a role IP to this host (after checking that no other host answers for it).
-    case acquireIP(RoleIP)
+    /// Add a role IP to this host; with `probe`, after checking that no other host answers for it (false for an IP
+    /// the monitor handed over, ``AgentDesire/handedOver``).
+    case acquireIP(RoleIP, probe: Bool = true)
     /// Replicate from `writer` by GTID (for the writer itself: from its peer, closing the master-master ring).
     case follow(writer: String)
 }
@@ -61,7 +66,7 @@ public enum AgentAction: Sendable, Hashable {
 /// 2. IPs it must not hold are released.
 /// 3. A host that must write and is not writable is promoted (drain, then `read_only=OFF`); only then does it take
 ///    the writer IP. The writer IP is never taken by a host that is not (or not yet) writable.
-/// 4. Other missing IPs are acquired.
+/// 4. Other missing IPs are acquired. An IP is probed for another holder first unless the monitor handed it over.
 /// 5. A host follows the host the monitor names, unless it already does: the writer for every other host; for the
 ///    writer, its master-master peer once the monitor has checked the peer's GTIDs (closing the ring), and itself
 ///    (nothing to do) until then. Promotion forgets the writer's old source, so the ring stays open until the monitor
@@ -101,7 +106,7 @@ public enum AgentPlanner {
         // The writer IP first: a reader IP another host still holds must not delay the writes.
         let ordered = wanted.sorted { ($0.role == writerRole ? 0 : 1, $0) < ($1.role == writerRole ? 0 : 1, $1) }
         for roleIP in ordered where !observed.heldIPs.contains(roleIP.ip) {
-            actions.append(.acquireIP(roleIP))
+            actions.append(.acquireIP(roleIP, probe: !desired.handedOver.contains(roleIP.ip)))
         }
         // Promotion forgets the source, so a writer told to follow its peer follows it again afterwards.
         let promoting = mustWrite && !observed.writable

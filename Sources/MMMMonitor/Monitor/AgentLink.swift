@@ -1,5 +1,6 @@
 import Logging
 import MMMCore
+import MMMDaemon
 import MMMProtocol
 import MMMTransport
 import Synchronization
@@ -76,44 +77,5 @@ public final class AgentLink: Sendable {
                 throw error
             }
         }
-    }
-}
-
-/// Runs async bodies one at a time, in arrival order.
-final class SerialAccess: Sendable {
-    private struct State {
-        var busy = false
-        var waiters: [CheckedContinuation<Void, Never>] = []
-    }
-
-    private let state = Mutex(State())
-
-    /// Runs `body` after every body that arrived earlier has finished.
-    func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let mayRun = self.state.withLock { state -> Bool in
-                guard state.busy else {
-                    state.busy = true
-                    return true
-                }
-                state.waiters.append(continuation)
-                return false
-            }
-            if mayRun { continuation.resume() }
-        }
-        defer { self.release() }
-        try Task.checkCancellation()
-        return try await body()
-    }
-
-    private func release() {
-        let next = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard !state.waiters.isEmpty else {
-                state.busy = false
-                return nil
-            }
-            return state.waiters.removeFirst()
-        }
-        next?.resume()
     }
 }

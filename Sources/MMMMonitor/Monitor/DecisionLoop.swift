@@ -146,6 +146,8 @@ struct DecisionLoop {
         case .systemInfo(let host, let info):
             let writerIP = self.settings.topology.writerRoleIP
             let holdsWriterIP = info.rolesOnInterface.contains(writerIP)
+            let told = self.published[host]?.roles.contains(writerIP) ?? false
+            self.plan.interfaceRead(of: host, holdsWriterIP: holdsWriterIP, told: told || self.promotion?.host == host)
             if !info.writable, !holdsWriterIP, self.published[host]?.roles.contains(writerIP) == false,
                 self.promotion?.host != host
             {
@@ -153,9 +155,9 @@ struct DecisionLoop {
                 self.plan.writerFenced(host)
             }
             return self.machine.rolesObserved(host: host, roleIPs: info.rolesOnInterface.map(\.ip), at: now)
-        case .writerFenced(let host, let token, let how, let skipped):
+        case .writerFenced(let host, let token, let how, let skipped, let confirmedByAgent):
             guard self.promotion?.token == token else { return [] }
-            self.plan.writerFenced(host)
+            self.plan.writerFenced(host, confirmed: confirmedByAgent)
             self.recorder?.step("\(host) can no longer write: \(how)")
             if let skipped { self.recorder?.skipped(skipped) }
             Failpoint.writerFenced.hit()

@@ -17,8 +17,9 @@ enum MonitorInput: Sendable {
     /// What an agent's host really holds.
     case systemInfo(host: String, SystemInfo)
     /// Promotion `token`: another host was fenced (or its lease ran out) on the way.
-    /// `skipped` names a step of full fencing that could not be done (it goes to the failover report).
-    case writerFenced(host: String, token: UInt64, how: String, skipped: String? = nil)
+    /// `skipped` names a step of full fencing that could not be done (it goes to the failover report);
+    /// `confirmedByAgent`: the host's own agent answered that the writer IP is not on it.
+    case writerFenced(host: String, token: UInt64, how: String, skipped: String? = nil, confirmedByAgent: Bool = false)
     /// Promotion `token`: the candidate has applied everything; `window` describes what it applied meanwhile.
     case drained(host: String, token: UInt64, window: String?)
     /// Promotion `token`: the candidate could not be drained.

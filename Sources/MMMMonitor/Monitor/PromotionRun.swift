@@ -88,7 +88,12 @@ struct PromotionRun: Sendable {
                 )
                 switch answer {
                 case .fenced(let report) where report.readOnly:
-                    self.post(.writerFenced(host: host, token: self.token, how: "fenced by its agent (read_only ON, sessions killed: \(report.sessionsKilled))"))
+                    self.post(
+                        .writerFenced(
+                            host: host, token: self.token,
+                            how: "fenced by its agent (read_only ON, sessions killed: \(report.sessionsKilled))", confirmedByAgent: true
+                        )
+                    )
                     return try? await self.binlogPosition(of: link)
                 case .fenced(let report):
                     // mariadbd is down or frozen: nobody can write through the VIP, which its agent dropped; when the
@@ -101,7 +106,8 @@ struct PromotionRun: Sendable {
                             host: host, token: self.token,
                             how: "its agent dropped the writer IP (\(dropped.isEmpty ? "none held" : dropped)); mariadbd could not be made read-only (down or frozen)"
                                 + (killed ? "; kill_host_bin stopped it" : ""),
-                            skipped: "read_only on \(host) and the catch-up to its gtid_binlog_pos (its server did not answer): the drain covered the relay log only"
+                            skipped: "read_only on \(host) and the catch-up to its gtid_binlog_pos (its server did not answer): the drain covered the relay log only",
+                            confirmedByAgent: true
                         )
                     )
                     return nil

@@ -14,6 +14,14 @@ public struct StatusPlan: Sendable, Hashable {
     public private(set) var claims: [String: Set<RoleIP>]
     /// The writer role IP.
     public let writerRoleIP: RoleIP
+    /// Hosts whose agent confirmed, since they were last told to hold the writer IP, that they do not hold it: a
+    /// fence answer (the agent dropped it, or did not have it), or their interface read while they were not told to
+    /// hold it. Empty at start: a host nobody has heard from may hold anything.
+    public private(set) var withoutWriterIP: Set<String> = []
+    /// A host told to hold the writer IP was seen holding it: it took it after the probe (or by a handover that
+    /// rests on one), so no machine outside the cluster answers for it. Until then every take is probed, which is
+    /// what finds a VIP configured on an address some other machine uses.
+    public private(set) var writerIPVerified = false
 
     /// Creates a plan; `claims` are what the hosts were found holding at startup.
     public init(writerRoleIP: RoleIP, claims: [String: Set<RoleIP>] = [:]) {
@@ -43,17 +51,23 @@ public struct StatusPlan: Sendable, Hashable {
         }
         let errant = !(machine.hosts[host]?.errantTransactions.isEmpty ?? true)
             || (host != machine.writer && cleared.map { !$0.contains(host) } == true)
+        // Handed over: the writer IP goes without a duplicate-address probe when every other host confirmed it does
+        // not hold it; the probe (300 ms) is most of a switchover's refused writes.
+        let handedOver = roles.contains(self.writerRoleIP) && self.writerIPVerified
+            && machine.hosts.keys.allSatisfy { $0 == host || self.withoutWriterIP.contains($0) }
         return SetStatus(
             state: machine.state(of: host) ?? .awaitingRecovery,
             roles: roles,
             activeMaster: errant ? nil : (host == machine.writer ? (writerSource ?? host) : machine.writer),
-            epoch: epoch
+            epoch: epoch,
+            handedOver: handedOver ? [self.writerRoleIP] : []
         )
     }
 
     /// A status giving `roles` is about to be sent to `host`: it may hold them from now on.
     public mutating func publishing(_ roles: [RoleIP], to host: String) {
         self.claims[host, default: []].formUnion(roles)
+        if roles.contains(self.writerRoleIP) { self.withoutWriterIP.remove(host) }
     }
 
     /// `host` acknowledged `sent`: it holds what it was sent (and nothing else it was asked to drop), except that a
@@ -72,8 +86,24 @@ public struct StatusPlan: Sendable, Hashable {
     }
 
     /// `host` is known not to write and not to hold the writer IP (fenced, or its lease certainly ran out).
-    public mutating func writerFenced(_ host: String) {
+    ///
+    /// `confirmed`: its own agent answered that the writer IP is not on the host (a fence order's answer), rather
+    /// than the monitor concluding it (fenced over SQL, killed, lease ran out).
+    public mutating func writerFenced(_ host: String, confirmed: Bool = false) {
         self.claims[host]?.remove(self.writerRoleIP)
+        if confirmed { self.withoutWriterIP.insert(host) }
+    }
+
+    /// `host`'s agent read its interface: `holdsWriterIP` says whether the writer IP was on it, `told` whether the
+    /// monitor had told it to hold the IP when the answer came (then an empty interface may predate the take, and
+    /// proves nothing; a fence answer since the telling still stands, as a fenced agent takes nothing back).
+    public mutating func interfaceRead(of host: String, holdsWriterIP: Bool, told: Bool) {
+        if holdsWriterIP {
+            self.withoutWriterIP.remove(host)
+            if told { self.writerIPVerified = true }
+        } else if !told {
+            self.withoutWriterIP.insert(host)
+        }
     }
 
     /// The hosts other than `host` that may still hold the writer role.

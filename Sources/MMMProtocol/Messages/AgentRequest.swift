@@ -42,13 +42,18 @@ public struct SetStatus: Hashable, Sendable {
     /// The monitor's epoch: it increases with every writer change (and never goes back, even across monitor
     /// restarts), so an agent can refuse orders from an older view of the cluster.
     public var epoch: UInt64
+    /// Role IPs of ``roles`` that the monitor knows no other host holds: every other host's agent confirmed it does
+    /// not (a fence answer, or its interface read while it was not told to hold the IP). The agent takes these
+    /// without the duplicate-address probe, which only guards against a holder nobody has confirmed.
+    public var handedOver: [RoleIP]
 
     /// Creates a status order.
-    public init(state: HostState, roles: [RoleIP], activeMaster: String?, epoch: UInt64) {
+    public init(state: HostState, roles: [RoleIP], activeMaster: String?, epoch: UInt64, handedOver: [RoleIP] = []) {
         self.state = state
         self.roles = roles
         self.activeMaster = activeMaster
         self.epoch = epoch
+        self.handedOver = handedOver
     }
 }
 

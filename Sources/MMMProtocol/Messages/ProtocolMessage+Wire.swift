@@ -50,8 +50,12 @@ extension ProtocolMessage {
             let roles = try reader.readRoles("roles")
             let activeMaster = try reader.readOptionalName("active master")
             let epoch = try reader.readUInt64("epoch")
+            let handedOver = try reader.readRoles("handed-over roles")
+            guard handedOver.allSatisfy(roles.contains) else {
+                throw ProtocolRejection(.malformedBody, "a handed-over role IP is not among the roles to hold")
+            }
             message = .agentRequest(
-                .setStatus(SetStatus(state: state, roles: roles, activeMaster: activeMaster, epoch: epoch))
+                .setStatus(SetStatus(state: state, roles: roles, activeMaster: activeMaster, epoch: epoch, handedOver: handedOver))
             )
         case .getAgentStatus:
             message = .agentRequest(.getAgentStatus)
@@ -112,6 +116,7 @@ extension ProtocolMessage {
             try writer.writeRoles(status.roles, field: "roles")
             try writer.writeOptionalName(status.activeMaster, field: "active master")
             writer.writeUInt64(status.epoch)
+            try writer.writeRoles(status.handedOver, field: "handed-over roles")
         case .getDrainStatus(let query):
             writer.writeUInt32(query.maximumWaitMilliseconds)
         case .canReach(let query):

@@ -20,7 +20,7 @@ final class FakeEndpoints: MMMAgent.EndpointProvider {
 
     var heldNow: Set<String> { self.held.withLockedValue { $0 } }
 
-    func acquire(role: String, ip: String, deadline: Duration) async throws {
+    func acquire(role: String, ip: String, probe: Bool, deadline: Duration) async throws {
         self.held.withLockedValue { _ = $0.insert(ip) }
     }
 

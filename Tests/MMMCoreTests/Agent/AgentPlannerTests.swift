@@ -25,6 +25,16 @@ import Testing
         )
     }
 
+    @Test func onlyAHandedOverIPIsTakenWithoutTheDuplicateAddressProbe() {
+        let actions = AgentPlanner.plan(
+            this: "db1", writerRole: "writer", knownRoles: [Self.writer, Self.reader1],
+            desired: AgentDesire(roles: [Self.writer, Self.reader1], follow: nil, handedOver: [Self.writer.ip]),
+            observed: AgentObservation(heldIPs: [], writable: false, following: "db2"),
+            leaseAllowsWriting: true
+        )
+        #expect(actions == [.promote, .acquireIP(Self.writer, probe: false), .acquireIP(Self.reader1, probe: true)])
+    }
+
     @Test func aDemotedWriterFencesBeforeItDropsTheVIPAndThenFollowsTheNewWriter() {
         #expect(
             self.plan([Self.reader1], follow: "db2", held: [Self.writer.ip, Self.reader1.ip], writable: true)
@@ -126,7 +136,7 @@ import Testing
                 case .promote:
                     #expect(mustWrite)
                     writable = true
-                case .acquireIP(let roleIP):
+                case .acquireIP(let roleIP, _):
                     #expect(roles.contains(roleIP))
                     if roleIP.role == "writer" { #expect(writable && mustWrite, "writer IP on a read-only host: \(actions)") }
                 case .releaseIP(let roleIP):
@@ -147,7 +157,7 @@ import Testing
                     observed.writable = true
                     observed.following = nil
                 case .releaseIP(let roleIP): observed.heldIPs.remove(roleIP.ip)
-                case .acquireIP(let roleIP): observed.heldIPs.insert(roleIP.ip)
+                case .acquireIP(let roleIP, _): observed.heldIPs.insert(roleIP.ip)
                 case .follow(let writer): observed.following = writer
                 }
             }

@@ -64,6 +64,50 @@ struct StatusPlanTests {
         #expect(plan.writerClaims(except: "db1").isEmpty)
     }
 
+    @Test("the writer IP is handed over only once it was seen on a told holder and every other host confirmed it has not got it")
+    func handedOverNeedsVerifiedIPAndEveryOtherHost() {
+        let machine = Self.settled()
+        let writer = machine.writer!
+        let other = writer == "db1" ? "db2" : "db1"
+        var plan = StatusPlan(writerRoleIP: Self.writer)
+        plan.publishing([Self.writer], to: writer)
+        plan.interfaceRead(of: other, holdsWriterIP: false, told: false)
+        // Nobody was seen holding it yet: a machine outside the cluster may answer for it, so the take is probed.
+        #expect(plan.status(for: writer, machine: machine, epoch: 1).handedOver.isEmpty)
+        plan.interfaceRead(of: writer, holdsWriterIP: true, told: true)
+        #expect(plan.writerIPVerified)
+        #expect(plan.status(for: writer, machine: machine, epoch: 1).handedOver == [Self.writer])
+        // The other host is seen with it: no more handover.
+        plan.interfaceRead(of: other, holdsWriterIP: true, told: false)
+        #expect(plan.status(for: writer, machine: machine, epoch: 1).handedOver.isEmpty)
+        // A host without the writer role is never handed it.
+        #expect(plan.status(for: other, machine: machine, epoch: 1).handedOver.isEmpty)
+    }
+
+    @Test("only a fence its own agent answered confirms the IP gone; telling the host to hold the IP again revokes it")
+    func onlyAgentConfirmedFencesCount() {
+        let machine = Self.settled()
+        let writer = machine.writer!
+        let other = writer == "db1" ? "db2" : "db1"
+        var plan = StatusPlan(writerRoleIP: Self.writer)
+        plan.publishing([Self.writer], to: other)
+        plan.interfaceRead(of: other, holdsWriterIP: true, told: true)
+        // Fenced over SQL, killed or waited out: the host may still have the IP up.
+        plan.writerFenced(other)
+        #expect(plan.status(for: writer, machine: machine, epoch: 2).handedOver.isEmpty)
+        plan.writerFenced(other, confirmed: true)
+        #expect(plan.status(for: writer, machine: machine, epoch: 2).handedOver == [Self.writer])
+        // An empty interface read while it is still told to hold the IP proves nothing, but does not undo the fence.
+        plan.interfaceRead(of: other, holdsWriterIP: false, told: true)
+        #expect(plan.status(for: writer, machine: machine, epoch: 2).handedOver == [Self.writer])
+        plan.publishing([Self.writer], to: other)
+        #expect(!plan.withoutWriterIP.contains(other))
+        #expect(plan.status(for: writer, machine: machine, epoch: 2).handedOver.isEmpty)
+        // Told to hold it, an empty read may predate the take: it does not confirm.
+        plan.interfaceRead(of: other, holdsWriterIP: false, told: true)
+        #expect(plan.status(for: writer, machine: machine, epoch: 2).handedOver.isEmpty)
+    }
+
     @Test("a host with errant transactions is not told to follow the writer")
     func errantHostFollowsNobody() {
         var machine = Self.settled()
@@ -74,47 +118,4 @@ struct StatusPlanTests {
         #expect(plan.status(for: other, machine: machine, epoch: 1).activeMaster == nil)
         #expect(plan.status(for: writer, machine: machine, epoch: 1).activeMaster == writer)
     }
-}
-
-@Suite("SerialAccess")
-struct SerialAccessTests {
-    @Test("bodies run one at a time, in arrival order")
-    func serializes() async throws {
-        let access = SerialAccess()
-        let log = LockedLog()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for index in 0..<20 {
-                group.addTask {
-                    try await access.run {
-                        log.enter(index)
-                        try await Task.sleep(for: .milliseconds(2))
-                        log.leave(index)
-                    }
-                }
-            }
-            try await group.waitForAll()
-        }
-        #expect(log.maximumConcurrent == 1)
-        #expect(log.entered.count == 20)
-    }
-}
-
-/// Records entries and exits of concurrent bodies.
-final class LockedLog: Sendable {
-    private let state = Mutex<(inside: Int, maximum: Int, entered: [Int])>((0, 0, []))
-
-    func enter(_ index: Int) {
-        self.state.withLock {
-            $0.inside += 1
-            $0.maximum = max($0.maximum, $0.inside)
-            $0.entered.append(index)
-        }
-    }
-
-    func leave(_ index: Int) {
-        self.state.withLock { $0.inside -= 1 }
-    }
-
-    var maximumConcurrent: Int { self.state.withLock { $0.maximum } }
-    var entered: [Int] { self.state.withLock { $0.entered } }
 }

@@ -125,6 +125,15 @@ import Testing
         }
     }
 
+    @Test func aHandedOverRoleIPThatIsNotToBeHeldIsMalformed() throws {
+        let status = SetStatus(
+            state: .online, roles: [ProtocolFixtures.roles[0]], activeMaster: "db1", epoch: 1,
+            handedOver: [RoleIP(role: "writer", ip: "198.18.0.250")]
+        )
+        let bytes = try ProtocolFixtures.encoded(.agentRequest(.setStatus(status)))
+        #expect(reject(bytes)?.reason == .malformedBody)
+    }
+
     @Test func trailingBytesAfterTheBodyAreMalformed() {
         let bytes = ProtocolFixtures.rawFrame(type: MessageType.ping.rawValue, body: [0])
         #expect(reject(bytes)?.reason == .malformedBody)

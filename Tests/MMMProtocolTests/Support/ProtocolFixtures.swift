@@ -27,7 +27,7 @@ enum ProtocolFixtures {
     /// One value of every request case.
     static let requests: [AgentRequest] = [
         .ping,
-        .setStatus(SetStatus(state: .online, roles: roles, activeMaster: "db1", epoch: 7)),
+        .setStatus(SetStatus(state: .online, roles: roles, activeMaster: "db1", epoch: 7, handedOver: [roles[0]])),
         .setStatus(SetStatus(state: .adminOffline, roles: [], activeMaster: nil, epoch: 0)),
         .getAgentStatus,
         .getSystemInfo,
