@@ -74,7 +74,7 @@ struct FailoverScenario {
                         } catch {
                             await load.stop()
                             await sampler.stop()
-                            scenario.printLine(check: nil, incomplete: "\(error)")
+                            scenario.printLine(check: nil, outcome: nil, replicationErrors: nil, incomplete: "\(error)")
                             scenario.printDetails(outcome: nil)
                             scenario.printLogs()
                             throw error
@@ -202,7 +202,7 @@ struct FailoverScenario {
         for host in outcome.replicationChecked {
             if let errors = await self.replicationErrors(on: host) { replication += errors } else { unanswered.append(host) }
         }
-        self.printLine(check: check, incomplete: nil)
+        self.printLine(check: check, outcome: outcome, replicationErrors: replication.count + unanswered.count, incomplete: nil)
         self.printDetails(outcome: outcome)
         let show = (try? await self.cluster.control("show").output) ?? ""
         for line in show.split(separator: "\n") where line.hasPrefix("  db") || line.hasPrefix("#") {
@@ -228,12 +228,18 @@ struct FailoverScenario {
     }
 
     /// The line the benchmark issue collects.
-    private func printLine(check: WriteLoad.Check?, incomplete: String?) {
+    private func printLine(check: WriteLoad.Check?, outcome: ScenarioOutcome?, replicationErrors: Int?, incomplete: String?) {
         let gap = self.load.longestGap()
         let outage = gap.map { "\(milliseconds(of: $0.duration))\($0.open ? "+ (never resumed)" : "")" } ?? "?"
         let lost = check.map { String($0.lost.count) } ?? "?"
         let duplicates = check.map { String($0.duplicates.count) } ?? "?"
-        var line = "SCENARIO \(self.name): outage \(outage) ms, acknowledged \(self.load.acknowledgedIDs.count), lost \(lost), duplicates \(duplicates), two-writer samples \(self.sampler.conflicts.count)"
+        // Recovery: from the failure to the first acknowledged write after it (on the new writer: the old one is
+        // dead, frozen or cut off); "-" for a switchover, whose measure is the outage (the refused-write window).
+        var recovery = "-"
+        if let event = outcome?.event {
+            recovery = self.load.firstAcknowledgement(after: event).map { "\(self.since(event, $0.at))" } ?? "?"
+        }
+        var line = "SCENARIO \(self.name): outage \(outage) ms, recovery \(recovery) ms, acknowledged \(self.load.acknowledgedIDs.count), lost \(lost), duplicates \(duplicates), replication errors \(replicationErrors.map(String.init) ?? "?"), two-writer samples \(self.sampler.conflicts.count)"
         if let incomplete { line += " (INCOMPLETE: \(incomplete.prefix(300)))" }
         print(line)
     }
