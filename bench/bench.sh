@@ -9,8 +9,9 @@
 #                                                  start it if it is dead); --rejoin adds the startup options that
 #                                                  truncate un-ACKed transactions: --init-rpl-role=SLAVE
 #                                                  --rpl-semi-sync-slave-enabled=ON (docs/agent.md, zero-loss policy)
-#   bench/bench.sh kill dbN                        SIGKILL one host's mariadbd, even frozen (bench/kill_host is the
-#                                                  monitor's kill_host_bin on the bench)
+#   bench/bench.sh kill dbN [--no-wait]            SIGKILL one host's mariadbd, even frozen, and wait until it is
+#                                                  gone (bench/kill_host, the monitor's kill_host_bin on the bench,
+#                                                  uses --no-wait)
 #
 # Environment: MMM_BENCH_STATE (default /tmp/mmm-bench) holds datadirs, sockets, logs and hosts.tsv.
 # Needs root (network namespaces), mariadb-server (mariadbd, mariadb-install-db, mariadb client) and iproute2.
@@ -334,7 +335,8 @@ cmd_restart() {
 # kill_host_bin for the monitor (bench/kill_host NAME): SIGKILL of the host's mariadbd (also when frozen), so that a
 # server whose agent could not make it read-only never resumes writable. Exit 0 once it is gone.
 cmd_kill() {
-    local name=${1:-}
+    local name=${1:-} wait=1
+    [[ ${2:-} == --no-wait ]] && wait=0
     [[ $name =~ ^db[0-9]+$ ]] || die "kill needs a host name such as db1"
     [[ -f $STATE/hosts.tsv ]] || die "the bench is not running (no $STATE/hosts.tsv)"
     grep -q "^$name	" "$STATE/hosts.tsv" || die "the bench has no host $name"
@@ -342,7 +344,11 @@ cmd_kill() {
     pid=$(cat "$STATE/$name/mysqld.pid" 2>/dev/null || true)
     if [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "mariadbd.*$STATE"; then
         kill -KILL "$pid" 2>/dev/null || true
-        for _ in $(seq 1 50); do grep -qs '^State:[[:space:]]*[^Z]' "/proc/$pid/status" || break; sleep 0.1; done
+        # A killed mariadbd runs no more statements, but the kernel takes up to ~1.5 s to tear it down (in-flight
+        # AIO); --no-wait (kill_host_bin) returns at once, the default waits until it is gone (up to 5 s).
+        if ((wait)); then
+            for _ in $(seq 1 50); do grep -qs '^State:[[:space:]]*[^Z]' "/proc/$pid/status" || break; sleep 0.1; done
+        fi
         echo "bench: $name's mariadbd (pid $pid) killed"
     else
         echo "bench: $name's mariadbd is not running"

@@ -33,7 +33,7 @@ struct DecisionLoop {
     /// The last state-changing control command, as typed (a promotion's cause when no host failed).
     private(set) var lastCommand: String?
     /// The last cross-check that confirmed a writer unreachable: the writer and what the others said.
-    private(set) var lastCrossCheck: (host: String, text: String)?
+    private(set) var lastCrossCheck: (host: String, text: String, unreachableFrom: [String])?
     private var nextToken: UInt64 = 0
     private var lastSaved: MonitorStatus?
     private var published: [String: SetStatus] = [:]
@@ -221,7 +221,9 @@ struct DecisionLoop {
                 ]
             )
             if !unreachableFrom.isEmpty, reachableFrom.isEmpty {
-                self.lastCrossCheck = (host, "\(unreachableFrom.joined(separator: ", ")) cannot reach \(host)'s mysqld either")
+                self.lastCrossCheck = (
+                    host, "\(unreachableFrom.joined(separator: ", ")) cannot reach \(host)'s mysqld either", unreachableFrom
+                )
             }
             return self.machine.writerCrossChecked(
                 host: host, reachableFrom: reachableFrom, unreachableFrom: unreachableFrom, at: now
@@ -275,8 +277,10 @@ struct DecisionLoop {
             self.lastReport = running.report
         }
         var recorder = FailoverRecorder(cause: cause, previousWriter: previousWriter, candidate: host)
+        var candidateCannotReach: Set<String> = []
         if let check = self.lastCrossCheck, check.host == previousWriter {
             recorder.step("cross-check: \(check.text)")
+            if check.unreachableFrom.contains(host) { candidateCannotReach.insert(check.host) }
             self.lastCrossCheck = nil
         }
         recorder.step(
@@ -289,6 +293,7 @@ struct DecisionLoop {
             candidate: host,
             token: token,
             claimed: claimed,
+            candidateCannotReach: candidateCannotReach,
             epoch: self.epoch,
             links: links,
             lease: self.settings.lease,

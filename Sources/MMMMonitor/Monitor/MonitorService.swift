@@ -197,7 +197,10 @@ public final class MonitorService: Service, ControlHandling, Sendable {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await scheduler.run() }
                 group.addTask {
-                    for await event in scheduler.events { post.yield(.check(event)) }
+                    for await event in scheduler.events {
+                        if event.check == .mysql { self.noteMySQLCheck(event) }
+                        post.yield(.check(event))
+                    }
                 }
                 group.addTask {
                     while !Task.isCancelled {
@@ -472,8 +475,21 @@ public final class MonitorService: Service, ControlHandling, Sendable {
         }
     }
 
+    /// Records whether `event`'s host answered its last `mysql` check (``MonitorSharedState/mysqlFailing``).
+    private func noteMySQLCheck(_ event: CheckEvent) {
+        let failing: Bool
+        switch event.outcome {
+        case .ok: failing = false
+        case .failed: failing = true
+        case .unknown: return
+        }
+        self.shared.state.withLock { state in
+            if failing { state.mysqlFailing.insert(event.host) } else { state.mysqlFailing.remove(event.host) }
+        }
+    }
+
     /// Asks `host` every few seconds which role IPs it really holds; not while it is being fenced (a query renews
-    /// the agent's writer lease, which must be allowed to run out).
+    /// the agent's writer lease, which must be allowed to run out), nor while its `mysql` check fails.
     private func runSystemInfoPoller(
         host: String,
         link: AgentLink,
@@ -481,7 +497,7 @@ public final class MonitorService: Service, ControlHandling, Sendable {
     ) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: self.settings.systemInfoInterval)
-            guard !self.shared.state.withLock({ $0.fencing.contains(host) }) else { continue }
+            guard !self.shared.state.withLock({ $0.fencing.contains(host) || $0.mysqlFailing.contains(host) }) else { continue }
             if case .systemInfo(let info)? = try? await link.send(.getSystemInfo, replyTimeout: .seconds(3)) {
                 post(.systemInfo(host: host, info))
             }
@@ -494,9 +510,10 @@ public final class MonitorService: Service, ControlHandling, Sendable {
     private func runGTIDChecks(links: [String: AgentLink], post: @escaping @Sendable (MonitorInput) -> Void) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(1))
-            guard let (writer, hosts) = self.shared.state.withLock({ $0.gtidChecks }), let writerLink = links[writer]
+            guard let (writer, hosts, failing) = self.shared.state.withLock({ state in state.gtidChecks.map { ($0.writer, $0.hosts, state.mysqlFailing) } }),
+                !failing.contains(writer), let writerLink = links[writer]
             else { continue }
-            for host in hosts {
+            for host in hosts where !failing.contains(host) {
                 guard let link = links[host], let hostState = try? await Self.binlogState(of: link),
                     let writerState = try? await Self.binlogState(of: writerLink)
                 else { continue }
@@ -539,6 +556,10 @@ struct MonitorSharedState: Sendable {
     var promotionToken: UInt64 = 0
     /// Hosts being fenced or waited out: nothing that renews their writer lease is sent to them.
     var fencing: Set<String> = []
+    /// Hosts whose last `mysql` check failed. Their agents would spend a request waiting on the server (a frozen
+    /// `mariadbd` holds a system-info read for its full deadline), and an agent answers one request at a time: the
+    /// pollers leave them alone so that a fence order is not queued behind such a wait.
+    var mysqlFailing: Set<String> = []
     /// The writer and the hosts to compare with it (see ``DecisionLoop/cleared``).
     var gtidChecks: (writer: String, hosts: [String])?
     /// Each host's errant transactions as the machine knows them (for `errant HOST`).

@@ -26,6 +26,10 @@ struct PromotionRun: Sendable {
     var token: UInt64
     /// Hosts other than the candidate that may hold the writer role.
     var claimed: [String]
+    /// Claimed hosts whose mysqld the candidate's agent could not reach in the cross-check that began this promotion
+    /// (a second or two ago): fencing them over SQL through the candidate would only wait out its connect timeout
+    /// again, so a silent agent leads straight to `kill_host_bin`.
+    var candidateCannotReach: Set<String> = []
     /// The epoch the fence orders carry.
     var epoch: UInt64
     /// Every agent's link.
@@ -129,7 +133,10 @@ struct PromotionRun: Sendable {
                 )
                 // Its agent is silent, but the candidate may reach its server (DESIGN.md §4 step 2); only when it
                 // cannot, kill_host_bin.
-                if await self.fenceThroughCandidate(host) { return nil }
+                // On the first pass, a candidate that just could not reach the server goes straight to the kill;
+                // later passes ask it again (the network may be back).
+                let skipSQL = !killTried && self.candidateCannotReach.contains(host)
+                if !skipSQL, await self.fenceThroughCandidate(host) { return nil }
                 if !killTried {
                     killTried = true
                     if await self.killHost(host) {

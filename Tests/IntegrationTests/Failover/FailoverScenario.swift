@@ -224,7 +224,12 @@ struct FailoverScenario {
             || !unanswered.isEmpty || (outcome.requireZeroLoss && !check.lost.isEmpty)
         // MMM_SCENARIO_LOGS=1 prints the logs of a passing run too, for looking at where the time goes.
         let asked = ProcessInfo.processInfo.environment["MMM_SCENARIO_LOGS"] == "1"
-        if failed || outcome.printLogs || asked { self.printLogs(limit: asked ? 400 : 80) }
+        if failed || outcome.printLogs || asked {
+            self.printLogs(limit: asked ? 400 : 80)
+            if let report = try? await self.cluster.control("failover_report") {
+                print("--- failover report (\(self.name)):\n\(report.output)")
+            }
+        }
     }
 
     /// The line the benchmark issue collects.
@@ -233,11 +238,16 @@ struct FailoverScenario {
         let outage = gap.map { "\(milliseconds(of: $0.duration))\($0.open ? "+ (never resumed)" : "")" } ?? "?"
         let lost = check.map { String($0.lost.count) } ?? "?"
         let duplicates = check.map { String($0.duplicates.count) } ?? "?"
-        // Recovery: from the failure to the first acknowledged write after it (on the new writer: the old one is
-        // dead, frozen or cut off); "-" for a switchover, whose measure is the outage (the refused-write window).
+        // Recovery: from the failure to the first acknowledged write on the new writer, i.e. the end of the longest
+        // gap (an insert already in flight on a frozen or cut-off writer may still be acknowledged just after the
+        // event); "-" for a switchover, whose measure is the outage (the refused-write window).
         var recovery = "-"
         if let event = outcome?.event {
-            recovery = self.load.firstAcknowledgement(after: event).map { "\(self.since(event, $0.at))" } ?? "?"
+            if let gap, !gap.open, gap.to > event {
+                recovery = "\(self.since(event, gap.to))"
+            } else {
+                recovery = self.load.firstAcknowledgement(after: event).map { "\(self.since(event, $0.at))" } ?? "?"
+            }
         }
         var line = "SCENARIO \(self.name): outage \(outage) ms, recovery \(recovery) ms, acknowledged \(self.load.acknowledgedIDs.count), lost \(lost), duplicates \(duplicates), replication errors \(replicationErrors.map(String.init) ?? "?"), two-writer samples \(self.sampler.conflicts.count)"
         if let incomplete { line += " (INCOMPLETE: \(incomplete.prefix(300)))" }
