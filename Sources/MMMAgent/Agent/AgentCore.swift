@@ -229,19 +229,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             target.name = host.name
             target.host = host.ip
             target.port = host.mysqlPort
-            do {
-                let connection = try await MariaDBConnection.connect(target, on: self.executor)
-                do {
-                    _ = try await connection.query("SELECT 1")
-                } catch {
-                    await connection.close()
-                    throw error
-                }
-                await connection.close()
-                return ReachReport(host: host.name, service: .mysql, reachable: true, lastContactMilliseconds: nil, detail: "SELECT 1 answered")
-            } catch {
-                return ReachReport(host: host.name, service: .mysql, reachable: false, lastContactMilliseconds: nil, detail: "\(error)")
-            }
+            return await self.reachServer(host.name, target)
         case .agent:
             guard let host = self.settings.host(named: query.host) else {
                 throw MMMError(.invalidArgument, "unknown host '\(query.host)'")
@@ -253,6 +241,47 @@ public final class AgentCore: AgentRequestHandling, Sendable {
                 return ReachReport(host: host.name, service: .agent, reachable: false, lastContactMilliseconds: nil, detail: "\(error)")
             }
         }
+    }
+
+    /// The cross-check's question about `name`'s server: does it take a connection, and is `read_only` ON?
+    ///
+    /// Only a failed connect (twice when the first failed fast) is "unreachable" (the monitor may then skip fencing it
+    /// over SQL through this host). A server that took a connection but whose query failed (a fence killing
+    /// sessions, a statement timeout) is reachable with `read_only` unknown: alive, so it vetoes the failover until
+    /// the next cross-check.
+    private func reachServer(_ name: String, _ target: MariaDBConfiguration) async -> ReachReport {
+        var failure = ""
+        let started = ContinuousClock.now
+        for attempt in 0..<2 {
+            let connection: MariaDBConnection
+            do {
+                connection = try await MariaDBConnection.connect(target, on: self.executor)
+            } catch {
+                // A connect that failed fast may have been a session killed in its handshake (a writer fencing itself
+                // kills client sessions): once more. One that timed out is not repeated.
+                if attempt == 0, ContinuousClock.now - started < .milliseconds(500) {
+                    failure = "\(error)"
+                    continue
+                }
+                self.logger.notice(
+                    "Cross-check: cannot connect to a peer's server",
+                    metadata: [LogKey.host: "\(self.settings.this.name)", LogKey.peer: "\(name)", LogKey.error: "\(error)"]
+                )
+                return ReachReport(host: name, service: .mysql, reachable: false, detail: "\(error)")
+            }
+            do {
+                let readOnly = try await connection.query("SELECT @@read_only AS ro").singleRow("read_only").bool("ro") ?? true
+                await connection.close()
+                return ReachReport(
+                    host: name, service: .mysql, reachable: true, detail: "it answers with read_only \(readOnly ? "ON" : "OFF")",
+                    readOnly: readOnly
+                )
+            } catch {
+                await connection.close()
+                failure = "\(error)"
+            }
+        }
+        return ReachReport(host: name, service: .mysql, reachable: true, detail: "connected, but read_only could not be read: \(failure)")
     }
 
     /// Fences at once (monitor order). The writer role leaves the desire, so that convergence never takes it back and

@@ -212,21 +212,30 @@ struct DecisionLoop {
                 return self.machine.gtidCompared(host: host, errant: [], at: now)
             }
             return []
-        case .writerCrossChecked(let host, let reachableFrom, let unreachableFrom):
+        case .writerCrossChecked(let host, let reachableFrom, let unreachableFrom, let readOnlyFrom, let leaseRanOut):
             self.logger.notice(
                 "Cross-check of the writer answered",
                 metadata: [
                     LogKey.host: "\(host)", "mmm.reachable_from": "\(reachableFrom.joined(separator: ","))",
                     "mmm.unreachable_from": "\(unreachableFrom.joined(separator: ","))",
+                    "mmm.read_only_from": "\(readOnlyFrom.joined(separator: ","))",
                 ]
             )
-            if !unreachableFrom.isEmpty, reachableFrom.isEmpty {
+            if leaseRanOut {
                 self.lastCrossCheck = (
-                    host, "\(unreachableFrom.joined(separator: ", ")) cannot reach \(host)'s mysqld either", unreachableFrom
+                    host, "no monitor message has reached \(host) for longer than its lease: it has fenced itself", []
                 )
+            } else if !(unreachableFrom + readOnlyFrom).isEmpty, reachableFrom.isEmpty {
+                var text: [String] = []
+                if !unreachableFrom.isEmpty { text.append("\(unreachableFrom.joined(separator: ", ")) cannot reach \(host)'s mysqld either") }
+                if !readOnlyFrom.isEmpty {
+                    text.append("\(readOnlyFrom.joined(separator: ", ")) found it read-only (it fenced itself): it takes no writes")
+                }
+                self.lastCrossCheck = (host, text.joined(separator: "; "), unreachableFrom)
             }
+            // To the machine, a writer that takes no writes is as unreachable as one that does not answer.
             return self.machine.writerCrossChecked(
-                host: host, reachableFrom: reachableFrom, unreachableFrom: unreachableFrom, at: now
+                host: host, reachableFrom: reachableFrom, unreachableFrom: unreachableFrom + readOnlyFrom, at: now
             )
         case .control(let request, let reply):
             let reachable = Set(self.settings.hostNames).subtracting(self.machine.agentDown)

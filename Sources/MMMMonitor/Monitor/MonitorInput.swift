@@ -28,7 +28,12 @@ enum MonitorInput: Sendable {
     /// it may replicate from the writer, and the writer from it if it is the writer's peer).
     case gtidChecked(writer: String, host: String, errant: [String])
     /// Other hosts' agents answered whether they can reach the writer's mysqld (a silent agent is in neither list).
-    case writerCrossChecked(host: String, reachableFrom: [String], unreachableFrom: [String])
+    /// `readOnlyFrom`: agents that reached it but found `read_only` ON (it fenced itself): no veto from them.
+    /// `leaseRanOut`: nobody was asked, because no monitor message has reached the writer for longer than its lease:
+    /// `unreachableFrom` then names the hosts that would have been asked, not hosts that failed to connect.
+    case writerCrossChecked(
+        host: String, reachableFrom: [String], unreachableFrom: [String], readOnlyFrom: [String] = [], leaseRanOut: Bool = false
+    )
     /// An `mmm_control` request; `reply` must be called exactly once.
     case control(ControlRequest, reply: @Sendable (ControlResponse) -> Void)
 }

@@ -369,7 +369,7 @@ public final class MonitorService: Service, ControlHandling, Sendable {
                             "The writer's lease has run out (no monitor message reached it): failing over whatever its peers see",
                             metadata: [LogKey.host: "\(host)", "mmm.silent_ms": "\(silent.components.seconds * 1000)"]
                         )
-                        post(.writerCrossChecked(host: host, reachableFrom: [], unreachableFrom: via))
+                        post(.writerCrossChecked(host: host, reachableFrom: [], unreachableFrom: via, leaseRanOut: true))
                         continue
                     }
                 }
@@ -395,23 +395,26 @@ public final class MonitorService: Service, ControlHandling, Sendable {
         via: [(String, AgentLink)],
         post: @escaping @Sendable (MonitorInput) -> Void
     ) async {
-        let answers = await withTaskGroup(of: (String, Bool?).self) { group in
+        let answers = await withTaskGroup(of: (String, ReachReport?).self) { group in
             for (name, link) in via {
                 group.addTask {
                     let answer = try? await link.send(.canReach(ReachQuery(host: host, service: .mysql)), replyTimeout: .seconds(3))
                     guard case .reachability(let report)? = answer, report.host == host else { return (name, nil) }
-                    return (name, report.reachable)
+                    return (name, report)
                 }
             }
-            var answers: [(String, Bool?)] = []
+            var answers: [(String, ReachReport?)] = []
             for await answer in group { answers.append(answer) }
             return answers
         }
+        // Only a writer that takes writes vetoes: one found read-only fenced itself under its lease (it stopped
+        // hearing the monitor while its peers did), and keeping it would leave the cluster without a writer.
         post(
             .writerCrossChecked(
                 host: host,
-                reachableFrom: answers.filter { $0.1 == true }.map(\.0).sorted(),
-                unreachableFrom: answers.filter { $0.1 == false }.map(\.0).sorted()
+                reachableFrom: answers.filter { $0.1.map { $0.reachable && $0.readOnly != true } == true }.map(\.0).sorted(),
+                unreachableFrom: answers.filter { $0.1?.reachable == false }.map(\.0).sorted(),
+                readOnlyFrom: answers.filter { $0.1.map { $0.reachable && $0.readOnly == true } == true }.map(\.0).sorted()
             )
         )
     }

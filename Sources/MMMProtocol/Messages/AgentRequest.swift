@@ -71,7 +71,8 @@ public struct DrainQuery: Hashable, Sendable {
 
 /// What a ``ReachQuery`` asks about.
 public enum ReachService: UInt8, Hashable, Sendable, CaseIterable {
-    /// The host's `mariadbd` (can the agent connect and query it?).
+    /// The host's `mariadbd`: can the agent connect to it and query it, and is its `read_only` ON
+    /// (``ReachReport/readOnly``)?
     case mysql = 1
     /// The host's agent (does it answer a ping?).
     case agent = 2

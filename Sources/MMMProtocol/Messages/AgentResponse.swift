@@ -167,6 +167,9 @@ public struct ReachReport: Hashable, Sendable {
     public var lastContactMilliseconds: UInt64?
     /// Details for the log (an error message, the query latency).
     public var detail: String
+    /// For ``ReachService/mysql`` when reached: whether the server answered with `read_only` ON (a writer that
+    /// fenced itself under its lease takes no writes, so it vetoes no failover); `nil` otherwise.
+    public var readOnly: Bool?
 
     /// Creates a reachability report.
     public init(
@@ -174,13 +177,15 @@ public struct ReachReport: Hashable, Sendable {
         service: ReachService,
         reachable: Bool,
         lastContactMilliseconds: UInt64? = nil,
-        detail: String = ""
+        detail: String = "",
+        readOnly: Bool? = nil
     ) {
         self.host = host
         self.service = service
         self.reachable = reachable
         self.lastContactMilliseconds = lastContactMilliseconds
         self.detail = detail
+        self.readOnly = readOnly
     }
 }
 

@@ -176,6 +176,8 @@ extension ProtocolMessage {
                 writer.writeBool(false)
             }
             try writer.writeText(report.detail, field: "reach detail", maximumBytes: Self.maximumTextBytes)
+            // 0: not known, 1: read_only OFF, 2: read_only ON.
+            writer.writeUInt8(report.readOnly.map { $0 ? 2 : 1 } ?? 0)
         case .fenced(let report):
             try writer.writeName(report.target, field: "fence target")
             writer.writeBool(report.readOnly)
@@ -257,13 +259,18 @@ extension ProtocolMessage {
             let age: UInt64? =
                 try reader.readBool("presence of last contact") ? try reader.readUInt64("last contact") : nil
             let detail = try reader.readText("reach detail", maximumBytes: Self.maximumTextBytes)
+            let readOnlyCode = try reader.readUInt8("read only")
+            guard readOnlyCode <= 2 else {
+                throw ProtocolRejection(.malformedBody, "unknown read-only code \(readOnlyCode)")
+            }
             return .reachability(
                 ReachReport(
                     host: host,
                     service: service,
                     reachable: reachable,
                     lastContactMilliseconds: age,
-                    detail: detail
+                    detail: detail,
+                    readOnly: readOnlyCode == 0 ? nil : readOnlyCode == 2
                 )
             )
         case .fenced:

@@ -283,6 +283,11 @@ extension IntegrationTests {
                         _ = try await intruder.send(.fence(FenceOrder(target: "db1", epoch: 9, reason: "x")), to: cluster.peer("db1"))
                     }
                     #expect(try await cluster.whoAnswers(Bench.writerIP).readOnly == false)
+                    // The cross-check question: db2's agent reaches db1's server and sees it take writes.
+                    #expect(
+                        try await cluster.send(.canReach(ReachQuery(host: "db1", service: .mysql)), to: "db2")
+                            == .reachability(ReachReport(host: "db1", service: .mysql, reachable: true, detail: "it answers with read_only OFF", readOnly: false))
+                    )
 
                     // Only db1 loses the monitor: db2 and db3 keep hearing it.
                     var fencedAfter: Duration = .zero
@@ -300,6 +305,11 @@ extension IntegrationTests {
                             try await db1.query("SELECT @@read_only AS ro").singleRow("ro").bool("ro") == true ? true : nil
                         }
                         fencedAfter = ContinuousClock.now - silenced
+                        // Fenced under its lease, it is still up, but a cross-check must see it takes no writes.
+                        #expect(
+                            try await cluster.send(.canReach(ReachQuery(host: "db1", service: .mysql)), to: "db2")
+                                == .reachability(ReachReport(host: "db1", service: .mysql, reachable: true, detail: "it answers with read_only ON", readOnly: true))
+                        )
                         _ = try await eventually("db1 drops the writer VIP") { () -> Bool? in
                             (try? await cluster.whoAnswers(Bench.writerIP)) == nil ? true : nil
                         }

@@ -129,6 +129,37 @@ struct DecisionLoopTests {
         #expect(shared.state.withLock { $0.fencing }.isEmpty)
     }
 
+    @Test(
+        "only a candidate that failed to connect to the old writer skips fencing it over SQL; read-only or a lapsed lease does not",
+        arguments: [
+            (unreachable: ["db1"], readOnly: [String](), leaseRanOut: false, skips: true),
+            (unreachable: [], readOnly: ["db1"], leaseRanOut: false, skips: false),
+            (unreachable: ["db1"], readOnly: [], leaseRanOut: true, skips: false),
+        ]
+    )
+    func candidateSkipsSQLFenceOnlyOnConnectFailure(case: (unreachable: [String], readOnly: [String], leaseRanOut: Bool, skips: Bool)) async throws {
+        let settings = try await Self.settings()
+        let clock = MonitorClock()
+        let shared = MonitorShared()
+        var loop = DecisionLoop(
+            settings: settings, stored: nil, observations: ["db1": Self.answered(), "db2": Self.silent()],
+            clock: clock, logger: Self.quiet
+        )
+        _ = loop.started(at: clock.now)
+        _ = loop.apply(
+            .writerCrossChecked(
+                host: "db2", reachableFrom: [], unreachableFrom: `case`.unreachable, readOnlyFrom: `case`.readOnly,
+                leaseRanOut: `case`.leaseRanOut
+            ),
+            now: clock.now, shared: shared
+        )
+        let run = try await withRunner { runner in
+            loop.beginPromotion(of: "db1", previousWriter: "db2", links: [:], shared: shared, runner: runner, post: { _ in })
+        }
+        #expect(run.candidateCannotReach == (`case`.skips ? ["db2"] : []))
+        #expect(loop.recorder?.report.steps.first?.text.hasPrefix("cross-check: ") == true)
+    }
+
     @Test("a late result of a called-off promotion is ignored")
     func staleTokensIgnored() async throws {
         let settings = try await Self.settings()

@@ -92,6 +92,8 @@ enum ProtocolFixtures {
         .reachability(
             ReachReport(host: "db1", service: .mysql, reachable: false, detail: "connect timed out after 1 s")
         ),
+        .reachability(ReachReport(host: "db1", service: .mysql, reachable: true, detail: "read_only ON", readOnly: true)),
+        .reachability(ReachReport(host: "db2", service: .mysql, reachable: true, detail: "read_only OFF", readOnly: false)),
         .reachability(ReachReport(host: "monitor", service: .monitor, reachable: true, lastContactMilliseconds: 1_500)),
         .fenced(FenceReport(target: "db1", readOnly: true, sessionsKilled: 3, rolesDropped: [roles[0]])),
         .failed(AgentFailure(code: "timedOut", message: "read_only=ON did not finish within 2 s")),
