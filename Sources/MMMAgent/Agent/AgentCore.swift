@@ -50,9 +50,11 @@ public final class AgentCore: AgentRequestHandling, Sendable {
     private let state: NIOLockedValueBox<State>
     private let origin = ContinuousClock.now
     private let endpoints: any EndpointProvider
-    /// Writer-IP changes one at a time: a fence order that arrives while the writer IP is being taken waits for that
-    /// to end, then finds the IP and drops it. Otherwise the take could finish after the fence answered, and the
-    /// next writer, handed the IP without a probe, would share it.
+    /// Writer-IP changes and the promotion's `read_only=OFF` one at a time with a fence order's IP drop (which comes
+    /// before its `read_only=ON`): a fence that arrives while the writer IP is being taken waits for that to end,
+    /// then finds the IP and drops it; a promotion that reaches `read_only=OFF` after a fence order is refused.
+    /// Otherwise a take could finish after the fence answered (and the next writer, handed the IP without a probe,
+    /// would share it), or a promotion could undo the fence.
     private let writerIPChanges = SerialAccess()
     private let executor: MariaDBExecutor
     private let writeControl: WriteControl
@@ -138,13 +140,23 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             return .agentStatus(self.agentStatus())
         case .getSystemInfo:
             let (observation, database) = try await self.observer.observe(deadline: .seconds(2))
-            let held = self.settings.roleIPs.filter { observation.heldIPs.contains($0.ip) }
+            var held = self.settings.roleIPs.filter { observation.heldIPs.contains($0.ip) }
+            // The writer IP and the intent to hold it are read together while no take or fence runs, so that "not
+            // wanted and not held" cannot hide a take in progress (the monitor hands the IP over on that word).
+            let writerIPs = self.settings.roleIPs.filter { $0.role == self.settings.writerRole }
+            let (wantsWriter, heldWriterIPs) = try await self.writerIPChanges.run { () -> (Bool, Set<String>) in
+                let wants = self.state.withLockedValue { state in
+                    (state.desire?.roles.contains { $0.role == self.settings.writerRole } ?? false) && state.lease.mayWrite
+                }
+                return (wants, try await self.endpoints.heldIPs(among: writerIPs, deadline: .seconds(1)))
+            }
+            held = held.filter { $0.role != self.settings.writerRole } + writerIPs.filter { heldWriterIPs.contains($0.ip) }
             // The wire carries a host name or an IP (the protocol's field), not host:port.
             let source = database.replicas.first { $0.connectionName.isEmpty }.map(\.masterHost)
             return .systemInfo(
                 SystemInfo(
                     writable: observation.writable, rolesOnInterface: held, replicationSource: source,
-                    uptimeMilliseconds: self.uptimeMilliseconds
+                    uptimeMilliseconds: self.uptimeMilliseconds, wantsWriterRole: wantsWriter
                 )
             )
         case .clearBadRoles:
@@ -270,11 +282,12 @@ public final class AgentCore: AgentRequestHandling, Sendable {
                 return ReachReport(host: name, service: .mysql, reachable: false, detail: "\(error)")
             }
             do {
-                let readOnly = try await connection.query("SELECT @@read_only AS ro").singleRow("read_only").bool("ro") ?? true
+                // NULL (never seen) stays unknown: alive, so it vetoes.
+                let readOnly = try await connection.query("SELECT @@read_only AS ro").singleRow("read_only").bool("ro")
                 await connection.close()
                 return ReachReport(
-                    host: name, service: .mysql, reachable: true, detail: "it answers with read_only \(readOnly ? "ON" : "OFF")",
-                    readOnly: readOnly
+                    host: name, service: .mysql, reachable: true,
+                    detail: "it answers with read_only \(readOnly.map { $0 ? "ON" : "OFF" } ?? "unknown")", readOnly: readOnly
                 )
             } catch {
                 await connection.close()
@@ -574,7 +587,10 @@ public final class AgentCore: AgentRequestHandling, Sendable {
                 )
             }
             self.logger.notice("Promoting: drain, then read_only off", metadata: [LogKey.host: "\(host)", LogKey.peer: "\(observed.following ?? "none")"])
-            _ = try await self.writeControl.promote(PromotionRequest(drain: drain))
+            // read_only=OFF passes the writer-IP gate after asking again whether the role is still wanted: a fence
+            // order that came during the drain set read_only=ON and answered; it must not be undone.
+            let gate = WritableGate(gate: self.writerIPChanges) { [self] in try self.requireWriterStillWanted() }
+            _ = try await self.writeControl.promote(PromotionRequest(drain: drain), gate: gate)
         case .acquireIP(let roleIP, let probe) where roleIP.role == self.settings.writerRole:
             try self.requireWriterStillWanted()
             // Zero loss: no client reaches the writer through its IP before its commits wait for ACKs.
@@ -594,11 +610,11 @@ public final class AgentCore: AgentRequestHandling, Sendable {
                     probe ? "Acquiring role IP" : "Acquiring role IP handed over by the monitor (no other host holds it)",
                     metadata: [LogKey.host: "\(host)", LogKey.role: "\(roleIP)"]
                 )
-                try await self.endpoints.acquire(role: roleIP.role, ip: roleIP.ip, probe: probe, deadline: .seconds(3))
+                try await self.endpoints.acquire(role: roleIP.role, ip: roleIP.ip, probe: probe, deadline: .seconds(2))
             }
         case .acquireIP(let roleIP, let probe):
             self.logger.notice("Acquiring role IP", metadata: [LogKey.host: "\(host)", LogKey.role: "\(roleIP)"])
-            try await self.endpoints.acquire(role: roleIP.role, ip: roleIP.ip, probe: probe, deadline: .seconds(3))
+            try await self.endpoints.acquire(role: roleIP.role, ip: roleIP.ip, probe: probe, deadline: .seconds(2))
         case .follow(let writer):
             guard let target = self.settings.host(named: writer) else {
                 throw MMMError(.invalidArgument, "the monitor named '\(writer)' as writer, which is not in the config")

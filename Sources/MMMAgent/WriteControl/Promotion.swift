@@ -1,8 +1,9 @@
 import Logging
 import MMMCore
+import MMMDaemon
 import MariaDBClient
 
-/// How ``WriteControl/promote(_:)`` promotes a server.
+/// How ``WriteControl/promote(_:gate:)`` promotes a server.
 public struct PromotionRequest: Sendable, Hashable {
     /// The drain from the old writer. `nil` only when there is no old writer at all (the first writer of a new
     /// cluster): then nothing is drained and nothing is stopped.
@@ -20,7 +21,22 @@ public struct PromotionRequest: Sendable, Hashable {
     }
 }
 
-/// What ``WriteControl/promote(_:)`` did.
+/// Serializes the promotion's `read_only=OFF` with whatever takes the writer role away (the agent's fence orders):
+/// inside `gate`, `stillWanted` is asked first and its error aborts the promotion before the server turns writable.
+public struct WritableGate: Sendable {
+    /// The gate the fence orders also pass.
+    public var gate: SerialAccess
+    /// Throws when the writer role is no longer wanted.
+    public var stillWanted: @Sendable () throws -> Void
+
+    /// Creates a gate.
+    public init(gate: SerialAccess, stillWanted: @escaping @Sendable () throws -> Void) {
+        self.gate = gate
+        self.stillWanted = stillWanted
+    }
+}
+
+/// What ``WriteControl/promote(_:gate:)`` did.
 public struct PromotionReport: Sendable, Hashable {
     /// The new writer's name.
     public var host: String
@@ -57,7 +73,7 @@ extension WriteControl {
     ///   when both replication threads are stopped with unapplied relay log, ``MMMError/Code/timedOut`` when
     ///   `STOP SLAVE` outlives its deadline (the IO thread is then stopped, the SQL thread may still run: kill the
     ///   session blocking it and retry), and connection errors.
-    public func promote(_ request: PromotionRequest) async throws -> PromotionReport {
+    public func promote(_ request: PromotionRequest, gate: WritableGate? = nil) async throws -> PromotionReport {
         let started = ContinuousClock.now
         var drainReport: DrainReport?
         var finalDrain: DrainReport?
@@ -92,7 +108,39 @@ extension WriteControl {
         }
 
         let budget = DeadlineBudget(request.stepDeadline, what: "read_only=OFF on \(self.name)")
-        let positions = try await self.server.withConnection(readTimeout: request.stepDeadline, within: budget) {
+        let turnWritable = { @Sendable () async throws -> (binlog: GTIDPosition, slave: GTIDPosition) in
+            try await self.turnWritable(request, budget)
+        }
+        let positions: (binlog: GTIDPosition, slave: GTIDPosition)
+        if let gate {
+            positions = try await gate.gate.run {
+                try gate.stillWanted()
+                return try await turnWritable()
+            }
+        } else {
+            positions = try await turnWritable()
+        }
+        let report = PromotionReport(
+            host: self.name, drain: drainReport, finalDrain: finalDrain, stoppedConnection: stoppedConnection,
+            gtidBinlogPos: positions.binlog, gtidSlavePos: positions.slave, duration: ContinuousClock.now - started
+        )
+        self.logger.info(
+            "promoted: read_only is OFF",
+            metadata: [
+                "mmm.host": "\(self.name)", "mmm.old_writer": "\(request.drain?.oldWriter ?? "none")",
+                "mmm.gtid.binlog_pos": "\(report.gtidBinlogPos)", "mmm.gtid.slave_pos": "\(report.gtidSlavePos)",
+                "mmm.drain_ms": "\(drainReport?.duration.milliseconds ?? 0)",
+                "mmm.duration_ms": "\(report.duration.milliseconds)",
+            ]
+        )
+        return report
+    }
+
+    /// `SET GLOBAL read_only=OFF`, read back, with the GTID positions at that moment.
+    private func turnWritable(
+        _ request: PromotionRequest, _ budget: DeadlineBudget
+    ) async throws -> (binlog: GTIDPosition, slave: GTIDPosition) {
+        try await self.server.withConnection(readTimeout: request.stepDeadline, within: budget) {
             connection in
             _ = try await connection.query("SET GLOBAL read_only=OFF", within: budget)
             let row = try await connection.query(
@@ -110,20 +158,6 @@ extension WriteControl {
                 slave: try GTIDPosition(parsing: try row.string("slave") ?? "")
             )
         }
-        let report = PromotionReport(
-            host: self.name, drain: drainReport, finalDrain: finalDrain, stoppedConnection: stoppedConnection,
-            gtidBinlogPos: positions.binlog, gtidSlavePos: positions.slave, duration: ContinuousClock.now - started
-        )
-        self.logger.info(
-            "promoted: read_only is OFF",
-            metadata: [
-                "mmm.host": "\(self.name)", "mmm.old_writer": "\(request.drain?.oldWriter ?? "none")",
-                "mmm.gtid.binlog_pos": "\(report.gtidBinlogPos)", "mmm.gtid.slave_pos": "\(report.gtidSlavePos)",
-                "mmm.drain_ms": "\(drainReport?.duration.milliseconds ?? 0)",
-                "mmm.duration_ms": "\(report.duration.milliseconds)",
-            ]
-        )
-        return report
     }
 
     /// Throws the refusal that matches a drain that did not end drained.

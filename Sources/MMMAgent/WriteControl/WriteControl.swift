@@ -3,7 +3,7 @@ import MMMCore
 import MariaDBClient
 
 /// Write control on one MariaDB server: losing the writer role (``fence(_:)``), draining the relay log before gaining
-/// it (``drain(_:)``), and gaining it (``promote(_:)``). See `docs/write-control.md` for each sequence and the rule
+/// it (``drain(_:)``), and gaining it (``promote(_:gate:)``). See `docs/write-control.md` for each sequence and the rule
 /// of `mariadb-failover-facts.md` (R1–R12) behind each step.
 ///
 /// Every call opens its own connections with the account of ``configuration`` (an account with `ALL PRIVILEGES`:

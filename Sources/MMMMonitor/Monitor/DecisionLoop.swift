@@ -143,14 +143,16 @@ struct DecisionLoop {
                 self.logger.warning("Agent does not take its status", metadata: [LogKey.host: "\(host)", LogKey.error: "\(reason)"])
             }
             return self.machine.agentUnreachable(host: host, at: now)
-        case .systemInfo(let host, let info):
+        case .systemInfo(let host, let info, let toldCount):
             let writerIP = self.settings.topology.writerRoleIP
             let holdsWriterIP = info.rolesOnInterface.contains(writerIP)
-            let told = self.published[host]?.roles.contains(writerIP) ?? false
-            self.plan.interfaceRead(of: host, holdsWriterIP: holdsWriterIP, told: told || self.promotion?.host == host)
-            if !info.writable, !holdsWriterIP, self.published[host]?.roles.contains(writerIP) == false,
-                self.promotion?.host != host
-            {
+            // Told while the question was out (even if untold since), or still meaning to hold the role: the answer
+            // may predate a take.
+            let toldMeanwhile = toldCount != (self.plan.writerToldCount[host] ?? 0)
+            let mayTake = (self.published[host]?.roles.contains(writerIP) ?? false) || toldMeanwhile || info.wantsWriterRole
+                || self.promotion?.host == host
+            self.plan.interfaceRead(of: host, holdsWriterIP: holdsWriterIP, told: mayTake)
+            if !info.writable, !holdsWriterIP, self.published[host] != nil, !mayTake {
                 // Read-only, without the writer IP, and told not to write: it cannot become a writer by itself.
                 self.plan.writerFenced(host)
             }
@@ -413,7 +415,11 @@ struct DecisionLoop {
             changed.append(host)
         }
         let published = self.published
-        shared.state.withLock { $0.desired = published }
+        let toldCount = self.plan.writerToldCount
+        shared.state.withLock {
+            $0.desired = published
+            $0.writerToldCount = toldCount
+        }
         return changed
     }
 }

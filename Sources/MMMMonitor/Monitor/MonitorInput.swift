@@ -15,7 +15,8 @@ enum MonitorInput: Sendable {
     /// An agent did not take a status (unreachable, timed out, or refused).
     case deliveryFailed(host: String, reason: String)
     /// What an agent's host really holds.
-    case systemInfo(host: String, SystemInfo)
+    /// `toldCount`: ``StatusPlan/writerToldCount`` of the host when the question was sent.
+    case systemInfo(host: String, SystemInfo, toldCount: Int)
     /// Promotion `token`: another host was fenced (or its lease ran out) on the way.
     /// `skipped` names a step of full fencing that could not be done (it goes to the failover report);
     /// `confirmedByAgent`: the host's own agent answered that the writer IP is not on it.

@@ -480,11 +480,12 @@ public final class MonitorService: Service, ControlHandling, Sendable {
 
     /// Records whether `event`'s host answered its last `mysql` check (``MonitorSharedState/mysqlFailing``).
     private func noteMySQLCheck(_ event: CheckEvent) {
+        // Only a failed probe counts; an unknown one (error 1040, too many connections) clears it, so that one slow
+        // probe cannot leave the host unpolled for good.
         let failing: Bool
         switch event.outcome {
-        case .ok: failing = false
+        case .ok, .unknown: failing = false
         case .failed: failing = true
-        case .unknown: return
         }
         self.shared.state.withLock { state in
             if failing { state.mysqlFailing.insert(event.host) } else { state.mysqlFailing.remove(event.host) }
@@ -501,8 +502,9 @@ public final class MonitorService: Service, ControlHandling, Sendable {
         while !Task.isCancelled {
             try? await Task.sleep(for: self.settings.systemInfoInterval)
             guard !self.shared.state.withLock({ $0.fencing.contains(host) || $0.mysqlFailing.contains(host) }) else { continue }
+            let toldCount = self.shared.state.withLock { $0.writerToldCount[host] ?? 0 }
             if case .systemInfo(let info)? = try? await link.send(.getSystemInfo, replyTimeout: .seconds(3)) {
-                post(.systemInfo(host: host, info))
+                post(.systemInfo(host: host, info, toldCount: toldCount))
             }
         }
     }
@@ -559,6 +561,8 @@ struct MonitorSharedState: Sendable {
     var promotionToken: UInt64 = 0
     /// Hosts being fenced or waited out: nothing that renews their writer lease is sent to them.
     var fencing: Set<String> = []
+    /// ``StatusPlan/writerToldCount`` as last published (a system-info poll sends it along with its answer).
+    var writerToldCount: [String: Int] = [:]
     /// Hosts whose last `mysql` check failed. Their agents would spend a request waiting on the server (a frozen
     /// `mariadbd` holds a system-info read for its full deadline), and an agent answers one request at a time: the
     /// pollers leave them alone so that a fence order is not queued behind such a wait.

@@ -22,6 +22,9 @@ public struct StatusPlan: Sendable, Hashable {
     /// rests on one), so no machine outside the cluster answers for it. Until then every take is probed, which is
     /// what finds a VIP configured on an address some other machine uses.
     public private(set) var writerIPVerified = false
+    /// How many statuses giving the writer IP each host was published: an answer read while the count changed may
+    /// predate a take (see ``interfaceRead(of:holdsWriterIP:told:)``).
+    public private(set) var writerToldCount: [String: Int] = [:]
 
     /// Creates a plan; `claims` are what the hosts were found holding at startup.
     public init(writerRoleIP: RoleIP, claims: [String: Set<RoleIP>] = [:]) {
@@ -67,7 +70,10 @@ public struct StatusPlan: Sendable, Hashable {
     /// A status giving `roles` is about to be sent to `host`: it may hold them from now on.
     public mutating func publishing(_ roles: [RoleIP], to host: String) {
         self.claims[host, default: []].formUnion(roles)
-        if roles.contains(self.writerRoleIP) { self.withoutWriterIP.remove(host) }
+        if roles.contains(self.writerRoleIP) {
+            self.withoutWriterIP.remove(host)
+            self.writerToldCount[host, default: 0] += 1
+        }
     }
 
     /// `host` acknowledged `sent`: it holds what it was sent (and nothing else it was asked to drop), except that a
@@ -94,9 +100,10 @@ public struct StatusPlan: Sendable, Hashable {
         if confirmed { self.withoutWriterIP.insert(host) }
     }
 
-    /// `host`'s agent read its interface: `holdsWriterIP` says whether the writer IP was on it, `told` whether the
-    /// monitor had told it to hold the IP when the answer came (then an empty interface may predate the take, and
-    /// proves nothing; a fence answer since the telling still stands, as a fenced agent takes nothing back).
+    /// `host`'s agent read its interface: `holdsWriterIP` says whether the writer IP was on it, `told` whether it may
+    /// have meant to take it then: told to hold the IP when the answer came or at any time since the question was
+    /// asked, or its agent said it wants the role. Then an empty interface may predate a take and proves nothing; a
+    /// fence answer since the telling still stands, as a fenced agent takes nothing back.
     public mutating func interfaceRead(of host: String, holdsWriterIP: Bool, told: Bool) {
         if holdsWriterIP {
             self.withoutWriterIP.remove(host)

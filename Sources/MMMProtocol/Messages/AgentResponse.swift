@@ -82,13 +82,21 @@ public struct SystemInfo: Hashable, Sendable {
     public var replicationSource: String?
     /// How long the host has been up, in milliseconds.
     public var uptimeMilliseconds: UInt64
+    /// Whether the agent means to hold the writer role (its last status gave it and its lease allows it), read
+    /// together with the writer IP's presence while no writer-IP change runs: false with the writer IP absent means
+    /// the host can take it only after a new status gives it the role.
+    public var wantsWriterRole: Bool
 
     /// Creates a system report.
-    public init(writable: Bool, rolesOnInterface: [RoleIP], replicationSource: String?, uptimeMilliseconds: UInt64) {
+    public init(
+        writable: Bool, rolesOnInterface: [RoleIP], replicationSource: String?, uptimeMilliseconds: UInt64,
+        wantsWriterRole: Bool = false
+    ) {
         self.writable = writable
         self.rolesOnInterface = rolesOnInterface
         self.replicationSource = replicationSource
         self.uptimeMilliseconds = uptimeMilliseconds
+        self.wantsWriterRole = wantsWriterRole
     }
 }
 

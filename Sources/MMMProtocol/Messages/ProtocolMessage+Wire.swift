@@ -150,6 +150,7 @@ extension ProtocolMessage {
             try writer.writeRoles(info.rolesOnInterface, field: "roles on interface")
             try writer.writeHostOrAddress(info.replicationSource, field: "replication source")
             writer.writeUInt64(info.uptimeMilliseconds)
+            writer.writeBool(info.wantsWriterRole)
         case .badRolesCleared(let roles):
             try writer.writeRoles(roles, field: "removed roles")
         case .drainStatus(let status):
@@ -223,7 +224,8 @@ extension ProtocolMessage {
                     writable: try reader.readBool("writable"),
                     rolesOnInterface: try reader.readRoles("roles on interface"),
                     replicationSource: try reader.readHostOrAddress("replication source"),
-                    uptimeMilliseconds: try reader.readUInt64("uptime")
+                    uptimeMilliseconds: try reader.readUInt64("uptime"),
+                    wantsWriterRole: try reader.readBool("wants writer role")
                 )
             )
         case .badRolesCleared:

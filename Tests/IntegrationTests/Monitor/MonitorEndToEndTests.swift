@@ -23,6 +23,7 @@ struct MonitorCluster {
         commonExtra: String = "",
         _ body: (inout MonitorCluster) async throws -> Void
     ) async throws {
+        Self.stopLeftoverDaemon()
         try? FileManager.default.removeItem(atPath: Self.root)
         var agents: [String: BackgroundProcess] = [:]
         var monitor: BackgroundProcess?
@@ -54,6 +55,19 @@ struct MonitorCluster {
         for agent in agents.values { _ = await agent.stop() }
         try await executor.shutdownGracefully()
         try? FileManager.default.removeItem(atPath: Self.root)
+    }
+
+    /// Stops an `mmm_mond --daemon` that a crashed or killed earlier run left behind (it would answer on the control
+    /// port and push statuses to this run's agents): the pid in its pid file, only if that process is an `mmm_mond`
+    /// running with this test's config directory.
+    static func stopLeftoverDaemon() {
+        guard let text = try? String(contentsOfFile: "\(Self.monitorDirectory)/mmm_mond.pid", encoding: .utf8),
+            let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0,
+            let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline")
+        else { return }
+        let arguments = cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        guard arguments.first?.hasSuffix("/mmm_mond") == true, arguments.contains(Self.monitorDirectory) else { return }
+        kill(pid, SIGKILL)
     }
 
     /// Runs `mmm_control` with the monitor's config and returns its exit status and output.
@@ -319,7 +333,8 @@ extension IntegrationTests {
                         #expect(badStart.status != 0)
                         #expect(badStart.output.contains("mmm_common.conf:") && badStart.output.contains("exclusiv"), "\(badStart.output)")
                     } catch {
-                        kill(daemonPID, SIGTERM)
+                        // Never kill(0, …): that is this process group.
+                        if daemonPID > 0 { kill(daemonPID, SIGTERM) }
                         throw error
                     }
                     #expect(kill(daemonPID, SIGTERM) == 0)

@@ -192,13 +192,44 @@ struct DecisionLoopTests {
         _ = loop.started(at: clock.now)
         let info = SystemInfo(writable: false, rolesOnInterface: [], replicationSource: nil, uptimeMilliseconds: 1)
         // Nothing published to db1 yet: its claim stays.
-        _ = loop.apply(.systemInfo(host: "db1", info), now: clock.now, shared: shared)
+        _ = loop.apply(.systemInfo(host: "db1", info, toldCount: 0), now: clock.now, shared: shared)
         #expect(loop.plan.writerClaims(except: "db2") == ["db1"])
         _ = loop.publishDesiredStatuses(into: shared)
+        let count = loop.plan.writerToldCount["db1"] ?? 0
         let writable = SystemInfo(writable: true, rolesOnInterface: [], replicationSource: nil, uptimeMilliseconds: 1)
-        _ = loop.apply(.systemInfo(host: "db1", writable), now: clock.now, shared: shared)
+        _ = loop.apply(.systemInfo(host: "db1", writable, toldCount: count), now: clock.now, shared: shared)
         #expect(loop.plan.writerClaims(except: "db2") == ["db1"], "a writable host keeps its claim")
-        _ = loop.apply(.systemInfo(host: "db1", info), now: clock.now, shared: shared)
+        _ = loop.apply(.systemInfo(host: "db1", info, toldCount: count), now: clock.now, shared: shared)
+        #expect(loop.plan.writerClaims(except: "db2").isEmpty)
+    }
+
+    @Test("a system-info answer vouches that a host lacks the writer IP only if it was not told to take it while the question was out and does not want it")
+    func staleSystemInfoVouchesForNothing() async throws {
+        let settings = try await Self.settings()
+        let clock = MonitorClock()
+        let shared = MonitorShared()
+        var loop = DecisionLoop(
+            settings: settings, stored: nil, observations: ["db1": Self.silent(), "db2": Self.answered()],
+            clock: clock, logger: Self.quiet
+        )
+        _ = loop.started(at: clock.now)
+        _ = loop.publishDesiredStatuses(into: shared)
+        let count = loop.plan.writerToldCount["db1"] ?? 0
+        #expect(shared.state.withLock { $0.writerToldCount["db1"] ?? 0 } == count, "published for the pollers")
+        let empty = SystemInfo(writable: false, rolesOnInterface: [], replicationSource: nil, uptimeMilliseconds: 1)
+        // Its agent still means to take the role (a promotion in progress there): an empty interface proves nothing.
+        var wanting = empty
+        wanting.wantsWriterRole = true
+        _ = loop.apply(.systemInfo(host: "db1", wanting, toldCount: count), now: clock.now, shared: shared)
+        #expect(!loop.plan.withoutWriterIP.contains("db1"))
+        #expect(loop.plan.writerClaims(except: "db2") == ["db1"], "nor does it clear the claim")
+        // Told the writer IP after the question was sent (and perhaps untold since): the answer may predate the take.
+        _ = loop.apply(.systemInfo(host: "db1", empty, toldCount: count - 1), now: clock.now, shared: shared)
+        #expect(!loop.plan.withoutWriterIP.contains("db1"))
+        #expect(loop.plan.writerClaims(except: "db2") == ["db1"])
+        // Neither: it vouches.
+        _ = loop.apply(.systemInfo(host: "db1", empty, toldCount: count), now: clock.now, shared: shared)
+        #expect(loop.plan.withoutWriterIP.contains("db1"))
         #expect(loop.plan.writerClaims(except: "db2").isEmpty)
     }
 
