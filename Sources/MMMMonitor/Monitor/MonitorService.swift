@@ -211,6 +211,13 @@ public final class MonitorService: Service, ControlHandling, Sendable {
                         for wake in wakes.values { wake.continuation.yield() }
                     }
                 }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: self.settings.cadenceReportInterval)
+                        if Task.isCancelled { break }
+                        for report in scheduler.cadenceReport() { self.log(report) }
+                    }
+                }
                 if !self.settings.pingIPs.isEmpty {
                     group.addTask { await self.runNetworkCheck(pinger: pinger, post: postInput) }
                 }
@@ -511,6 +518,34 @@ public final class MonitorService: Service, ControlHandling, Sendable {
             throw MMMError(.unexpectedResult, "\(link.peer.name) did not report its GTID positions")
         }
         return try GTIDBinlogState(parsing: positions.binlogState)
+    }
+
+    /// Logs one check's cadence: `info`, or `warning` when the checks of hosts that answer fell behind (the monitor
+    /// itself is too slow).
+    private func log(_ report: CheckCadenceReport) {
+        func milliseconds(_ duration: Duration) -> String {
+            let value = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+            return String(format: "%.1f", value)
+        }
+        var metadata: Logger.Metadata = [
+            LogKey.check: "\(report.check.rawValue)",
+            "mmm.period_ms": "\(milliseconds(report.period))",
+            "mmm.window_s": "\(report.window.components.seconds)",
+        ]
+        for (name, group) in [("passing", report.passing), ("failing", report.failing)] {
+            metadata["mmm.\(name).hosts"] = "\(group.hosts)"
+            metadata["mmm.\(name).intervals"] = "\(group.intervals)"
+            metadata["mmm.\(name).median_ms"] = "\(milliseconds(group.median))"
+            metadata["mmm.\(name).p99_ms"] = "\(milliseconds(group.p99))"
+            metadata["mmm.\(name).max_ms"] = "\(milliseconds(group.maximum))"
+            metadata["mmm.\(name).skipped_ticks"] = "\(group.skippedTicks)"
+            metadata["mmm.\(name).guard_expired"] = "\(group.guardExpired)"
+        }
+        if report.passingFellBehind {
+            self.logger.warning("Check cadence: the checks of answering hosts fell behind their period", metadata: metadata)
+        } else {
+            self.logger.info("Check cadence", metadata: metadata)
+        }
     }
 
     /// The network self-check: the monitor has network while any of `ping_ips` answers.

@@ -108,6 +108,56 @@ final class FakeProber: CheckProbing {
     }
 
     @Test(.timeLimit(.minutes(1)))
+    func theCadenceReportSeparatesAnsweringHostsFromHungOnesAndStartsANewWindow() async throws {
+        let healthy = [FakeProber(name: "db1"), FakeProber(name: "db2")]
+        let hung = FakeProber(name: "db3", hanging: true)
+        let period = Duration.milliseconds(100)
+        let scheduler = CheckScheduler(
+            probers: healthy + [hung], checks: Self.checks(period: period, timeout: .milliseconds(150)),
+            guardMargin: .milliseconds(50)
+        )
+        _ = try await Self.collect(scheduler, for: .milliseconds(1500))
+
+        let reports = scheduler.cadenceReport()
+        #expect(reports.map(\.check) == CheckKind.allCases)
+        for report in reports {
+            #expect(report.period == period)
+            #expect(report.window >= .milliseconds(1500))
+            #expect(report.passing.hosts == 2 && report.failing.hosts == 1, "\(report.check)")
+            // About 14 intervals per healthy host in 1.5 s; each a period apart (a starved CI machine may stretch one).
+            #expect(report.passing.intervals >= 20, "\(report.check): \(report.passing)")
+            #expect(report.passing.median >= .milliseconds(90) && report.passing.median < .milliseconds(150))
+            #expect(report.passing.maximum >= report.passing.p99 && report.passing.p99 >= report.passing.median)
+            #expect(!report.passingFellBehind, "\(report.check): \(report.passing)")
+            // The hung host's probes last until the guard (200 ms), so its probes start two or more periods apart.
+            #expect(report.failing.intervals >= 3, "\(report.check): \(report.failing)")
+            #expect(report.failing.median >= .milliseconds(190), "\(report.check): \(report.failing)")
+            #expect(report.failing.skippedTicks > 0 && report.failing.guardExpired > 0)
+            #expect(report.passing.guardExpired == 0)
+            #expect(scheduler.statistics(host: "db3", check: report.check).longestInterval >= report.failing.maximum)
+        }
+        // A new window: nothing ran since.
+        for report in scheduler.cadenceReport() {
+            #expect(report.passing.intervals == 0 && report.failing.intervals == 0)
+            #expect(report.failing.skippedTicks == 0 && report.window < .seconds(1))
+            #expect(report.passing.hosts == 2, "the latest outcome is kept across windows")
+        }
+    }
+
+    @Test
+    func aReportWhosePassingHostsLagTwoPeriodsSaysTheyFellBehind() {
+        var report = CheckCadenceReport(
+            check: .mysql, period: .seconds(1), window: .seconds(60), passing: .init(), failing: .init()
+        )
+        #expect(!report.passingFellBehind, "no intervals, nothing fell behind")
+        report.passing.intervals = 100
+        report.passing.p99 = .milliseconds(2000)
+        #expect(!report.passingFellBehind)
+        report.passing.p99 = .milliseconds(2001)
+        #expect(report.passingFellBehind)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
     func eventsEndAndConnectionsCloseWhenTheSchedulerStops() async throws {
         let prober = FakeProber(name: "db1")
         let scheduler = CheckScheduler(
