@@ -98,8 +98,10 @@ public final class MonitorService: Service, ControlHandling, Sendable {
     public func run() async throws {
         let pool = NIOThreadPool(numberOfThreads: 4)
         pool.start()
+        // Three kept connections per host (mysql, rep_threads, rep_backlog), capped: connects to hosts that do not
+        // answer hold no thread (HostProber), so 1,000 hosts need no 6,000 threads (each costs its stack).
         let executor = MariaDBExecutor(
-            numberOfThreads: MariaDBExecutor.recommendedThreads(forServers: self.settings.monitoredHosts.count * 3)
+            numberOfThreads: MariaDBExecutor.boundedThreads(forConnections: self.settings.monitoredHosts.count * 3)
         )
         do {
             try await self.run(pool: pool, executor: executor)
@@ -143,7 +145,9 @@ public final class MonitorService: Service, ControlHandling, Sendable {
         }
         self.shared.state.withLock { $0.executor = executor }
         defer { self.shared.state.withLock { $0.executor = nil } }
-        let pinger = ICMPPinger(pool: pool)
+        // One socket and one thread for every host's pings: a thread per ping in flight would let hosts that do not
+        // answer (each holds its thread for the whole deadline) delay the pings of those that do.
+        let pinger = ICMPPinger(multiplexer: ICMPEchoMultiplexer())
         let runner = CommandRunner(pool: pool)
         let store = StatusStore<MonitorStatus>(path: self.settings.statusPath)
         let clock = MonitorClock()
@@ -452,17 +456,28 @@ public final class MonitorService: Service, ControlHandling, Sendable {
     // MARK: - Background tasks
 
     /// Sends `host` its current status whenever it changes and every status interval.
+    ///
+    /// An agent that could not even be connected to is retried less often while its status stays the same and does
+    /// not let it write: after each such failure the wait doubles, from the status interval up to
+    /// ``AgentBackoff/maximum``. A changed status is sent at once, and a status with the writer role every interval
+    /// whatever happened (each one renews the writer's lease). So dead hosts cost the monitor little.
     private func runPusher(
         host: String,
         link: AgentLink,
         wakes: AsyncStream<Void>,
         post: @escaping @Sendable (MonitorInput) -> Void
     ) async {
+        var backoff = AgentBackoff(base: self.settings.statusInterval)
+        var lastTried: SetStatus?
         for await _ in wakes {
             if Task.isCancelled { return }
             guard let status = self.shared.state.withLock({ $0.desired[host] }) else { continue }
+            let now = ContinuousClock.now
+            if status == lastTried, !link.renewsWriterLease(.setStatus(status)), !backoff.mayTry(at: now) { continue }
+            lastTried = status
             do {
                 let answer = try await link.send(.setStatus(status), replyTimeout: .seconds(2))
+                backoff.succeeded()
                 switch answer {
                 case .statusApplied(let applied):
                     post(.delivered(host: host, sent: status, answer: applied))
@@ -474,6 +489,7 @@ public final class MonitorService: Service, ControlHandling, Sendable {
             } catch is CancellationError {
                 return
             } catch {
+                if ProtocolClient.failedBeforeSending(error) { backoff.failed(at: now) } else { backoff.succeeded() }
                 post(.deliveryFailed(host: host, reason: "\(error)"))
             }
         }
@@ -486,11 +502,19 @@ public final class MonitorService: Service, ControlHandling, Sendable {
         link: AgentLink,
         post: @escaping @Sendable (MonitorInput) -> Void
     ) async {
+        // An agent that cannot be connected to is asked less often (up to AgentBackoff.maximum apart).
+        var backoff = AgentBackoff(base: self.settings.systemInfoInterval)
         while !Task.isCancelled {
             try? await Task.sleep(for: self.settings.systemInfoInterval)
-            guard !self.shared.state.withLock({ $0.fencing.contains(host) }) else { continue }
-            if case .systemInfo(let info)? = try? await link.send(.getSystemInfo, replyTimeout: .seconds(3)) {
-                post(.systemInfo(host: host, info))
+            let now = ContinuousClock.now
+            guard !self.shared.state.withLock({ $0.fencing.contains(host) }), backoff.mayTry(at: now) else { continue }
+            do {
+                if case .systemInfo(let info) = try await link.send(.getSystemInfo, replyTimeout: .seconds(3)) {
+                    post(.systemInfo(host: host, info))
+                }
+                backoff.succeeded()
+            } catch {
+                if ProtocolClient.failedBeforeSending(error) { backoff.failed(at: now) } else { backoff.succeeded() }
             }
         }
     }
