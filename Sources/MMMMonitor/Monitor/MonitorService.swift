@@ -242,7 +242,7 @@ public final class MonitorService: Service, ControlHandling, Sendable {
                     await self.execute(actions, loop: &loop, links: links, runner: runner, group: &group, post: postInput)
                     // Probe results and ticks are most inputs; without actions they changed nothing persisted or
                     // published (host states and roles change only through actions).
-                    if !actions.isEmpty || !input.isRoutine {
+                    if !actions.isEmpty || !(input.isRoutine || loop.lastInputChangedNothing) {
                         await self.persistAndPublish(loop: &loop, store: store, pool: pool, wakes: wakes)
                     }
                 }
