@@ -75,8 +75,8 @@ public final class HostProber: Sendable {
     /// - Parameters:
     ///   - host: the host to probe.
     ///   - checks: the `<check>` sections (their `timeout` bounds each probe, `max_backlog` judges `rep_backlog`).
-    ///   - executor: runs the MariaDB client's blocking calls; size it for every host hanging at once
-    ///     (``MariaDBExecutor/recommendedThreads(forServers:)`` with three connections per host).
+    ///   - executor: runs the MariaDB client's blocking calls: only to servers that accepted a connection, so
+    ///     ``MariaDBExecutor/boundedThreads(forConnections:limit:)`` with three connections per host is enough.
     ///   - pinger: sends the ICMP echo of the `ping` check.
     ///   - killGrace: how long a timed-out statement's `KILL QUERY` may take (at most a quarter of a check's `timeout`).
     ///   - eventLoopGroup: runs the TCP connects that test an unanswering host without a blocking thread.
