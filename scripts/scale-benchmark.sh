@@ -3,7 +3,7 @@
 # every check at one probe per second; reports mmm_mond's CPU share of one core, resident memory, threads, and the
 # spread of check intervals (from mmm_mond's own `Check cadence` log lines), and writes a section of BENCHMARKS.md.
 #
-#   scripts/scale-benchmark.sh [--hosts N] [--real M] [--servers S] [--duration SECONDS] [--no-build]
+#   scripts/scale-benchmark.sh [--hosts N] [--real M] [--servers S] [--duration SECONDS] [--no-build] [--keep-log FILE]
 #                                                                   (as root; defaults: N=1000, M=150, S=4, 60 s)
 #
 # The bench runs S mariadbd servers in network namespaces (bench/bench.sh). Every host entry needs its own address
@@ -21,6 +21,7 @@ REAL=150
 SERVERS=4
 DURATION=60
 BUILD=1
+KEEP_LOG=
 while (($#)); do
     case $1 in
         --hosts) HOSTS=$2; shift 2 ;;
@@ -28,6 +29,7 @@ while (($#)); do
         --servers) SERVERS=$2; shift 2 ;;
         --duration) DURATION=$2; shift 2 ;;
         --no-build) BUILD=0; shift ;;
+        --keep-log) KEEP_LOG=$2; shift 2 ;;
         -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown option '$1'; use --hosts N, --real M, --servers S, --duration SECONDS, --no-build" >&2; exit 2 ;;
     esac
@@ -67,6 +69,7 @@ cleanup() {
         say "tearing the bench down"
         bench/bench.sh down >/dev/null 2>&1 || say "bench.sh down failed; run it by hand"
     fi
+    if [[ -n $KEEP_LOG && -f $WORK/mmm_mond.log ]]; then cp "$WORK/mmm_mond.log" "$KEEP_LOG" || true; fi
     if ((status != 0)) && [[ -f $WORK/mmm_mond.log ]]; then
         say "last lines of mmm_mond's log:"
         tail -20 "$WORK/mmm_mond.log" >&2 || true

@@ -211,7 +211,12 @@ public final class CheckScheduler: Service, Sendable {
         let running = NIOLockedValueBox(false)
         await withDiscardingTaskGroup { probes in
             var next = ContinuousClock.now
-            var skippedInARow = 0
+            // Logged when the pair starts skipping ticks, and again only after it kept its period for
+            // `startsToLogAgain` probes in a row: a dead host whose probes last one period skips every other tick,
+            // and 850 of them made 850 log lines a second. The cadence report counts every skipped tick.
+            let startsToLogAgain = 10
+            var skipLogged = false
+            var startsSinceSkip = 0
             while !Task.isCancelled {
                 do {
                     try await Task.sleep(until: next, clock: .continuous)
@@ -230,15 +235,16 @@ public final class CheckScheduler: Service, Sendable {
                         await self.probeOnce(prober, check)
                         running.withLockedValue { $0 = false }
                     }
-                    skippedInARow = 0
+                    startsSinceSkip += 1
+                    if startsSinceSkip >= startsToLogAgain { skipLogged = false }
                 } else {
                     self.update(host, check) { window in
                         window.statistics.skippedTicks += 1
                         window.skippedTicks += 1
                     }
-                    skippedInARow += 1
-                    // Once per stuck probe, not on every tick while a host hangs.
-                    if skippedInARow == 1 {
+                    startsSinceSkip = 0
+                    if !skipLogged {
+                        skipLogged = true
                         self.logger.notice(
                             "check still running at its next tick; skipping ticks until it ends",
                             metadata: [LogKey.host: "\(host)", LogKey.check: "\(check.rawValue)"]

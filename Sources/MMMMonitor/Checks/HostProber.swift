@@ -203,7 +203,7 @@ public final class HostProber: Sendable {
                     phase: .connect,
                     error: MMMError(
                         .timedOut,
-                        "connect to \(configuration.endpointDescription) did not finish within \(remaining); check that the host is up and reachable"
+                        "connect to \(configuration.endpointDescription) did not finish within \(timeout); check that the host is up and reachable"
                     )
                 )
             )

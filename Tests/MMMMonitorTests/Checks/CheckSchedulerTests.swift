@@ -1,8 +1,26 @@
+import Logging
 import MMMConfig
 import MMMCore
 import MMMMonitor
 import NIOConcurrencyHelpers
 import Testing
+
+/// Counts the log messages that contain `text`.
+private struct CountingLogHandler: LogHandler {
+    let text: String
+    let count: NIOLockedValueBox<Int>
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { self.metadata[key] }
+        set { self.metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        if "\(event.message)".contains(self.text) { self.count.withLockedValue { $0 += 1 } }
+    }
+}
 
 /// A prober whose probes answer at once, or hang (until cancelled) while `hanging` is set.
 final class FakeProber: CheckProbing {
@@ -142,6 +160,22 @@ final class FakeProber: CheckProbing {
             #expect(report.failing.skippedTicks == 0 && report.window < .seconds(1))
             #expect(report.passing.hosts == 2, "the latest outcome is kept across windows")
         }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aHostWhoseProbesLastAboutOnePeriodLogsItsSkippedTicksOnceNotOnEveryOtherTick() async throws {
+        let skipLines = NIOLockedValueBox(0)
+        let logger = Logger(label: "test") { _ in CountingLogHandler(text: "skipping ticks", count: skipLines) }
+        // The guard ends each hung probe after 110 ms, just past the 100 ms period: every other tick is skipped.
+        let scheduler = CheckScheduler(
+            probers: [FakeProber(name: "db1", hanging: true)],
+            checks: Self.checks(period: .milliseconds(100), timeout: .milliseconds(60)),
+            guardMargin: .milliseconds(50), logger: logger
+        )
+        _ = try await Self.collect(scheduler, for: .milliseconds(1500))
+        let skipped = scheduler.statistics(host: "db1", check: .mysql).skippedTicks
+        #expect(skipped >= 4, "skipped \(skipped) ticks")
+        #expect(skipLines.withLockedValue { $0 } == CheckKind.allCases.count, "one line per check, not one per skip")
     }
 
     @Test
