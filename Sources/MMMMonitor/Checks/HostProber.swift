@@ -228,10 +228,14 @@ public final class HostProber: Sendable {
     private func acceptsTCP(within limit: Duration) async -> Bool {
         let milliseconds = limit.components.seconds * 1000 + limit.components.attoseconds / 1_000_000_000_000_000
         do {
-            let channel = try await ClientBootstrap(group: self.eventLoopGroup)
-                .connectTimeout(.milliseconds(max(1, milliseconds)))
-                .connect(host: self.host.ip, port: self.host.mysqlPort)
-                .get()
+            let bootstrap = ClientBootstrap(group: self.eventLoopGroup).connectTimeout(.milliseconds(max(1, milliseconds)))
+            // An IP address is connected to directly, without getaddrinfo on a thread and address-family racing.
+            let channel: any Channel
+            if let address = try? SocketAddress(ipAddress: self.host.ip, port: self.host.mysqlPort) {
+                channel = try await bootstrap.connect(to: address).get()
+            } else {
+                channel = try await bootstrap.connect(host: self.host.ip, port: self.host.mysqlPort).get()
+            }
             try? await channel.close()
             return true
         } catch let error as ChannelError {
