@@ -1,8 +1,9 @@
 /// When to try an agent again that could not be connected to: after each failure the wait doubles, from `base` up to
 /// ``maximum``; a success starts over. A plain value, time passed in.
 struct AgentBackoff: Sendable, Hashable {
-    /// The longest wait between two attempts.
-    static let maximum: Duration = .seconds(8)
+    /// The longest wait between two attempts: short, because a status that waits for an agent to answer (a host
+    /// coming back, an agent started after the monitor) only moves on when a push gets through.
+    static let maximum: Duration = .seconds(2)
 
     /// The wait after the first failure.
     let base: Duration
