@@ -11,11 +11,19 @@ import NIOPosix
 /// `net.ipv4.ping_group_range` (on Debian that range is `1 0` by default: nobody). The wait runs on a thread pool, never
 /// on Swift's cooperative pool, and ends at the deadline whatever the network does.
 public struct ICMPPinger: Sendable {
-    private let pool: NIOThreadPool
+    private let pool: NIOThreadPool?
+    private let multiplexer: ICMPEchoMultiplexer?
 
-    /// Creates a pinger whose waits use `pool` (which must be started).
+    /// Creates a pinger whose waits use `pool` (which must be started): one thread per ping in flight.
     public init(pool: NIOThreadPool) {
         self.pool = pool
+        self.multiplexer = nil
+    }
+
+    /// Creates a pinger whose pings share `multiplexer`'s socket and thread (for many hosts).
+    public init(multiplexer: ICMPEchoMultiplexer) {
+        self.pool = nil
+        self.multiplexer = multiplexer
     }
 
     /// Sends one echo request to `ip` (IPv4) and returns the round-trip time.
@@ -27,10 +35,15 @@ public struct ICMPPinger: Sendable {
         guard inet_pton(AF_INET, ip, &address) == 1 else {
             throw MMMError(.invalidArgument, "'\(ip)' is not an IPv4 address; the ping check needs one")
         }
+        if let multiplexer = self.multiplexer {
+            return try await multiplexer.ping(ip, deadline: deadline)
+        }
+        // Force-unwrap: every initializer sets the pool or the multiplexer.
+        let pool = self.pool!
         let target = address
         let identifier = UInt16.random(in: 1...UInt16.max)
         let sequence = UInt16.random(in: 0...UInt16.max)
-        return try await self.pool.runIfActive {
+        return try await pool.runIfActive {
             try Self.pingBlocking(ip: ip, address: target, identifier: identifier, sequence: sequence, deadline: deadline)
         }
     }

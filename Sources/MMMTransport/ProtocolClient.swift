@@ -210,24 +210,32 @@ public final class ProtocolClient: Sendable {
     private func connect(to peer: ProtocolPeer) async throws -> NIOAsyncChannel<ProtocolFrame, ProtocolFrame> {
         let codec = self.codec
         let tls = self.configuration.tls
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<ProtocolFrame, ProtocolFrame>> = {
+            channel in
+            channel.eventLoop.makeCompletedFuture {
+                if let tls {
+                    // The handshake runs as soon as the channel is active; its failure surfaces on the
+                    // first read or write of the exchange.
+                    try channel.pipeline.syncOperations.addHandler(try tls.makeClientHandler())
+                }
+                try channel.pipeline.syncOperations.addHandlers([
+                    ByteToMessageHandler(ProtocolFrameDecoder(codec: codec)),
+                    MessageToByteHandler(ProtocolFrameEncoder(codec: codec)),
+                ])
+                return try NIOAsyncChannel<ProtocolFrame, ProtocolFrame>(wrappingChannelSynchronously: channel)
+            }
+        }
         do {
-            return try await ClientBootstrap(group: self.eventLoopGroup)
+            let bootstrap = ClientBootstrap(group: self.eventLoopGroup)
                 .connectTimeout(TimeAmount(self.configuration.connectTimeout))
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .connect(host: peer.host, port: peer.port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        if let tls {
-                            // The handshake runs as soon as the channel is active; its failure surfaces on the
-                            // first read or write of the exchange.
-                            try channel.pipeline.syncOperations.addHandler(try tls.makeClientHandler())
-                        }
-                        try channel.pipeline.syncOperations.addHandlers([
-                            ByteToMessageHandler(ProtocolFrameDecoder(codec: codec)),
-                            MessageToByteHandler(ProtocolFrameEncoder(codec: codec)),
-                        ])
-                        return try NIOAsyncChannel<ProtocolFrame, ProtocolFrame>(wrappingChannelSynchronously: channel)
-                    }
-                }
+            // An IP address (what MMM's configs hold) is connected to directly: `connect(host:port:)` resolves it
+            // with getaddrinfo on a thread and races address families, which cost a monitor of many dead agents
+            // more than the connects themselves.
+            if let address = try? SocketAddress(ipAddress: peer.host, port: peer.port) {
+                return try await bootstrap.connect(to: address, channelInitializer: initializer)
+            }
+            return try await bootstrap.connect(host: peer.host, port: peer.port, channelInitializer: initializer)
         } catch ChannelError.connectTimeout(let amount) {
             throw MMMError(
                 .timedOut,

@@ -11,15 +11,16 @@ extension IntegrationTests {
         @Test(
             "a live host answers; black-holed and absent addresses fail by the deadline without delaying it",
             .enabled(if: Bench.modeFromEnvironment == .netns, "needs the namespace hosts"),
-            .timeLimit(.minutes(1))
+            .timeLimit(.minutes(1)),
+            arguments: ["thread pool", "multiplexer"]
         )
-        func pingBenchHosts() async throws {
+        func pingBenchHosts(backend: String) async throws {
             try await Bench.withBench(hosts: 1) { bench in
                 let void = try #require(bench.blackHoleIP)
                 let pool = NIOThreadPool(numberOfThreads: 40)
                 pool.start()
                 defer { pool.shutdownGracefully { _ in } }
-                let pinger = ICMPPinger(pool: pool)
+                let pinger = backend == "multiplexer" ? ICMPPinger(multiplexer: ICMPEchoMultiplexer()) : ICMPPinger(pool: pool)
                 let db1 = try bench.host("db1")
                 #expect(try await pinger.ping(db1.ip, deadline: .seconds(1)) < .seconds(1))
 

@@ -62,3 +62,23 @@ import Testing
         }
     }
 }
+
+@Suite struct ICMPEchoMultiplexerTests {
+    @Test(.timeLimit(.minutes(1)))
+    func manyPingsAtOnceShareOneSocketAndAllAreAnswered() async throws {
+        let pinger = ICMPPinger(multiplexer: ICMPEchoMultiplexer())
+        await #expect(throws: MMMError.self) { _ = try await pinger.ping("127.0.0.1; reboot", deadline: .seconds(1)) }
+        do {
+            // 50 loopback pings at once all answer.
+            let answered = try await withThrowingTaskGroup(of: Duration.self) { group in
+                for _ in 0..<50 { group.addTask { try await pinger.ping("127.0.0.1", deadline: .seconds(2)) } }
+                var count = 0
+                for try await rtt in group where rtt < .seconds(2) { count += 1 }
+                return count
+            }
+            #expect(answered == 50)
+        } catch let error as MMMError where error.code == .accessDenied {
+            #expect(error.message.contains("CAP_NET_RAW"))
+        }
+    }
+}

@@ -39,6 +39,8 @@ public struct MonitorConfiguration: Sendable, Hashable {
     public var drainTimeout: Duration = .seconds(10)
     /// `drain_timeout_action` (swift-mmm), default `stop`.
     public var drainTimeoutAction: DrainTimeoutAction = .stop
+    /// `cadence_report_interval` (swift-mmm), default 60 s: how often `mmm_mond` logs how regularly each check ran.
+    public var cadenceReportInterval: Duration = .seconds(60)
 
     /// Creates a monitor section with defaults.
     public init(ip: IPAddress) {

@@ -37,7 +37,7 @@ enum ConfigSchema {
             "ip", "port", "pid_path", "bin_path", "status_path", "ping_interval", "ping_ips", "flap_duration",
             "flap_count", "auto_set_online", "kill_host_bin", "careful_startup", "mode", "wait_for_other_master",
             // swift-mmm
-            "failover_policy", "drain_timeout", "drain_timeout_action",
+            "failover_policy", "drain_timeout", "drain_timeout_action", "cadence_report_interval",
         ],
         "check": [
             "check_period", "trap_period", "timeout", "restart_after", "max_backlog",

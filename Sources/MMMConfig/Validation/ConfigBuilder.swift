@@ -273,6 +273,8 @@ struct ConfigBuilder {
         monitor.failoverPolicy = self.enumeration("failover_policy", in: section) ?? monitor.failoverPolicy
         monitor.drainTimeout = self.duration("drain_timeout", in: section, positive: true) ?? monitor.drainTimeout
         monitor.drainTimeoutAction = self.enumeration("drain_timeout_action", in: section) ?? monitor.drainTimeoutAction
+        monitor.cadenceReportInterval =
+            self.duration("cadence_report_interval", in: section, positive: true) ?? monitor.cadenceReportInterval
         return monitor
     }
 

@@ -159,7 +159,9 @@ public struct ClusterStateMachine: Sendable {
     /// The host's agent could not be reached. It keeps its roles (MMM); the host gets no new ones.
     public mutating func agentUnreachable(host: String, at now: MonitorInstant) -> [ClusterAction] {
         guard self.hosts[host] != nil else { return [] }
-        self.agentDown.insert(host)
+        // Already known down: nothing changed, and time-based rules run on the ticks. Every failed status push of a
+        // dead agent arrives here; deciding over all hosts for each one made many dead hosts cost O(hosts²).
+        guard self.agentDown.insert(host).inserted else { return [] }
         return self.decide(at: now)
     }
 

@@ -101,6 +101,9 @@ public struct ClusterTopology: Hashable, Sendable {
     public private(set) var roles: [RoleSpec]
     /// `active_master_role`: the exclusive role whose holder is the writable master.
     public private(set) var activeMasterRole: String
+    /// Each host's index in ``hosts``: every decision looks hosts up by name, for every host (1,000 hosts made a
+    /// linear search the monitor's main cost).
+    private var hostIndexes: [String: Int]
 
     /// Creates a topology, or throws `invalidConfiguration` naming every inconsistency.
     public init(hosts: [HostSpec], roles: [RoleSpec], activeMasterRole: String) throws(MMMError) {
@@ -155,6 +158,7 @@ public struct ClusterTopology: Hashable, Sendable {
             throw MMMError(.invalidConfiguration, problems.joined(separator: "\n"))
         }
         self.hosts = hosts
+        self.hostIndexes = Dictionary(uniqueKeysWithValues: hosts.enumerated().map { ($0.element.name, $0.offset) })
         self.roles = roles
         self.activeMasterRole = activeMasterRole
         // Checked above: the writer role exists and has an IP. Cached because every decision reads them.
@@ -166,7 +170,7 @@ public struct ClusterTopology: Hashable, Sendable {
 
     /// The host called `name`, if configured.
     public func host(_ name: String) -> HostSpec? {
-        self.hosts.first { $0.name == name }
+        self.hostIndexes[name].map { self.hosts[$0] }
     }
 
     /// The role called `name`, if configured.

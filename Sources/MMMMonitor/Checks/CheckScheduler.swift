@@ -52,6 +52,8 @@ public struct CheckCadenceStatistics: Sendable, Hashable {
     public var skippedTicks = 0
     /// Probes ended by the scheduler's guard deadline rather than by the probe's own deadline.
     public var guardExpired = 0
+    /// The longest time between two consecutive probe starts.
+    public var longestInterval: Duration = .zero
 
     /// All zero.
     public init() {}
@@ -79,7 +81,9 @@ public final class CheckScheduler: Service, Sendable {
     private let checks: ChecksConfiguration
     private let guardMargin: Duration
     private let logger: Logger
-    private let counters = NIOLockedValueBox<[String: [CheckKind: CheckCadenceStatistics]]>([:])
+    /// One lock per (host, check) pair, so that 4,000 pairs do not contend for one; the dictionaries never change.
+    private let windows: [String: [CheckKind: NIOLockedValueBox<CheckCadenceWindow>]]
+    private let windowStart: NIOLockedValueBox<ContinuousClock.Instant>
 
     /// Creates a scheduler for `probers` (one per host).
     ///
@@ -99,6 +103,14 @@ public final class CheckScheduler: Service, Sendable {
         self.checks = checks
         self.guardMargin = guardMargin
         self.logger = logger
+        var windows: [String: [CheckKind: NIOLockedValueBox<CheckCadenceWindow>]] = [:]
+        for prober in probers {
+            windows[prober.host.name] = Dictionary(
+                uniqueKeysWithValues: CheckKind.allCases.map { ($0, NIOLockedValueBox(CheckCadenceWindow())) }
+            )
+        }
+        self.windows = windows
+        self.windowStart = NIOLockedValueBox(.now)
     }
 
     /// Creates a scheduler with one ``HostProber`` per `<host>` of `configuration`.
@@ -116,7 +128,59 @@ public final class CheckScheduler: Service, Sendable {
 
     /// The counters of `check` on `host` so far.
     public func statistics(host: String, check: CheckKind) -> CheckCadenceStatistics {
-        self.counters.withLockedValue { $0[host]?[check] } ?? CheckCadenceStatistics()
+        self.windows[host]?[check]?.withLockedValue { $0.statistics } ?? CheckCadenceStatistics()
+    }
+
+    /// How regularly each check ran since the previous call (or since the scheduler was created), one report per
+    /// check kind in MMM's order; starts a new window.
+    ///
+    /// Hosts are grouped by their latest outcome of that check, so that the intervals of hosts that answer show
+    /// whether hosts that hang delay them (they must not).
+    public func cadenceReport() -> [CheckCadenceReport] {
+        let now = ContinuousClock.now
+        let window = self.windowStart.withLockedValue { start in
+            defer { start = now }
+            return now - start
+        }
+        return CheckKind.allCases.map { check in
+            var passing: (hosts: Int, intervals: [UInt32], skipped: Int, expired: Int) = (0, [], 0, 0)
+            var failing = passing
+            for hostWindows in self.windows.values {
+                guard let box = hostWindows[check] else { continue }
+                let (intervals, skipped, expired, passed) = box.withLockedValue { pair in
+                    defer {
+                        pair.intervals.removeAll(keepingCapacity: true)
+                        pair.skippedTicks = 0
+                        pair.guardExpired = 0
+                    }
+                    return (pair.intervals, pair.skippedTicks, pair.guardExpired, pair.lastPassed ?? false)
+                }
+                if passed {
+                    passing.hosts += 1
+                    passing.intervals += intervals
+                    passing.skipped += skipped
+                    passing.expired += expired
+                } else {
+                    failing.hosts += 1
+                    failing.intervals += intervals
+                    failing.skipped += skipped
+                    failing.expired += expired
+                }
+            }
+            return CheckCadenceReport(
+                check: check,
+                period: self.checks[check].checkPeriod,
+                window: window,
+                passing: .init(
+                    hosts: passing.hosts, intervals: passing.intervals, skippedTicks: passing.skipped,
+                    guardExpired: passing.expired
+                ),
+                failing: .init(
+                    hosts: failing.hosts, intervals: failing.intervals, skippedTicks: failing.skipped,
+                    guardExpired: failing.expired
+                )
+            )
+        }
     }
 
     /// Runs the checks until the task is cancelled or a graceful shutdown is triggered; then closes the probers'
@@ -147,7 +211,12 @@ public final class CheckScheduler: Service, Sendable {
         let running = NIOLockedValueBox(false)
         await withDiscardingTaskGroup { probes in
             var next = ContinuousClock.now
-            var skippedInARow = 0
+            // Logged when the pair starts skipping ticks, and again only after it kept its period for
+            // `startsToLogAgain` probes in a row: a dead host whose probes last one period skips every other tick,
+            // and 850 of them made 850 log lines a second. The cadence report counts every skipped tick.
+            let startsToLogAgain = 10
+            var skipLogged = false
+            var startsSinceSkip = 0
             while !Task.isCancelled {
                 do {
                     try await Task.sleep(until: next, clock: .continuous)
@@ -160,17 +229,22 @@ public final class CheckScheduler: Service, Sendable {
                     return true
                 }
                 if start {
-                    self.count(host, check) { $0.started += 1 }
+                    let now = ContinuousClock.now
+                    self.update(host, check) { $0.started(at: now) }
                     probes.addTask {
                         await self.probeOnce(prober, check)
                         running.withLockedValue { $0 = false }
                     }
-                    skippedInARow = 0
+                    startsSinceSkip += 1
+                    if startsSinceSkip >= startsToLogAgain { skipLogged = false }
                 } else {
-                    self.count(host, check) { $0.skippedTicks += 1 }
-                    skippedInARow += 1
-                    // Once per stuck probe, not on every tick while a host hangs.
-                    if skippedInARow == 1 {
+                    self.update(host, check) { window in
+                        window.statistics.skippedTicks += 1
+                        window.skippedTicks += 1
+                    }
+                    startsSinceSkip = 0
+                    if !skipLogged {
+                        skipLogged = true
                         self.logger.notice(
                             "check still running at its next tick; skipping ticks until it ends",
                             metadata: [LogKey.host: "\(host)", LogKey.check: "\(check.rawValue)"]
@@ -210,9 +284,13 @@ public final class CheckScheduler: Service, Sendable {
             let (outcome, byGuard) = first
             guard !Task.isCancelled else { return }
             let now = ContinuousClock.now
-            self.count(host.name, check) { statistics in
-                statistics.completed += 1
-                if byGuard { statistics.guardExpired += 1 }
+            self.update(host.name, check) { window in
+                window.statistics.completed += 1
+                if byGuard {
+                    window.statistics.guardExpired += 1
+                    window.guardExpired += 1
+                }
+                if case .ok = outcome { window.lastPassed = true } else { window.lastPassed = false }
             }
             if byGuard {
                 self.logger.notice(
@@ -242,9 +320,7 @@ public final class CheckScheduler: Service, Sendable {
         }
     }
 
-    private func count(_ host: String, _ check: CheckKind, _ update: (inout CheckCadenceStatistics) -> Void) {
-        self.counters.withLockedValue { counters in
-            update(&counters[host, default: [:]][check, default: CheckCadenceStatistics()])
-        }
+    private func update(_ host: String, _ check: CheckKind, _ update: (inout CheckCadenceWindow) -> Void) {
+        self.windows[host]?[check]?.withLockedValue { update(&$0) }
     }
 }

@@ -3,6 +3,8 @@ import MMMCore
 import MMMSystem
 import MariaDBClient
 import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 
 /// The values of one `<host>` section that the checks use.
 public struct MonitoredHost: Sendable, Hashable {
@@ -47,6 +49,13 @@ public struct MonitoredHost: Sendable, Hashable {
 /// Every probe ends by the check's `timeout`: a statement gets what is left of it minus the `KILL QUERY` grace, so
 /// that a statement killed at its deadline still returns in time. ``CheckScheduler`` adds its own guard on top. Call ``probe(_:)`` for one check at a time per check kind
 /// (the scheduler guarantees it); different kinds may run concurrently.
+///
+/// Until a host has answered, and again once a connect has found nobody answering (its deadline passed: a host that
+/// is off, unplugged or black-holed), connects first try a plain TCP connect on NIO's event loops, which holds no thread, and hand over to the
+/// blocking client only once the server accepts; a monitor with many dead hosts so never fills its blocking pool with
+/// connects that cannot succeed, and the checks of live hosts never wait for a thread behind them. Hosts that answer
+/// never get this extra connection (a server counts an unfinished handshake towards `max_connect_errors`; the
+/// successful connect right after it resets the count).
 public final class HostProber: Sendable {
     /// The host probed.
     public let host: MonitoredHost
@@ -57,28 +66,34 @@ public final class HostProber: Sendable {
     private let pinger: ICMPPinger
     private let connections = NIOLockedValueBox<[CheckKind: MariaDBConnection]>([:])
     private let killGrace: Duration
+    private let eventLoopGroup: any EventLoopGroup
+    /// Whether the host has not answered yet, or the last connect found nobody answering by its deadline.
+    private let unanswered = NIOLockedValueBox(true)
 
     /// Creates a prober.
     ///
     /// - Parameters:
     ///   - host: the host to probe.
     ///   - checks: the `<check>` sections (their `timeout` bounds each probe, `max_backlog` judges `rep_backlog`).
-    ///   - executor: runs the MariaDB client's blocking calls; size it for every host hanging at once
-    ///     (``MariaDBExecutor/recommendedThreads(forServers:)`` with three connections per host).
+    ///   - executor: runs the MariaDB client's blocking calls: only to servers that accepted a connection, so
+    ///     ``MariaDBExecutor/boundedThreads(forConnections:limit:)`` with three connections per host is enough.
     ///   - pinger: sends the ICMP echo of the `ping` check.
     ///   - killGrace: how long a timed-out statement's `KILL QUERY` may take (at most a quarter of a check's `timeout`).
+    ///   - eventLoopGroup: runs the TCP connects that test an unanswering host without a blocking thread.
     public init(
         host: MonitoredHost,
         checks: ChecksConfiguration,
         executor: MariaDBExecutor,
         pinger: ICMPPinger,
-        killGrace: Duration = .milliseconds(250)
+        killGrace: Duration = .milliseconds(250),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.host = host
         self.checks = checks
         self.executor = executor
         self.pinger = pinger
         self.killGrace = killGrace
+        self.eventLoopGroup = eventLoopGroup
     }
 
     /// Runs `check` once and returns its outcome; never throws (every failure is an outcome).
@@ -182,10 +197,52 @@ public final class HostProber: Sendable {
             password: self.host.monitorPassword.revealed(), connectTimeout: remaining, readTimeout: timeout,
             writeTimeout: timeout, killGrace: self.grace(within: timeout)
         )
+        if self.unanswered.withLockedValue({ $0 }), !(await self.acceptsTCP(within: remaining)) {
+            return .failure(
+                Failure(
+                    phase: .connect,
+                    error: MMMError(
+                        .timedOut,
+                        "connect to \(configuration.endpointDescription) did not finish within \(timeout); check that the host is up and reachable"
+                    )
+                )
+            )
+        }
         do {
-            return .success(try await MariaDBConnection.connect(configuration, on: self.executor))
+            let connection = try await MariaDBConnection.connect(configuration, on: self.executor)
+            self.unanswered.withLockedValue { $0 = false }
+            return .success(connection)
         } catch {
+            if let error = error as? MMMError, error.code == .timedOut {
+                self.unanswered.withLockedValue { $0 = true }
+            } else {
+                self.unanswered.withLockedValue { $0 = false }
+            }
             return .failure(Failure(phase: .connect, error: error))
+        }
+    }
+
+    /// Whether the host's MariaDB port accepts a TCP connection within `limit`, tried on the event loops (no blocking
+    /// thread); the connection is closed at once. `true` also when the attempt failed otherwise (refused, unreachable):
+    /// the blocking connect then fails fast with the client's own error text.
+    private func acceptsTCP(within limit: Duration) async -> Bool {
+        let milliseconds = limit.components.seconds * 1000 + limit.components.attoseconds / 1_000_000_000_000_000
+        do {
+            let bootstrap = ClientBootstrap(group: self.eventLoopGroup).connectTimeout(.milliseconds(max(1, milliseconds)))
+            // An IP address is connected to directly, without getaddrinfo on a thread and address-family racing.
+            let channel: any Channel
+            if let address = try? SocketAddress(ipAddress: self.host.ip, port: self.host.mysqlPort) {
+                channel = try await bootstrap.connect(to: address).get()
+            } else {
+                channel = try await bootstrap.connect(host: self.host.ip, port: self.host.mysqlPort).get()
+            }
+            try? await channel.close()
+            return true
+        } catch let error as ChannelError {
+            if case .connectTimeout = error { return false }
+            return true
+        } catch {
+            return true
         }
     }
 

@@ -93,8 +93,13 @@ struct DecisionLoop {
         return self.machine.started(at: now)
     }
 
+    /// Whether the input last applied changed nothing that is persisted or published (a dead agent's repeated failed
+    /// status push), so that the service can skip the persist-and-publish pass over every host.
+    private(set) var lastInputChangedNothing = false
+
     /// Applies one input; returns the machine's actions.
     mutating func apply(_ input: MonitorInput, now: MonitorInstant, shared: MonitorShared) -> [ClusterAction] {
+        self.lastInputChangedNothing = false
         switch input {
         case .check(let event):
             return self.machine.probeCompleted(
@@ -137,12 +142,16 @@ struct DecisionLoop {
                 host: host, uptime: .milliseconds(Int64(clamping: answer.uptimeMilliseconds)), at: now
             )
         case .deliveryFailed(let host, let reason):
+            let planBefore = self.plan
+            let known = self.unreachableSince[host] != nil
             self.plan.unreachable(host)
             if self.unreachableSince[host] == nil {
                 self.unreachableSince[host] = reason
                 self.logger.warning("Agent does not take its status", metadata: [LogKey.host: "\(host)", LogKey.error: "\(reason)"])
             }
-            return self.machine.agentUnreachable(host: host, at: now)
+            let actions = self.machine.agentUnreachable(host: host, at: now)
+            self.lastInputChangedNothing = known && actions.isEmpty && self.plan == planBefore
+            return actions
         case .systemInfo(let host, let info, let toldCount):
             let writerIP = self.settings.topology.writerRoleIP
             let holdsWriterIP = info.rolesOnInterface.contains(writerIP)

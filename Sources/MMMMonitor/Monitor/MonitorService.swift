@@ -98,8 +98,10 @@ public final class MonitorService: Service, ControlHandling, Sendable {
     public func run() async throws {
         let pool = NIOThreadPool(numberOfThreads: 4)
         pool.start()
+        // Three kept connections per host (mysql, rep_threads, rep_backlog), capped: connects to hosts that do not
+        // answer hold no thread (HostProber), so 1,000 hosts need no 6,000 threads (each costs its stack).
         let executor = MariaDBExecutor(
-            numberOfThreads: MariaDBExecutor.recommendedThreads(forServers: self.settings.monitoredHosts.count * 3)
+            numberOfThreads: MariaDBExecutor.boundedThreads(forConnections: self.settings.monitoredHosts.count * 3)
         )
         do {
             try await self.run(pool: pool, executor: executor)
@@ -143,7 +145,9 @@ public final class MonitorService: Service, ControlHandling, Sendable {
         }
         self.shared.state.withLock { $0.executor = executor }
         defer { self.shared.state.withLock { $0.executor = nil } }
-        let pinger = ICMPPinger(pool: pool)
+        // One socket and one thread for every host's pings: a thread per ping in flight would let hosts that do not
+        // answer (each holds its thread for the whole deadline) delay the pings of those that do.
+        let pinger = ICMPPinger(multiplexer: ICMPEchoMultiplexer())
         let runner = CommandRunner(pool: pool)
         let store = StatusStore<MonitorStatus>(path: self.settings.statusPath)
         let clock = MonitorClock()
@@ -214,6 +218,13 @@ public final class MonitorService: Service, ControlHandling, Sendable {
                         for wake in wakes.values { wake.continuation.yield() }
                     }
                 }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: self.settings.cadenceReportInterval)
+                        if Task.isCancelled { break }
+                        for report in scheduler.cadenceReport() { self.log(report) }
+                    }
+                }
                 if !self.settings.pingIPs.isEmpty {
                     group.addTask { await self.runNetworkCheck(pinger: pinger, post: postInput) }
                 }
@@ -234,7 +245,7 @@ public final class MonitorService: Service, ControlHandling, Sendable {
                     await self.execute(actions, loop: &loop, links: links, runner: runner, group: &group, post: postInput)
                     // Probe results and ticks are most inputs; without actions they changed nothing persisted or
                     // published (host states and roles change only through actions).
-                    if !actions.isEmpty || !input.isRoutine {
+                    if !actions.isEmpty || !(input.isRoutine || loop.lastInputChangedNothing) {
                         await self.persistAndPublish(loop: &loop, store: store, pool: pool, wakes: wakes)
                     }
                 }
@@ -451,17 +462,28 @@ public final class MonitorService: Service, ControlHandling, Sendable {
     // MARK: - Background tasks
 
     /// Sends `host` its current status whenever it changes and every status interval.
+    ///
+    /// An agent that could not even be connected to is retried less often while its status stays the same and does
+    /// not let it write: after each such failure the wait doubles, from the status interval up to
+    /// ``AgentBackoff/maximum``. A changed status is sent at once, and a status with the writer role every interval
+    /// whatever happened (each one renews the writer's lease). So dead hosts cost the monitor little.
     private func runPusher(
         host: String,
         link: AgentLink,
         wakes: AsyncStream<Void>,
         post: @escaping @Sendable (MonitorInput) -> Void
     ) async {
+        var backoff = AgentBackoff(base: self.settings.statusInterval)
+        var lastTried: SetStatus?
         for await _ in wakes {
             if Task.isCancelled { return }
             guard let status = self.shared.state.withLock({ $0.desired[host] }) else { continue }
+            let now = ContinuousClock.now
+            if status == lastTried, !link.renewsWriterLease(.setStatus(status)), !backoff.mayTry(at: now) { continue }
+            lastTried = status
             do {
                 let answer = try await link.send(.setStatus(status), replyTimeout: .seconds(2))
+                backoff.succeeded()
                 switch answer {
                 case .statusApplied(let applied):
                     post(.delivered(host: host, sent: status, answer: applied))
@@ -473,6 +495,7 @@ public final class MonitorService: Service, ControlHandling, Sendable {
             } catch is CancellationError {
                 return
             } catch {
+                if ProtocolClient.failedBeforeSending(error) { backoff.failed(at: now) } else { backoff.succeeded() }
                 post(.deliveryFailed(host: host, reason: "\(error)"))
             }
         }
@@ -499,12 +522,22 @@ public final class MonitorService: Service, ControlHandling, Sendable {
         link: AgentLink,
         post: @escaping @Sendable (MonitorInput) -> Void
     ) async {
+        // An agent that cannot be connected to is asked less often (up to AgentBackoff.maximum apart).
+        var backoff = AgentBackoff(base: self.settings.systemInfoInterval)
         while !Task.isCancelled {
             try? await Task.sleep(for: self.settings.systemInfoInterval)
-            guard !self.shared.state.withLock({ $0.fencing.contains(host) || $0.mysqlFailing.contains(host) }) else { continue }
+            let now = ContinuousClock.now
+            guard !self.shared.state.withLock({ $0.fencing.contains(host) || $0.mysqlFailing.contains(host) }),
+                backoff.mayTry(at: now)
+            else { continue }
             let toldCount = self.shared.state.withLock { $0.writerToldCount[host] ?? 0 }
-            if case .systemInfo(let info)? = try? await link.send(.getSystemInfo, replyTimeout: .seconds(3)) {
-                post(.systemInfo(host: host, info, toldCount: toldCount))
+            do {
+                if case .systemInfo(let info) = try await link.send(.getSystemInfo, replyTimeout: .seconds(3)) {
+                    post(.systemInfo(host: host, info, toldCount: toldCount))
+                }
+                backoff.succeeded()
+            } catch {
+                if ProtocolClient.failedBeforeSending(error) { backoff.failed(at: now) } else { backoff.succeeded() }
             }
         }
     }
@@ -533,6 +566,34 @@ public final class MonitorService: Service, ControlHandling, Sendable {
             throw MMMError(.unexpectedResult, "\(link.peer.name) did not report its GTID positions")
         }
         return try GTIDBinlogState(parsing: positions.binlogState)
+    }
+
+    /// Logs one check's cadence: `info`, or `warning` when the checks of hosts that answer fell behind (the monitor
+    /// itself is too slow).
+    private func log(_ report: CheckCadenceReport) {
+        func milliseconds(_ duration: Duration) -> String {
+            let value = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+            return String(format: "%.1f", value)
+        }
+        var metadata: Logger.Metadata = [
+            LogKey.check: "\(report.check.rawValue)",
+            "mmm.period_ms": "\(milliseconds(report.period))",
+            "mmm.window_s": "\(report.window.components.seconds)",
+        ]
+        for (name, group) in [("passing", report.passing), ("failing", report.failing)] {
+            metadata["mmm.\(name).hosts"] = "\(group.hosts)"
+            metadata["mmm.\(name).intervals"] = "\(group.intervals)"
+            metadata["mmm.\(name).median_ms"] = "\(milliseconds(group.median))"
+            metadata["mmm.\(name).p99_ms"] = "\(milliseconds(group.p99))"
+            metadata["mmm.\(name).max_ms"] = "\(milliseconds(group.maximum))"
+            metadata["mmm.\(name).skipped_ticks"] = "\(group.skippedTicks)"
+            metadata["mmm.\(name).guard_expired"] = "\(group.guardExpired)"
+        }
+        if report.passingFellBehind {
+            self.logger.warning("Check cadence: the checks of answering hosts fell behind their period", metadata: metadata)
+        } else {
+            self.logger.info("Check cadence", metadata: metadata)
+        }
     }
 
     /// The network self-check: the monitor has network while any of `ping_ips` answers.

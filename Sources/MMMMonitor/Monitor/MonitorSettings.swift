@@ -52,6 +52,9 @@ public struct MonitorSettings: Sendable {
     public var systemInfoInterval: Duration
     /// How often time-based rules (auto_set_online, WAIT timeout) are re-evaluated without any other event.
     public var tickInterval: Duration
+    /// `cadence_report_interval`: how often `mmm_mond` logs each check's cadence (``CheckCadenceReport``), one line
+    /// per check kind.
+    public var cadenceReportInterval: Duration
     /// Mutual TLS files (`<socket> type ssl`), or `nil`.
     public var tls: ProtocolTLSFiles?
 
@@ -111,6 +114,7 @@ public struct MonitorSettings: Sendable {
         self.statusInterval = min(.milliseconds(500), configuration.leaseTimeout / 4)
         self.systemInfoInterval = .seconds(2)
         self.tickInterval = .milliseconds(250)
+        self.cadenceReportInterval = monitor.cadenceReportInterval
         self.tls = try ProtocolTLSFiles(socket: configuration.socket)
     }
 

@@ -29,6 +29,15 @@ public final class MariaDBExecutor: Sendable {
         max(8, 2 * servers + 8)
     }
 
+    /// A pool size for a monitor whose checks keep `connections` connections open, when connects to servers that
+    /// do not answer are tried without a thread first (``MMMMonitor/HostProber``): one thread per connection plus
+    /// eight spare, at most `limit`. Threads are then held only by calls to servers that accepted the connection, so
+    /// the limit caps memory (each thread costs its stack) at the price of queueing once more than `limit` calls hang
+    /// at once (servers frozen after accepting); a queued call still ends by its deadline.
+    public static func boundedThreads(forConnections connections: Int, limit: Int = 128) -> Int {
+        min(max(8, connections + 8), max(8, limit))
+    }
+
     /// Stops the pool after the calls already submitted have finished.
     public func shutdownGracefully() async throws {
         try await self.pool.shutdownGracefully()
@@ -66,6 +75,10 @@ public final class MariaDBExecutor: Sendable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
                 once.install(continuation)
                 self.pool.submit { state in
+                    // A call whose deadline or cancellation came while it waited for a thread is not run: its caller
+                    // has its answer, and a late connect would only hold the thread (and open a connection) for
+                    // nothing.
+                    guard !once.isResolved else { return }
                     guard case .active = state else {
                         once.resume(
                             with: .failure(
@@ -93,6 +106,16 @@ private final class ResumeOnce<T: Sendable>: Sendable {
     }
 
     private let state = NIOLockedValueBox(State.waiting)
+
+    /// Whether the awaiting task already has its result (cancellation came first).
+    var isResolved: Bool {
+        self.state.withLockedValue { state in
+            switch state {
+            case .waiting, .installed: return false
+            case .earlyResult, .done: return true
+            }
+        }
+    }
 
     func install(_ continuation: CheckedContinuation<T, any Error>) {
         let early: Result<T, any Error>? = self.state.withLockedValue { state in

@@ -279,7 +279,8 @@ import Testing
             """
         let monitor = TestConfigs.monitor.replacing(
             "</monitor>",
-            with: "    failover_policy zero_loss\n    drain_timeout 4.5\n    drain_timeout_action skip\n</monitor>"
+            with: "    failover_policy zero_loss\n    drain_timeout 4.5\n    drain_timeout_action skip\n"
+                + "    cadence_report_interval 10\n</monitor>"
         )
         let directory = TestConfigs.directory(["mmm_common.conf": common, "mmm_mon.conf": monitor])
         let configuration = try directory.loadMonitor()
@@ -291,6 +292,7 @@ import Testing
         #expect(monitorSection.failoverPolicy == .zeroLoss)
         #expect(monitorSection.drainTimeout == .milliseconds(4500))
         #expect(monitorSection.drainTimeoutAction == .skip)
+        #expect(monitorSection.cadenceReportInterval == .seconds(10))
         #expect(configuration.protocolSecret(forHost: "db1") == .configured(Secret("0123456789abcdef0123")))
     }
 

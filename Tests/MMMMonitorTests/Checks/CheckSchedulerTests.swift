@@ -1,8 +1,26 @@
+import Logging
 import MMMConfig
 import MMMCore
 import MMMMonitor
 import NIOConcurrencyHelpers
 import Testing
+
+/// Counts the log messages that contain `text`.
+private struct CountingLogHandler: LogHandler {
+    let text: String
+    let count: NIOLockedValueBox<Int>
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { self.metadata[key] }
+        set { self.metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        if "\(event.message)".contains(self.text) { self.count.withLockedValue { $0 += 1 } }
+    }
+}
 
 /// A prober whose probes answer at once, or hang (until cancelled) while `hanging` is set.
 final class FakeProber: CheckProbing {
@@ -105,6 +123,72 @@ final class FakeProber: CheckProbing {
             let healthySkips = scheduler.statistics(host: "db1", check: check).skippedTicks
             #expect(healthySkips <= 2 && healthySkips * 4 < statistics.skippedTicks, "db1 \(check) skipped \(healthySkips)")
         }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func theCadenceReportSeparatesAnsweringHostsFromHungOnesAndStartsANewWindow() async throws {
+        let healthy = [FakeProber(name: "db1"), FakeProber(name: "db2")]
+        let hung = FakeProber(name: "db3", hanging: true)
+        let period = Duration.milliseconds(100)
+        let scheduler = CheckScheduler(
+            probers: healthy + [hung], checks: Self.checks(period: period, timeout: .milliseconds(150)),
+            guardMargin: .milliseconds(50)
+        )
+        _ = try await Self.collect(scheduler, for: .milliseconds(1500))
+
+        let reports = scheduler.cadenceReport()
+        #expect(reports.map(\.check) == CheckKind.allCases)
+        for report in reports {
+            #expect(report.period == period)
+            #expect(report.window >= .milliseconds(1500))
+            #expect(report.passing.hosts == 2 && report.failing.hosts == 1, "\(report.check)")
+            // About 14 intervals per healthy host in 1.5 s; each a period apart (a starved CI machine may stretch one).
+            #expect(report.passing.intervals >= 20, "\(report.check): \(report.passing)")
+            #expect(report.passing.median >= .milliseconds(90) && report.passing.median < .milliseconds(150))
+            #expect(report.passing.maximum >= report.passing.p99 && report.passing.p99 >= report.passing.median)
+            #expect(!report.passingFellBehind, "\(report.check): \(report.passing)")
+            // The hung host's probes last until the guard (200 ms), so its probes start two or more periods apart.
+            #expect(report.failing.intervals >= 3, "\(report.check): \(report.failing)")
+            #expect(report.failing.median >= .milliseconds(190), "\(report.check): \(report.failing)")
+            #expect(report.failing.skippedTicks > 0 && report.failing.guardExpired > 0)
+            #expect(report.passing.guardExpired == 0)
+            #expect(scheduler.statistics(host: "db3", check: report.check).longestInterval >= report.failing.maximum)
+        }
+        // A new window: nothing ran since.
+        for report in scheduler.cadenceReport() {
+            #expect(report.passing.intervals == 0 && report.failing.intervals == 0)
+            #expect(report.failing.skippedTicks == 0 && report.window < .seconds(1))
+            #expect(report.passing.hosts == 2, "the latest outcome is kept across windows")
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aHostWhoseProbesLastAboutOnePeriodLogsItsSkippedTicksOnceNotOnEveryOtherTick() async throws {
+        let skipLines = NIOLockedValueBox(0)
+        let logger = Logger(label: "test") { _ in CountingLogHandler(text: "skipping ticks", count: skipLines) }
+        // The guard ends each hung probe after 110 ms, just past the 100 ms period: every other tick is skipped.
+        let scheduler = CheckScheduler(
+            probers: [FakeProber(name: "db1", hanging: true)],
+            checks: Self.checks(period: .milliseconds(100), timeout: .milliseconds(60)),
+            guardMargin: .milliseconds(50), logger: logger
+        )
+        _ = try await Self.collect(scheduler, for: .milliseconds(1500))
+        let skipped = scheduler.statistics(host: "db1", check: .mysql).skippedTicks
+        #expect(skipped >= 4, "skipped \(skipped) ticks")
+        #expect(skipLines.withLockedValue { $0 } == CheckKind.allCases.count, "one line per check, not one per skip")
+    }
+
+    @Test
+    func aReportWhosePassingHostsLagTwoPeriodsSaysTheyFellBehind() {
+        var report = CheckCadenceReport(
+            check: .mysql, period: .seconds(1), window: .seconds(60), passing: .init(), failing: .init()
+        )
+        #expect(!report.passingFellBehind, "no intervals, nothing fell behind")
+        report.passing.intervals = 100
+        report.passing.p99 = .milliseconds(2000)
+        #expect(!report.passingFellBehind)
+        report.passing.p99 = .milliseconds(2001)
+        #expect(report.passingFellBehind)
     }
 
     @Test(.timeLimit(.minutes(1)))

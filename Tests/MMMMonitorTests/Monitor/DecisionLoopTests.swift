@@ -94,6 +94,24 @@ struct DecisionLoopTests {
         #expect(loop.plan.writerClaims(except: "db1").isEmpty)
     }
 
+    @Test("only the first failed push to a dead agent can change anything; repeats are marked as changing nothing")
+    func repeatedDeliveryFailuresChangeNothing() async throws {
+        let settings = try await Self.settings()
+        let clock = MonitorClock()
+        let shared = MonitorShared()
+        var loop = DecisionLoop(
+            settings: settings, stored: nil, observations: ["db1": Self.answered(), "db2": Self.answered()],
+            clock: clock, logger: Self.quiet
+        )
+        _ = loop.started(at: clock.now)
+        _ = loop.apply(.deliveryFailed(host: "db2", reason: "refused"), now: clock.now, shared: shared)
+        #expect(!loop.lastInputChangedNothing, "the first failure marks the agent down")
+        _ = loop.apply(.deliveryFailed(host: "db2", reason: "refused"), now: clock.now, shared: shared)
+        #expect(loop.lastInputChangedNothing)
+        _ = loop.apply(.tick, now: clock.now, shared: shared)
+        #expect(!loop.lastInputChangedNothing, "only a repeated failure is marked")
+    }
+
     @Test("the epoch continues above the stored one")
     func epochNeverGoesBack() async throws {
         let settings = try await Self.settings()
