@@ -69,6 +69,10 @@ public final class HostProber: Sendable {
     private let eventLoopGroup: any EventLoopGroup
     /// Whether the host has not answered yet, or the last connect found nobody answering by its deadline.
     private let unanswered = NIOLockedValueBox(true)
+    /// Whether the last connect (of any check) found nobody answering by its deadline. The replication checks then
+    /// answer UNKNOWN at once instead of each waiting out a connect of its own; the `mysql` check keeps trying and
+    /// clears it when the host answers again.
+    private let connectTimedOut = NIOLockedValueBox(false)
 
     /// Creates a prober.
     ///
@@ -156,6 +160,16 @@ public final class HostProber: Sendable {
             let current: MariaDBConnection
             if let connection {
                 current = connection
+            } else if check != .mysql, self.connectTimedOut.withLockedValue({ $0 }) {
+                return .failure(
+                    Failure(
+                        phase: .connect,
+                        error: MMMError(
+                            .timedOut,
+                            "the last connect to \(self.host.ip):\(self.host.mysqlPort) found nobody answering; the mysql check tries again every period"
+                        )
+                    )
+                )
             } else {
                 switch await self.connect(until: deadline, timeout: timeout) {
                 case .success(let opened): current = opened
@@ -198,6 +212,7 @@ public final class HostProber: Sendable {
             writeTimeout: timeout, killGrace: self.grace(within: timeout)
         )
         if self.unanswered.withLockedValue({ $0 }), !(await self.acceptsTCP(within: remaining)) {
+            self.connectTimedOut.withLockedValue { $0 = true }
             return .failure(
                 Failure(
                     phase: .connect,
@@ -211,13 +226,12 @@ public final class HostProber: Sendable {
         do {
             let connection = try await MariaDBConnection.connect(configuration, on: self.executor)
             self.unanswered.withLockedValue { $0 = false }
+            self.connectTimedOut.withLockedValue { $0 = false }
             return .success(connection)
         } catch {
-            if let error = error as? MMMError, error.code == .timedOut {
-                self.unanswered.withLockedValue { $0 = true }
-            } else {
-                self.unanswered.withLockedValue { $0 = false }
-            }
+            let timedOut = (error as? MMMError)?.code == .timedOut
+            self.unanswered.withLockedValue { $0 = timedOut }
+            self.connectTimedOut.withLockedValue { $0 = timedOut }
             return .failure(Failure(phase: .connect, error: error))
         }
     }

@@ -139,6 +139,33 @@ extension IntegrationTests {
                         let repBacklog = await db2.probe(.repBacklog)
                         #expect(Self.isUnknown(repBacklog), "\(repBacklog)")
                         await db2.close()
+
+                        // A black-holed host: mysql fails when its connect finds nobody by the deadline; the
+                        // replication checks then say UNKNOWN without a connect of their own (850 dead hosts would
+                        // otherwise cost 1,700 hanging connects a second); mysql still tries every time.
+                        if let blackHole = bench.blackHoleIP {
+                            let void = HostProber(
+                                host: MonitoredHost(
+                                    name: "void", ip: blackHole, mysqlPort: 3306, monitorUser: bench.adminUser,
+                                    monitorPassword: Secret(bench.adminPassword)
+                                ),
+                                checks: Self.checks(period: .milliseconds(200), timeout: .milliseconds(500)),
+                                executor: executor, pinger: pinger
+                            )
+                            // Before any mysql probe it tries its own connect (and finds nobody).
+                            let first = await void.probe(.repThreads)
+                            #expect(Self.isUnknown(first), "\(first)")
+                            #expect(!"\(first)".contains("found nobody answering; the mysql check tries again"), "\(first)")
+                            let mysql = await void.probe(.mysql)
+                            #expect(Self.isFailed(mysql), "\(mysql)")
+                            for check in [CheckKind.repThreads, .repBacklog] {
+                                let outcome = await void.probe(check)
+                                #expect(Self.isUnknown(outcome), "\(outcome)")
+                                #expect("\(outcome)".contains("found nobody answering; the mysql check tries again"), "\(outcome)")
+                            }
+                            #expect(Self.isFailed(await void.probe(.mysql)), "the mysql check connects again each time")
+                            await void.close()
+                        }
                     }
                 }
             }
