@@ -139,24 +139,19 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         case .getAgentStatus:
             return .agentStatus(self.agentStatus())
         case .getSystemInfo:
-            let (observation, database) = try await self.observer.observe(deadline: .seconds(2))
-            var held = self.settings.roleIPs.filter { observation.heldIPs.contains($0.ip) }
-            // The writer IP and the intent to hold it are read together while no take or fence runs, so that "not
-            // wanted and not held" cannot hide a take in progress (the monitor hands the IP over on that word).
-            let writerIPs = self.settings.roleIPs.filter { $0.role == self.settings.writerRole }
-            let (wantsWriter, heldWriterIPs) = try await self.writerIPChanges.run { () -> (Bool, Set<String>) in
-                let wants = self.state.withLockedValue { state in
-                    (state.desire?.roles.contains { $0.role == self.settings.writerRole } ?? false) && state.lease.mayWrite
-                }
-                return (wants, try await self.endpoints.heldIPs(among: writerIPs, deadline: .seconds(1)))
+            let database = try await self.observer.readDatabase()
+            // The interface and the intent to hold the writer role are read together while no writer-IP take or fence
+            // runs, so that "not wanted and not held" cannot hide a take in progress (the monitor hands the IP over on
+            // that word).
+            let (wantsWriter, heldIPs) = try await self.writerIPChanges.run { () -> (Bool, Set<String>) in
+                (self.writerRoleWanted, try await self.observer.heldIPs(deadline: .seconds(2)))
             }
-            held = held.filter { $0.role != self.settings.writerRole } + writerIPs.filter { heldWriterIPs.contains($0.ip) }
             // The wire carries a host name or an IP (the protocol's field), not host:port.
             let source = database.replicas.first { $0.connectionName.isEmpty }.map(\.masterHost)
             return .systemInfo(
                 SystemInfo(
-                    writable: observation.writable, rolesOnInterface: held, replicationSource: source,
-                    uptimeMilliseconds: self.uptimeMilliseconds, wantsWriterRole: wantsWriter
+                    writable: !database.facts.readOnly, rolesOnInterface: self.settings.roleIPs.filter { heldIPs.contains($0.ip) },
+                    replicationSource: source, uptimeMilliseconds: self.uptimeMilliseconds, wantsWriterRole: wantsWriter
                 )
             )
         case .clearBadRoles:
@@ -237,11 +232,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             guard let host = self.settings.host(named: query.host) else {
                 throw MMMError(.invalidArgument, "unknown host '\(query.host)'")
             }
-            var target = self.settings.database
-            target.name = host.name
-            target.host = host.ip
-            target.port = host.mysqlPort
-            return await self.reachServer(host.name, target)
+            return await self.reachServer(host.name, self.settings.database(of: host))
         case .agent:
             guard let host = self.settings.host(named: query.host) else {
                 throw MMMError(.invalidArgument, "unknown host '\(query.host)'")
@@ -452,12 +443,8 @@ public final class AgentCore: AgentRequestHandling, Sendable {
     /// `AFTER_SYNC`.
     private func keepSemiSync() async -> (failure: String?, writerReady: Bool) {
         let host = self.settings.this.name
-        let (wantsWriter, lastRestart) = self.state.withLockedValue { state in
-            (
-                (state.desire?.roles.contains { $0.role == self.settings.writerRole } ?? false) && state.lease.mayWrite,
-                state.lastSemiSyncIORestart
-            )
-        }
+        let wantsWriter = self.writerRoleWanted
+        let lastRestart = self.state.withLockedValue { $0.lastSemiSyncIORestart }
         do {
             let connection = try await MariaDBConnection.connect(self.settings.database, on: self.executor)
             do {
@@ -521,10 +508,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         guard let peer = self.settings.host(named: order.target) else {
             throw MMMError(.invalidArgument, "fence order for unknown host '\(order.target)'; it is not in the config")
         }
-        var target = self.settings.database
-        target.name = peer.name
-        target.host = peer.ip
-        target.port = peer.mysqlPort
+        var target = self.settings.database(of: peer)
         target.connectTimeout = .seconds(1)
         self.logger.warning(
             "Fencing a peer's server over SQL on the monitor's order",
@@ -629,13 +613,17 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         }
     }
 
+    /// The monitor's last status gave this host the writer role and the lease lets it write.
+    private var writerRoleWanted: Bool {
+        self.state.withLockedValue { state in
+            (state.desire?.roles.contains { $0.role == self.settings.writerRole } ?? false) && state.lease.mayWrite
+        }
+    }
+
     /// A fence order (or the lease) may have taken the writer role away while this round ran: then the round must
     /// not promote or take the writer IP on the strength of its older plan.
     private func requireWriterStillWanted() throws {
-        let wanted = self.state.withLockedValue { state in
-            (state.desire?.roles.contains { $0.role == self.settings.writerRole } ?? false) && state.lease.mayWrite
-        }
-        guard wanted else {
+        guard self.writerRoleWanted else {
             throw MMMError(.invalidTransition, "the writer role was withdrawn while this round ran (fence order or lease); not taking it")
         }
     }

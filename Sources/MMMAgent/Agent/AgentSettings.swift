@@ -62,6 +62,15 @@ public struct AgentSettings: Sendable {
         self.allHosts.first { $0.name == name }
     }
 
+    /// `host`'s server with the agent's account (the cross-check's reach, a fence over SQL).
+    public func database(of host: Host) -> MariaDBConfiguration {
+        var target = self.database
+        target.name = host.name
+        target.host = host.ip
+        target.port = host.mysqlPort
+        return target
+    }
+
     /// Resolves the settings from a loaded agent configuration (`ConfigDirectory.loadAgent`).
     public init(configuration: MMMConfiguration) throws {
         guard let thisName = configuration.this, let thisHost = configuration.thisHost else {
