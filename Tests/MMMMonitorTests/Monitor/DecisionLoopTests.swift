@@ -99,11 +99,7 @@ struct DecisionLoopTests {
         let settings = try await Self.settings()
         let clock = MonitorClock()
         let shared = MonitorShared()
-        var loop = DecisionLoop(
-            settings: settings, stored: nil, observations: ["db1": Self.answered(), "db2": Self.answered()],
-            clock: clock, logger: Self.quiet
-        )
-        _ = loop.started(at: clock.now)
+        var loop = Self.startedLoop(settings, clock: clock, observations: ["db1": Self.answered(), "db2": Self.answered()])
         _ = loop.apply(.deliveryFailed(host: "db2", reason: "refused"), now: clock.now, shared: shared)
         #expect(!loop.lastInputChangedNothing, "the first failure marks the agent down")
         _ = loop.apply(.deliveryFailed(host: "db2", reason: "refused"), now: clock.now, shared: shared)
@@ -131,11 +127,7 @@ struct DecisionLoopTests {
         let settings = try await Self.settings()
         let clock = MonitorClock()
         let shared = MonitorShared()
-        var loop = DecisionLoop(
-            settings: settings, stored: nil, observations: ["db1": Self.answered(), "db2": Self.silent()],
-            clock: clock, logger: Self.quiet
-        )
-        _ = loop.started(at: clock.now)
+        var loop = Self.startedLoop(settings, clock: clock, observations: ["db1": Self.answered(), "db2": Self.silent()])
         let run = try await withRunner { runner in
             loop.beginPromotion(of: "db1", links: [:], shared: shared, runner: runner, post: { _ in })
         }
@@ -159,11 +151,7 @@ struct DecisionLoopTests {
         let settings = try await Self.settings()
         let clock = MonitorClock()
         let shared = MonitorShared()
-        var loop = DecisionLoop(
-            settings: settings, stored: nil, observations: ["db1": Self.answered(), "db2": Self.silent()],
-            clock: clock, logger: Self.quiet
-        )
-        _ = loop.started(at: clock.now)
+        var loop = Self.startedLoop(settings, clock: clock, observations: ["db1": Self.answered(), "db2": Self.silent()])
         _ = loop.apply(
             .writerCrossChecked(
                 host: "db2", reachableFrom: [], unreachableFrom: `case`.unreachable, readOnlyFrom: `case`.readOnly,
@@ -183,11 +171,7 @@ struct DecisionLoopTests {
         let settings = try await Self.settings()
         let clock = MonitorClock()
         let shared = MonitorShared()
-        var loop = DecisionLoop(
-            settings: settings, stored: nil, observations: ["db1": Self.answered(), "db2": Self.answered()],
-            clock: clock, logger: Self.quiet
-        )
-        _ = loop.started(at: clock.now)
+        var loop = Self.startedLoop(settings, clock: clock, observations: ["db1": Self.answered(), "db2": Self.answered()])
         let run = try await withRunner { runner in
             loop.beginPromotion(of: "db1", links: [:], shared: shared, runner: runner, post: { _ in })
         }
@@ -203,11 +187,7 @@ struct DecisionLoopTests {
         let settings = try await Self.settings()
         let clock = MonitorClock()
         let shared = MonitorShared()
-        var loop = DecisionLoop(
-            settings: settings, stored: nil, observations: ["db1": Self.silent(), "db2": Self.answered()],
-            clock: clock, logger: Self.quiet
-        )
-        _ = loop.started(at: clock.now)
+        var loop = Self.startedLoop(settings, clock: clock, observations: ["db1": Self.silent(), "db2": Self.answered()])
         let info = SystemInfo(writable: false, rolesOnInterface: [], replicationSource: nil, uptimeMilliseconds: 1)
         // Nothing published to db1 yet: its claim stays.
         _ = loop.apply(.systemInfo(host: "db1", info, toldCount: 0), now: clock.now, shared: shared)
@@ -226,11 +206,7 @@ struct DecisionLoopTests {
         let settings = try await Self.settings()
         let clock = MonitorClock()
         let shared = MonitorShared()
-        var loop = DecisionLoop(
-            settings: settings, stored: nil, observations: ["db1": Self.silent(), "db2": Self.answered()],
-            clock: clock, logger: Self.quiet
-        )
-        _ = loop.started(at: clock.now)
+        var loop = Self.startedLoop(settings, clock: clock, observations: ["db1": Self.silent(), "db2": Self.answered()])
         _ = loop.publishDesiredStatuses(into: shared)
         let count = loop.plan.writerToldCount["db1"] ?? 0
         #expect(shared.state.withLock { $0.writerToldCount["db1"] ?? 0 } == count, "published for the pollers")
@@ -249,6 +225,15 @@ struct DecisionLoopTests {
         _ = loop.apply(.systemInfo(host: "db1", empty, toldCount: count), now: clock.now, shared: shared)
         #expect(loop.plan.withoutWriterIP.contains("db1"))
         #expect(loop.plan.writerClaims(except: "db2").isEmpty)
+    }
+
+    /// A loop started without a status file, from the agents' startup `observations`.
+    static func startedLoop(
+        _ settings: MonitorSettings, clock: MonitorClock, observations: [String: MonitorService.AgentObservation]
+    ) -> DecisionLoop {
+        var loop = DecisionLoop(settings: settings, stored: nil, observations: observations, clock: clock, logger: Self.quiet)
+        _ = loop.started(at: clock.now)
+        return loop
     }
 
     /// A loop restored with db1 writer and both hosts ONLINE.
@@ -342,11 +327,7 @@ struct DecisionLoopTests {
         let settings = try await Self.settings()
         let clock = MonitorClock()
         let shared = MonitorShared()
-        var loop = DecisionLoop(
-            settings: settings, stored: nil, observations: ["db1": Self.answered(), "db2": Self.silent()],
-            clock: clock, logger: Self.quiet
-        )
-        _ = loop.started(at: clock.now)
+        var loop = Self.startedLoop(settings, clock: clock, observations: ["db1": Self.answered(), "db2": Self.silent()])
         let run = try await withRunner { runner in
             loop.beginPromotion(
                 of: "db1", previousWriter: "db2", cause: "db2 went from ONLINE to HARD_OFFLINE (checksFailed)",
@@ -392,11 +373,7 @@ struct DecisionLoopTests {
         let settings = try await Self.settings()
         let clock = MonitorClock()
         let shared = MonitorShared()
-        var loop = DecisionLoop(
-            settings: settings, stored: nil, observations: ["db1": Self.answered(), "db2": Self.answered()],
-            clock: clock, logger: Self.quiet
-        )
-        _ = loop.started(at: clock.now)
+        var loop = Self.startedLoop(settings, clock: clock, observations: ["db1": Self.answered(), "db2": Self.answered()])
         #expect(loop.publishDesiredStatuses(into: shared).sorted() == ["db1", "db2"])
         let reply = LockedReply()
         _ = loop.apply(.control(ControlRequest(verb: "set_passive"), reply: { reply.set($0) }), now: clock.now, shared: shared)
