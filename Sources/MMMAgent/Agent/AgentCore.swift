@@ -232,7 +232,9 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             guard let host = self.settings.host(named: query.host) else {
                 throw MMMError(.invalidArgument, "unknown host '\(query.host)'")
             }
-            return await self.reachServer(host.name, self.settings.database(of: host))
+            var target = self.settings.database(of: host)
+            target.connectTimeout = Self.reachDeadline
+            return await self.reachServer(host.name, target)
         case .agent:
             guard let host = self.settings.host(named: query.host) else {
                 throw MMMError(.invalidArgument, "unknown host '\(query.host)'")
@@ -274,7 +276,8 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             }
             do {
                 // NULL (never seen) stays unknown: alive, so it vetoes.
-                let readOnly = try await connection.query("SELECT @@read_only AS ro").singleRow("read_only").bool("ro")
+                let readOnly = try await connection.query("SELECT @@read_only AS ro", deadline: Self.reachDeadline)
+                    .singleRow("read_only").bool("ro")
                 await connection.close()
                 return ReachReport(
                     host: name, service: .mysql, reachable: true,
@@ -345,6 +348,13 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             return MMMProtocol.FenceReport(target: self.settings.this.name, readOnly: false, sessionsKilled: 0, rolesDropped: dropped)
         }
     }
+
+    /// The bound of a fence of another host's server over SQL.
+    static let peerFenceDeadline: Duration = .seconds(3)
+
+    /// The bound of the cross-check's connect and `read_only` read of another host's server: within the monitor's
+    /// 3 s wait for the answer even when the query is retried once.
+    static let reachDeadline: Duration = .seconds(1)
 
     /// The bound of each writer IP check and release in a fence order.
     static let fenceOrderIPDeadline: Duration = .seconds(1)
@@ -515,9 +525,8 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             metadata: [LogKey.host: "\(self.settings.this.name)", LogKey.peer: "\(peer.name)", LogKey.error: "\(order.reason)"]
         )
         let control = WriteControl(configuration: target, executor: self.executor, logger: self.logger)
-        let report = try await withDeadline(.seconds(3), "fencing \(peer.name) over SQL") {
-            try await control.fence(FenceOptions(sparedUsers: self.settings.sparedUsers))
-        }
+        // The fence's own deadline bounds it (its retries included), as for a fence order on this host.
+        let report = try await control.fence(FenceOptions(sparedUsers: self.settings.sparedUsers, deadline: Self.peerFenceDeadline))
         return MMMProtocol.FenceReport(
             target: peer.name, readOnly: true, sessionsKilled: UInt32(clamping: report.killedSessions.count), rolesDropped: []
         )
