@@ -67,12 +67,20 @@ public final class HostProber: Sendable {
     private let connections = NIOLockedValueBox<[CheckKind: MariaDBConnection]>([:])
     private let killGrace: Duration
     private let eventLoopGroup: any EventLoopGroup
-    /// Whether the host has not answered yet, or the last connect found nobody answering by its deadline.
-    private let unanswered = NIOLockedValueBox(true)
-    /// Whether the last connect (of any check) found nobody answering by its deadline. The replication checks then
+    /// What the last connect (of any check) found. Until the host answered, and after a connect found nobody by its
+    /// deadline, a connect first tests TCP on the event loops. After such a timeout the replication checks also
     /// answer UNKNOWN at once instead of each waiting out a connect of its own; the `mysql` check keeps trying and
-    /// clears it when the host answers again.
-    private let connectTimedOut = NIOLockedValueBox(false)
+    /// its first success lets them run again.
+    private let lastConnect = NIOLockedValueBox(LastConnect.none)
+
+    private enum LastConnect {
+        /// No connect was made yet.
+        case none
+        /// The host answered (or refused fast).
+        case answered
+        /// Nobody answered by the deadline.
+        case timedOut
+    }
 
     /// Creates a prober.
     ///
@@ -160,7 +168,7 @@ public final class HostProber: Sendable {
             let current: MariaDBConnection
             if let connection {
                 current = connection
-            } else if check != .mysql, self.connectTimedOut.withLockedValue({ $0 }) {
+            } else if check != .mysql, self.lastConnect.withLockedValue({ $0 }) == .timedOut {
                 return .failure(
                     Failure(
                         phase: .connect,
@@ -206,32 +214,36 @@ public final class HostProber: Sendable {
         guard remaining > .milliseconds(1) else {
             return .failure(Failure(phase: .connect, error: Self.timeout(timeout, self.host)))
         }
-        let configuration = MariaDBConfiguration(
-            name: self.host.name, host: self.host.ip, port: self.host.mysqlPort, user: self.host.monitorUser,
-            password: self.host.monitorPassword.revealed(), connectTimeout: remaining, readTimeout: timeout,
-            writeTimeout: timeout, killGrace: self.grace(within: timeout)
-        )
-        if self.unanswered.withLockedValue({ $0 }), !(await self.acceptsTCP(within: remaining)) {
-            self.connectTimedOut.withLockedValue { $0 = true }
+        let endpoint = "\(self.host.name) (\(self.host.ip):\(self.host.mysqlPort))"
+        if self.lastConnect.withLockedValue({ $0 }) != .answered, !(await self.acceptsTCP(within: remaining)) {
+            self.lastConnect.withLockedValue { $0 = .timedOut }
             return .failure(
                 Failure(
                     phase: .connect,
                     error: MMMError(
                         .timedOut,
-                        "connect to \(configuration.endpointDescription) did not finish within \(timeout); check that the host is up and reachable"
+                        "connect to \(endpoint) did not finish within \(timeout); check that the host is up and reachable"
                     )
                 )
             )
         }
+        // What the TCP test left of the budget, not the budget it started with.
+        let left = deadline - ContinuousClock.now
+        guard left > .milliseconds(1) else {
+            return .failure(Failure(phase: .connect, error: Self.timeout(timeout, self.host)))
+        }
+        let configuration = MariaDBConfiguration(
+            name: self.host.name, host: self.host.ip, port: self.host.mysqlPort, user: self.host.monitorUser,
+            password: self.host.monitorPassword.revealed(), connectTimeout: left, readTimeout: timeout,
+            writeTimeout: timeout, killGrace: self.grace(within: timeout)
+        )
         do {
             let connection = try await MariaDBConnection.connect(configuration, on: self.executor)
-            self.unanswered.withLockedValue { $0 = false }
-            self.connectTimedOut.withLockedValue { $0 = false }
+            self.lastConnect.withLockedValue { $0 = .answered }
             return .success(connection)
         } catch {
             let timedOut = (error as? MMMError)?.code == .timedOut
-            self.unanswered.withLockedValue { $0 = timedOut }
-            self.connectTimedOut.withLockedValue { $0 = timedOut }
+            self.lastConnect.withLockedValue { $0 = timedOut ? .timedOut : .answered }
             return .failure(Failure(phase: .connect, error: error))
         }
     }

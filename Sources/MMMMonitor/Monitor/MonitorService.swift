@@ -551,12 +551,16 @@ public final class MonitorService: Service, ControlHandling, Sendable {
             guard let (writer, hosts, failing) = self.shared.state.withLock({ state in state.gtidChecks.map { ($0.writer, $0.hosts, state.mysqlFailing) } }),
                 !failing.contains(writer), let writerLink = links[writer]
             else { continue }
+            // Every host first, then the writer once: read after them, the writer has every transaction of its own
+            // that any of them has (one request to the writer per sweep, not one per host).
+            var hostStates: [(String, GTIDBinlogState)] = []
             for host in hosts where !failing.contains(host) {
-                guard let link = links[host], let hostState = try? await Self.binlogState(of: link),
-                    let writerState = try? await Self.binlogState(of: writerLink)
-                else { continue }
-                let errant = hostState.ranges(notIn: writerState).map(\.description)
-                post(.gtidChecked(writer: writer, host: host, errant: errant))
+                guard let link = links[host], let hostState = try? await Self.binlogState(of: link) else { continue }
+                hostStates.append((host, hostState))
+            }
+            guard !hostStates.isEmpty, let writerState = try? await Self.binlogState(of: writerLink) else { continue }
+            for (host, hostState) in hostStates {
+                post(.gtidChecked(writer: writer, host: host, errant: hostState.ranges(notIn: writerState).map(\.description)))
             }
         }
     }
