@@ -115,25 +115,32 @@ public final class AgentCore: AgentRequestHandling, Sendable {
 
     private func answer(_ request: AgentRequest, from sender: String) async throws -> AgentResponse {
         // Every monitor message proves the monitor reaches this host (DESIGN §6); set status renews with its roles.
-        if sender == Self.monitorName, !request.isSetStatus { self.heardMonitor(holdingRoles: nil) }
+        if sender == Self.monitorName, !request.isSetStatus { self.heardMonitor() }
         switch request {
         case .ping:
             return .pong(AgentPong(uptimeMilliseconds: self.uptimeMilliseconds))
         case .setStatus(let status):
             try self.requireMonitor(sender, for: "set status")
+            let now = self.now()
             self.state.withLockedValue { state in
-                if status.epoch >= state.epoch {
-                    state.epoch = status.epoch
-                    state.hostState = status.state
-                    state.roles = status.roles
-                    state.activeMaster = status.activeMaster
-                    // The monitor leaves the active master out for a host that must not replicate yet.
-                    state.desire = AgentDesire(
-                        roles: status.roles, follow: status.activeMaster, handedOver: Set(status.handedOver.map(\.ip))
-                    )
+                state.lastHeardMonitor = now
+                guard status.epoch >= state.epoch else {
+                    // An older epoch's status (delayed, or from a monitor that was replaced) gives nothing; it still
+                    // shows the monitor reaches this host.
+                    state.lease.monitorMessageReceived(sentAt: now, at: now)
+                    return
                 }
+                state.epoch = status.epoch
+                state.hostState = status.state
+                state.roles = status.roles
+                state.activeMaster = status.activeMaster
+                // The monitor leaves the active master out for a host that must not replicate yet.
+                state.desire = AgentDesire(
+                    roles: status.roles, follow: status.activeMaster, handedOver: Set(status.handedOver.map(\.ip))
+                )
+                let holdsWriter = status.roles.contains { $0.role == self.settings.writerRole }
+                state.lease.statusReceived(epoch: status.epoch, holdsWriter: holdsWriter, sentAt: now, at: now)
             }
-            self.heardMonitor(holdingRoles: status.roles)
             self.wake.yield()
             return .statusApplied(self.agentStatus())
         case .getAgentStatus:
@@ -188,7 +195,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             guard order.target == self.settings.this.name else {
                 return .fenced(try await self.fencePeer(order))
             }
-            return .fenced(try await self.fenceNow(reason: order.reason))
+            return .fenced(try await self.fenceNow(reason: order.reason, epoch: order.epoch))
         }
     }
 
@@ -198,13 +205,13 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         }
     }
 
-    /// Renews the lease: any monitor message proves the monitor reaches this host.
-    private func heardMonitor(holdingRoles roles: [RoleIP]?) {
+    /// Renews the lease: any monitor message proves the monitor reaches this host. Only a status gives roles
+    /// (``WriterLease/monitorMessageReceived(sentAt:at:)``): a fenced writer stays fenced whatever else arrives.
+    private func heardMonitor() {
         let now = self.now()
         self.state.withLockedValue { state in
             state.lastHeardMonitor = now
-            let holdsWriter = (roles ?? state.roles).contains { $0.role == self.settings.writerRole }
-            state.lease.monitorMessageReceived(sentAt: now, holdsWriter: holdsWriter, at: now)
+            state.lease.monitorMessageReceived(sentAt: now, at: now)
         }
     }
 
@@ -212,7 +219,8 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         self.state.withLockedValue { state in
             AgentStatus(
                 state: state.hostState, roles: state.roles, activeMaster: state.activeMaster, epoch: state.epoch,
-                uptimeMilliseconds: self.uptimeMilliseconds, lastError: String((state.lastError ?? "").prefix(1000))
+                uptimeMilliseconds: self.uptimeMilliseconds, lastError: String((state.lastError ?? "").prefix(1000)),
+                fencedAwaitingEpoch: state.lease.fencedEpoch != nil && state.roles.contains { $0.role == self.settings.writerRole }
             )
         }
     }
@@ -300,12 +308,12 @@ public final class AgentCore: AgentRequestHandling, Sendable {
     /// The answer says what holds (docs/agent.md, "Fence order"): `readOnly` is true only when `read_only` was read
     /// back ON; false with the writer IP dropped means nobody can write through the VIP, but the server itself could
     /// not be made read-only (it is down or hung). Only a writer IP that could not be dropped makes it fail.
-    private func fenceNow(reason: String) async throws -> MMMProtocol.FenceReport {
+    private func fenceNow(reason: String, epoch: UInt64) async throws -> MMMProtocol.FenceReport {
         self.state.withLockedValue { state in
             state.roles.removeAll { $0.role == self.settings.writerRole }
             state.desire?.roles.removeAll { $0.role == self.settings.writerRole }
             state.fenceOrdered = true
-            state.lease.monitorMessageReceived(sentAt: self.now(), holdsWriter: false, at: self.now())
+            state.lease.fenceOrdered(epoch: epoch)
         }
         self.logger.warning("Fencing on the monitor's order", metadata: [LogKey.host: "\(self.settings.this.name)", LogKey.error: "\(reason)"])
         let writerIPs = self.settings.roleIPs.filter { $0.role == self.settings.writerRole }
@@ -463,7 +471,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
                 let isWriter = wantsWriter && writable
                 let before = try await connection.semiSyncObservation()
                 let actions = SemiSyncPlanner.plan(
-                    isWriter: isWriter, timeoutMilliseconds: self.settings.semiSyncTimeoutMilliseconds, observed: before,
+                    isWriter: isWriter, mayBecomeWriter: self.settings.mayBecomeWriter, timeoutMilliseconds: self.settings.semiSyncTimeoutMilliseconds, observed: before,
                     lastIORestart: lastRestart, now: self.now()
                 )
                 for action in actions {
@@ -584,6 +592,9 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             // order that came during the drain set read_only=ON and answered; it must not be undone.
             let gate = WritableGate(gate: self.writerIPChanges) { [self] in try self.requireWriterStillWanted() }
             _ = try await self.writeControl.promote(PromotionRequest(drain: drain), gate: gate)
+            // Promotion stopped replication on purpose: when the monitor names the peer again (the ring closes after a
+            // clean rejoin), that is a source named anew, started even though it is configured (bench finding 5).
+            self.state.withLockedValue { $0.followActedOn = nil }
         case .acquireIP(let roleIP, let probe) where roleIP.role == self.settings.writerRole:
             try self.requireWriterStillWanted()
             // Zero loss: no client reaches the writer through its IP before its commits wait for ACKs.
@@ -677,8 +688,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         let grace = min(startupGrace, self.settings.lease.timeout)
         self.state.withLockedValue { state in
             guard state.desire == nil else { return }  // the monitor spoke first
-            // sentAt chosen so the lease ends `grace` from now.
-            state.lease.monitorMessageReceived(sentAt: now.advanced(by: grace - self.settings.lease.timeout), holdsWriter: true, at: now)
+            state.lease.armedAtStart(until: now.advanced(by: grace))
         }
         self.logger.notice(
             "Started on a writable host: writer lease armed until the monitor speaks",
@@ -687,7 +697,14 @@ public final class AgentCore: AgentRequestHandling, Sendable {
     }
 
     /// Fences at once, within the lease's `fenceDeadline` (which the monitor's promotion bound counts on), instead of
-    /// waiting for the next convergence round: one read_only attempt, sessions killed, the writer IPs dropped.
+    /// waiting for the next convergence round, in this order:
+    /// 1. the writer IPs are dropped: this needs no `mariadbd`, so a hung server cannot delay it, and clients stop
+    ///    reaching this host first;
+    /// 2. one `read_only=ON` attempt, client sessions killed.
+    ///
+    /// Both run inside the writer-IP gate, which a convergence round's writer-IP take and its `read_only=OFF` also
+    /// pass after asking whether the role is still wanted (the lease said no before this began): nothing a round
+    /// already past its check does can land after the fence.
     private func leaseFenced(_ reason: WriterLease.FenceReason) async {
         self.logger.critical(
             "Writer lease lost: fencing this host",
@@ -695,23 +712,32 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         )
         let started = ContinuousClock.now
         let deadline = self.settings.lease.fenceDeadline
-        do {
-            _ = try await self.writeControl.fence(
-                FenceOptions(sparedUsers: self.settings.sparedUsers, maxAttempts: 1, deadline: deadline)
-            )
-        } catch {
-            self.recordError("lease fence failed: \(error)")
-        }
-        // The VIP goes even if read_only could not be set: clients must stop reaching this host.
         let writerIPs = self.settings.roleIPs.filter { $0.role == self.settings.writerRole }
-        for roleIP in writerIPs {
-            let left = max(.milliseconds(200), deadline - (ContinuousClock.now - started))
+        _ = try? await self.writerIPChanges.run {
+            for roleIP in writerIPs {
+                let left = max(.milliseconds(200), deadline - (ContinuousClock.now - started))
+                do {
+                    try await self.endpoints.release(role: roleIP.role, ip: roleIP.ip, deadline: left)
+                } catch {
+                    self.recordError("lease fence could not drop \(roleIP): \(error)")
+                }
+            }
             do {
-                try await self.endpoints.release(role: roleIP.role, ip: roleIP.ip, deadline: left)
+                let left = max(.milliseconds(500), deadline - (ContinuousClock.now - started))
+                _ = try await self.writeControl.fence(
+                    FenceOptions(sparedUsers: self.settings.sparedUsers, maxAttempts: 1, deadline: left)
+                )
             } catch {
-                self.recordError("lease fence could not drop \(roleIP): \(error)")
+                self.recordError("lease fence failed: \(error)")
             }
         }
+        self.logger.notice(
+            "Lease fence done: it stays fenced until the monitor gives the writer role under a newer epoch",
+            metadata: [
+                LogKey.host: "\(self.settings.this.name)",
+                "mmm.fence_ms": "\((ContinuousClock.now - started).milliseconds)",
+            ]
+        )
         self.wake.yield()
     }
 

@@ -49,6 +49,9 @@ public struct AgentSettings: Sendable {
     public var failoverPolicy: MMMConfig.FailoverPolicy
     /// `semi_sync_timeout`: `rpl_semi_sync_master_timeout` on the writer under `zero_loss`, in milliseconds.
     public var semiSyncTimeoutMilliseconds: UInt32
+    /// This host is a `mode master` host among the writer role's hosts: a promotion may make it the writer, so under
+    /// `failover_policy zero_loss` it sends semi-sync ACKs (no other host may, DESIGN.md §9.4).
+    public var mayBecomeWriter: Bool
     /// The pid file.
     public var pidPath: String?
     /// The `<socket> type ssl` files, or `nil` for `type plain`; used by the agent's server and its peer client.
@@ -127,6 +130,8 @@ public struct AgentSettings: Sendable {
         self.drainTimeout = configuration.monitor?.drainTimeout ?? .seconds(10)
         self.failoverPolicy = configuration.failoverPolicy
         self.semiSyncTimeoutMilliseconds = UInt32(clamping: max(1, configuration.semiSyncTimeout.milliseconds))
+        self.mayBecomeWriter = thisHost.mode == .master
+            && (configuration.roles.first { $0.name == writerRole }?.hosts.contains(thisName) ?? false)
         self.pidPath = thisHost.pidPath
         self.tls = try ProtocolTLSFiles(socket: configuration.socket)
     }

@@ -79,7 +79,7 @@ extension SemiSyncObservation: CustomStringConvertible {
     }
 }
 
-/// One step of keeping semi-sync, in the order ``SemiSyncPlanner/plan(isWriter:timeoutMilliseconds:observed:lastIORestart:now:)``
+/// One step of keeping semi-sync, in the order ``SemiSyncPlanner/plan(isWriter:mayBecomeWriter:timeoutMilliseconds:observed:lastIORestart:now:)``
 /// returns them.
 public enum SemiSyncAction: Sendable, Hashable {
     /// `SET GLOBAL` one variable.
@@ -96,11 +96,16 @@ public enum SemiSyncAction: Sendable, Hashable {
 ///   `rpl_semi_sync_master_timeout` first, then `rpl_semi_sync_master_enabled=ON`, so that the first commit that
 ///   waits already waits after the sync; `rpl_semi_sync_slave_enabled=ON` too, so that it ACKs as soon as it loses
 ///   the role (its IO thread picks it up when it is repointed);
-/// - **every other host**: `rpl_semi_sync_master_enabled=OFF` first (rule R10: with the master role on, a standby's
-///   drain stalled for a whole timeout), then `rpl_semi_sync_slave_enabled=ON`, then, when its IO thread is
-///   connected but not ACKing (the variable is read at connect time only), one restart of the IO thread alone while
-///   the SQL thread runs (rule R3). The restart is not repeated within ``ioRestartBackoff``, so a replica that stays
-///   inactive (e.g. a master that refuses) is not restarted every second.
+/// - **every other host that may become the writer** (it may hold the writer role): `rpl_semi_sync_master_enabled=OFF`
+///   first (rule R10: with the master role on, a standby's drain stalled for a whole timeout), then
+///   `rpl_semi_sync_slave_enabled=ON`, then, when its IO thread is connected but not ACKing (the variable is read at
+///   connect time only), one restart of the IO thread alone while the SQL thread runs (rule R3). The restart is not
+///   repeated within ``ioRestartBackoff``, so a replica that stays inactive (e.g. a master that refuses) is not
+///   restarted every second;
+/// - **a host that can never become the writer** (a `mode slave` replica, or a master not among the writer role's
+///   hosts): no semi-sync at all, and an IO thread that still ACKs is restarted at once so that it stops. MariaDB
+///   waits for one ACK, from any semi-sync replica; if such a host sent it, the commit was acknowledged to the client
+///   while the host that becomes the writer may not have it (DESIGN.md §9.4, bench finding 2).
 ///
 /// Only variables that differ from the target produce an action; a converged host gives an empty plan.
 public enum SemiSyncPlanner {
@@ -111,11 +116,13 @@ public enum SemiSyncPlanner {
     ///
     /// - Parameters:
     ///   - isWriter: the host holds the writer role and is writable after this round's promotion.
+    ///   - mayBecomeWriter: the host is among the writer role's hosts (a candidate of a future promotion).
     ///   - timeoutMilliseconds: `rpl_semi_sync_master_timeout` for the writer (`semi_sync_timeout`).
     ///   - lastIORestart: when this host last restarted its IO thread for semi-sync, if ever.
     ///   - now: the current instant, in the same time as `lastIORestart`.
     public static func plan(
         isWriter: Bool,
+        mayBecomeWriter: Bool = true,
         timeoutMilliseconds: UInt32,
         observed: SemiSyncObservation,
         lastIORestart: MonitorInstant?,
@@ -132,6 +139,14 @@ public enum SemiSyncPlanner {
             return actions
         }
         if observed.masterEnabled { actions.append(.set(.masterEnabled(false))) }
+        guard mayBecomeWriter else {
+            if observed.slaveEnabled { actions.append(.set(.slaveEnabled(false))) }
+            // Stopping the ACKs is what protects the acknowledged writes: no backoff.
+            if observed.slaveActive, observed.ioThreadConnected, observed.sqlThreadRunning {
+                actions.append(.restartIOThread)
+            }
+            return actions
+        }
         if !observed.slaveEnabled { actions.append(.set(.slaveEnabled(true))) }
         let restartDue = lastIORestart.map { $0.duration(to: now) >= Self.ioRestartBackoff } ?? true
         if observed.ioThreadConnected, observed.sqlThreadRunning, !observed.slaveActive, restartDue {

@@ -27,6 +27,9 @@ public struct WriterLease: Sendable, Hashable {
         /// How much later than the monitor sent it a renewal may still be accepted: the agent's replay window
         /// (frames older than that are refused) plus the difference between the hosts' clocks (NTP).
         public var maximumClockSkew: Duration
+        /// What the monitor adds on top before it promotes without the old writer's confirmation
+        /// (`lease_safety_margin`): room for what the bound does not model (a scheduler stall on the agent's host).
+        public var safetyMargin: Duration
 
         /// Creates the timings; the defaults fence an isolated writer within about 5 s of its last renewal and let the
         /// monitor promote without its confirmation 7.4 s after its last message to it.
@@ -36,8 +39,10 @@ public struct WriterLease: Sendable, Hashable {
             fenceDeadline: Duration = .milliseconds(1500),
             recheckInterval: Duration = .seconds(1),
             tickInterval: Duration = .milliseconds(100),
-            maximumClockSkew: Duration = .milliseconds(1500)
+            maximumClockSkew: Duration = .milliseconds(1500),
+            safetyMargin: Duration = .zero
         ) {
+            self.safetyMargin = safetyMargin
             self.timeout = timeout
             self.peerCheckDeadline = peerCheckDeadline
             self.fenceDeadline = fenceDeadline
@@ -66,6 +71,7 @@ public struct WriterLease: Sendable, Hashable {
             let leaseEnd = lastSentToOldWriter + self.timeout + self.maximumClockSkew
             let start = max(leaseEnd, candidateAcknowledgedAt)
             return start + self.tickInterval + self.recheckInterval + self.peerCheckDeadline + self.fenceDeadline
+                + self.safetyMargin
         }
     }
 
@@ -89,7 +95,8 @@ public struct WriterLease: Sendable, Hashable {
         case checkingPeers(askedAt: MonitorInstant)
         /// Every peer lost the monitor too: keep writing, ask again at the instant.
         case monitorLost(nextCheck: MonitorInstant)
-        /// The host fenced itself; it stays fenced until the monitor gives it the writer role again.
+        /// The host fenced itself, or the monitor fenced it; it stays fenced until a status of a newer epoch than
+        /// ``WriterLease/fencedEpoch`` gives it the writer role again.
         case fenced
     }
 
@@ -101,6 +108,8 @@ public struct WriterLease: Sendable, Hashable {
         case peersSilent
         /// No answer arrived within the peer-check deadline.
         case peerCheckTimedOut
+        /// The agent's clock jumped by a whole lease timeout between two ticks: it was stopped or starved.
+        case stalled
     }
 
     /// The timings.
@@ -113,25 +122,81 @@ public struct WriterLease: Sendable, Hashable {
         self.configuration = configuration
     }
 
-    /// A monitor message arrived. `sentAt` is the monitor's timestamp converted to the agent's clock; `holdsWriter`
-    /// says whether the message gives this host the writer role.
-    public mutating func monitorMessageReceived(sentAt: MonitorInstant, holdsWriter: Bool, at now: MonitorInstant) {
+    /// The epoch of the last status this lease was given (0 before any).
+    public private(set) var epoch: UInt64 = 0
+    /// The epoch under which the host last fenced itself or was fenced by the monitor's order, until a status under a
+    /// newer epoch gives it the writer role again (DESIGN.md §9.2).
+    public private(set) var fencedEpoch: UInt64?
+    /// The instant of the last tick, to notice a stall.
+    private var lastTick: MonitorInstant?
+
+    /// A monitor message that is not a status arrived (a poll, a query): it proves the monitor reaches this host, so
+    /// it renews a lease the host holds, but it never gives the writer role back. `sentAt` is the monitor's timestamp
+    /// converted to the agent's clock.
+    ///
+    /// Only a status carries roles; a message without any renews from the roles the last status gave, and those
+    /// are stale once the host fenced itself (the monitor may have promoted another host meanwhile). So a fenced or
+    /// non-writer lease stays as it is.
+    public mutating func monitorMessageReceived(sentAt: MonitorInstant, at now: MonitorInstant) {
+        let validUntil = sentAt + self.configuration.timeout
+        switch self.state {
+        case .holding(let current):
+            self.state = .holding(validUntil: max(current, validUntil))
+        case .checkingPeers, .monitorLost:
+            // A message that was already stale on arrival renews nothing.
+            if validUntil > now { self.state = .holding(validUntil: validUntil) }
+        case .notWriter, .fenced:
+            break
+        }
+    }
+
+    /// A status from the monitor arrived under `epoch` (already checked to be no older than the last one accepted);
+    /// `holdsWriter` says whether it gives this host the writer role.
+    ///
+    /// After a fence (the lease's or the monitor's order), the writer role is taken back only from a status of a
+    /// newer epoch than the fence's: the monitor raises its epoch whenever it gives the role again, so a status it
+    /// sent before it knew of the fence, delayed or repeated, cannot re-arm the lease.
+    public mutating func statusReceived(epoch: UInt64, holdsWriter: Bool, sentAt: MonitorInstant, at now: MonitorInstant) {
+        self.epoch = max(self.epoch, epoch)
         guard holdsWriter else {
+            if case .fenced = self.state { return }
             self.state = .notWriter
             return
+        }
+        if let fencedEpoch = self.fencedEpoch {
+            guard epoch > fencedEpoch else {
+                self.state = .fenced
+                return
+            }
+            self.fencedEpoch = nil
         }
         let validUntil = sentAt + self.configuration.timeout
         switch self.state {
         case .holding(let current):
             self.state = .holding(validUntil: max(current, validUntil))
-        case .notWriter, .checkingPeers, .monitorLost, .fenced:
+        case .checkingPeers, .monitorLost, .fenced:
             // A message that was already stale on arrival renews nothing.
-            if validUntil > now {
-                self.state = .holding(validUntil: validUntil)
-            } else if case .notWriter = self.state {
-                self.state = .holding(validUntil: validUntil)
-            }
+            if validUntil > now { self.state = .holding(validUntil: validUntil) }
+        case .notWriter:
+            self.state = .holding(validUntil: validUntil)
         }
+    }
+
+    /// An agent that starts on a writable host before the monitor spoke: the server may be the writer, so it holds a
+    /// lease that ends at `until`, and fences itself then unless a status renews it.
+    public mutating func armedAtStart(until: MonitorInstant) {
+        guard case .notWriter = self.state, self.fencedEpoch == nil else { return }
+        self.state = .holding(validUntil: until)
+    }
+
+    /// The monitor ordered this host fenced under `epoch`: the writer role is gone until a newer epoch gives it back.
+    public mutating func fenceOrdered(epoch: UInt64) {
+        self.fenced(epoch: max(self.epoch, epoch))
+    }
+
+    private mutating func fenced(epoch: UInt64? = nil) {
+        self.state = .fenced
+        self.fencedEpoch = max(self.fencedEpoch ?? 0, epoch ?? self.epoch)
     }
 
     /// What the agent does after a tick.
@@ -145,7 +210,16 @@ public struct WriterLease: Sendable, Hashable {
     }
 
     /// The agent's periodic tick.
+    ///
+    /// A tick that comes a whole lease timeout after the previous one means the agent was stopped or starved
+    /// (SIGSTOP, a frozen VM, a live migration): its server may have been stopped with it and the monitor may have
+    /// promoted another host meanwhile, so a writer fences at once, before it asks anyone anything.
     public mutating func tick(at now: MonitorInstant) -> TickAction {
+        defer { self.lastTick = now }
+        if let lastTick = self.lastTick, lastTick.duration(to: now) >= self.configuration.timeout, self.mayWrite {
+            self.fenced()
+            return .fence(.stalled)
+        }
         switch self.state {
         case .notWriter, .fenced:
             return .none
@@ -154,7 +228,7 @@ public struct WriterLease: Sendable, Hashable {
             return self.askPeers(at: now)
         case .checkingPeers(let askedAt):
             guard now >= askedAt + self.configuration.peerCheckDeadline else { return .none }
-            self.state = .fenced
+            self.fenced()
             return .fence(.peerCheckTimedOut)
         case .monitorLost(let nextCheck):
             guard now >= nextCheck else { return .none }
@@ -177,15 +251,15 @@ public struct WriterLease: Sendable, Hashable {
         switch self.state {
         case .checkingPeers(let askedAt):
             guard now < askedAt + self.configuration.peerCheckDeadline else {
-                self.state = .fenced
+                self.fenced()
                 return .fence(.peerCheckTimedOut)
             }
             if answers.contains(.hearsMonitor) {
-                self.state = .fenced
+                self.fenced()
                 return .fence(.peerHearsMonitor)
             }
             guard !answers.isEmpty, answers.allSatisfy({ $0 == .lostMonitor }) else {
-                self.state = .fenced
+                self.fenced()
                 return .fence(.peersSilent)
             }
             self.state = .monitorLost(nextCheck: now + self.configuration.recheckInterval)

@@ -129,6 +129,7 @@ struct DecisionLoop {
             if self.unreachableSince.removeValue(forKey: host) != nil {
                 self.logger.notice("Agent answers again", metadata: [LogKey.host: "\(host)"])
             }
+            self.writerReportsFenced(host, sent: sent, answer: answer)
             if answer.lastError != (self.lastAgentError[host] ?? "") {
                 self.lastAgentError[host] = answer.lastError
                 if !answer.lastError.isEmpty {
@@ -321,6 +322,7 @@ struct DecisionLoop {
             killHostBin: self.settings.killHostBin,
             runner: runner,
             logger: self.logger,
+            clock: self.clock,
             isCurrent: { token in shared.state.withLock { $0.promotionToken == token } },
             post: post
         )
@@ -331,6 +333,21 @@ struct DecisionLoop {
         guard self.promotion?.host == host else { return }
         self.endPromotion(shared: shared)
         self.finishReport("called off (the candidate left ONLINE, the role moved elsewhere, or the monitor went PASSIVE)")
+    }
+
+    /// The writer's agent took a status that gives it the writer role but answered that it is fenced (its lease ran
+    /// out during a cut that healed before any failover, or a fence order of a promotion that did not happen): it
+    /// takes the role again only under a newer epoch (DESIGN.md §9.2). While no promotion runs and the machine still
+    /// means it to write, the monitor, which reaches it now, raises the epoch; every status is sent again with it.
+    private mutating func writerReportsFenced(_ host: String, sent: SetStatus, answer: AgentStatus) {
+        guard answer.fencedAwaitingEpoch, self.promotion == nil, self.machine.writer == host,
+            sent.roles.contains(self.settings.topology.writerRoleIP), sent.epoch == self.epoch
+        else { return }
+        self.epoch = max(self.epoch + 1, self.clock.wallMilliseconds)
+        self.logger.warning(
+            "The writer fenced itself while the monitor could not reach it; it is given the role again under a new epoch",
+            metadata: [LogKey.host: "\(host)", "mmm.epoch": "\(self.epoch)"]
+        )
     }
 
     /// `host` became the writer: a new epoch.

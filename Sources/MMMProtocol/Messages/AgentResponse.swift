@@ -53,6 +53,10 @@ public struct AgentStatus: Hashable, Sendable {
     /// The agent's last failed step (for example a refused VIP or a drain that timed out), empty when the last round
     /// of convergence succeeded. The monitor shows it in `show`.
     public var lastError: String
+    /// The agent was given the writer role but fenced itself (its lease ran out) or was fenced by the monitor's
+    /// order, and it takes the role again only from a status of a newer epoch (DESIGN.md §9.2). The monitor, when it
+    /// still means this host to write, raises its epoch.
+    public var fencedAwaitingEpoch: Bool
 
     /// Creates an agent status.
     public init(
@@ -61,7 +65,8 @@ public struct AgentStatus: Hashable, Sendable {
         activeMaster: String?,
         epoch: UInt64,
         uptimeMilliseconds: UInt64,
-        lastError: String = ""
+        lastError: String = "",
+        fencedAwaitingEpoch: Bool = false
     ) {
         self.state = state
         self.roles = roles
@@ -69,6 +74,7 @@ public struct AgentStatus: Hashable, Sendable {
         self.epoch = epoch
         self.uptimeMilliseconds = uptimeMilliseconds
         self.lastError = lastError
+        self.fencedAwaitingEpoch = fencedAwaitingEpoch
     }
 }
 

@@ -145,6 +145,7 @@ extension ProtocolMessage {
             writer.writeUInt64(status.epoch)
             writer.writeUInt64(status.uptimeMilliseconds)
             try writer.writeText(status.lastError, field: "last error")
+            writer.writeBool(status.fencedAwaitingEpoch)
         case .systemInfo(let info):
             writer.writeBool(info.writable)
             try writer.writeRoles(info.rolesOnInterface, field: "roles on interface")
@@ -215,7 +216,8 @@ extension ProtocolMessage {
                 activeMaster: try reader.readOptionalName("active master"),
                 epoch: try reader.readUInt64("epoch"),
                 uptimeMilliseconds: try reader.readUInt64("uptime"),
-                lastError: try reader.readText("last error")
+                lastError: try reader.readText("last error"),
+                fencedAwaitingEpoch: try reader.readBool("fenced awaiting a newer epoch")
             )
             return type == .statusApplied ? .statusApplied(status) : .agentStatus(status)
         case .systemInfo:

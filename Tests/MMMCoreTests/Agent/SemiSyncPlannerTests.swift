@@ -33,6 +33,29 @@ import Testing
         #expect(self.plan(writer: false, Self.convergedReplica).isEmpty)
     }
 
+    /// Bench finding 2: a replica that can never be promoted (db3, `mode slave`) must not send the ACK that MariaDB
+    /// waits for, or a write acknowledged to the client may be missing on the host that becomes the writer.
+    @Test func aHostThatCannotBecomeWriterStopsACKingAtOnce() {
+        func plan(_ observed: SemiSyncObservation, lastRestart: MonitorInstant? = nil) -> [SemiSyncAction] {
+            SemiSyncPlanner.plan(
+                isWriter: false, mayBecomeWriter: false, timeoutMilliseconds: 3000, observed: observed,
+                lastIORestart: lastRestart, now: Self.now
+            )
+        }
+        #expect(plan(Self.convergedReplica) == [.set(.slaveEnabled(false)), .restartIOThread])
+        // Even right after another restart: the ACKs must stop.
+        #expect(plan(Self.convergedReplica, lastRestart: Self.now) == [.set(.slaveEnabled(false)), .restartIOThread])
+        var stopped = Self.convergedReplica
+        stopped.slaveEnabled = false
+        stopped.slaveActive = false
+        #expect(plan(stopped).isEmpty)
+        var masterOn = stopped
+        masterOn.masterEnabled = true
+        #expect(plan(masterOn) == [.set(.masterEnabled(false))])
+        // A standby that may become writer keeps ACKing.
+        #expect(self.plan(writer: false, Self.convergedReplica).isEmpty)
+    }
+
     @Test func aWriterThatFellBackToAsyncIsNotTouched() {
         // MariaDB switches semi-sync on again by itself when a replica catches up; the variables are right.
         var observed = Self.convergedWriter

@@ -299,6 +299,36 @@ struct DecisionLoopTests {
         #expect(shared.state.withLock { $0.desired["db1"]?.activeMaster } == "db1", "ring open again")
     }
 
+    @Test("a writer that answers its status fenced (its lease ran out in a cut that healed) is given the role under a new epoch, once")
+    func fencedWriterGetsANewEpoch() async throws {
+        let settings = try await Self.settings()
+        let clock = MonitorClock()
+        let shared = MonitorShared()
+        var loop = Self.settledLoop(settings, clock: clock)
+        _ = loop.publishDesiredStatuses(into: shared)
+        let sent = try #require(shared.state.withLock { $0.desired["db1"] })
+        #expect(sent.roles.contains(Self.writer))
+        let epoch = loop.epoch
+        let fenced = AgentStatus(
+            state: .online, roles: sent.roles, activeMaster: nil, epoch: sent.epoch, uptimeMilliseconds: 1, fencedAwaitingEpoch: true
+        )
+        // A status to the standby, or an answer that is not fenced, changes nothing.
+        let standby = try #require(shared.state.withLock { $0.desired["db2"] })
+        _ = loop.apply(.delivered(host: "db2", sent: standby, answer: fenced), now: clock.now, shared: shared)
+        var healthy = fenced
+        healthy.fencedAwaitingEpoch = false
+        _ = loop.apply(.delivered(host: "db1", sent: sent, answer: healthy), now: clock.now, shared: shared)
+        #expect(loop.epoch == epoch)
+        _ = loop.apply(.delivered(host: "db1", sent: sent, answer: fenced), now: clock.now, shared: shared)
+        #expect(loop.epoch > epoch)
+        #expect(Set(loop.publishDesiredStatuses(into: shared)) == ["db1", "db2"], "every status goes out again under the new epoch")
+        #expect(shared.state.withLock { $0.desired["db1"]?.epoch } == loop.epoch)
+        // The same answer to the status of the old epoch, arriving late, raises nothing more.
+        let raised = loop.epoch
+        _ = loop.apply(.delivered(host: "db1", sent: sent, answer: fenced), now: clock.now, shared: shared)
+        #expect(loop.epoch == raised)
+    }
+
     @Test("a peer with transactions the writer lacks is held with its errant GTIDs, and the ring stays open")
     func errantPeerIsHeld() async throws {
         let settings = try await Self.settings()

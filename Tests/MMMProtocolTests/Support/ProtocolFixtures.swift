@@ -45,6 +45,7 @@ enum ProtocolFixtures {
         .pong(AgentPong(uptimeMilliseconds: 123_456)),
         .statusApplied(AgentStatus(state: .online, roles: roles, activeMaster: "db1", epoch: 7, uptimeMilliseconds: 9, lastError: "acquireIP(writer(198.18.0.200)) failed: refusing to take it")),
         .agentStatus(AgentStatus(state: nil, roles: [], activeMaster: nil, epoch: 0, uptimeMilliseconds: 0)),
+        .statusApplied(AgentStatus(state: .online, roles: roles, activeMaster: nil, epoch: 9, uptimeMilliseconds: 2, fencedAwaitingEpoch: true)),
         .agentStatus(
             AgentStatus(state: .replicationFail, roles: [], activeMaster: "db2", epoch: 3, uptimeMilliseconds: 1)
         ),
