@@ -6,6 +6,10 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A protocol server to talk to: its protocol name and its address.
 public struct ProtocolPeer: Sendable, Hashable, CustomStringConvertible {
     /// The peer's protocol name, which requests are addressed to (an agent's host name, or the monitor's name).
@@ -163,6 +167,23 @@ public final class ProtocolClient: Sendable {
         default:
             return false
         }
+    }
+
+    /// Whether `error` is a refused connection (`ECONNREFUSED`): the peer's host is up and nothing listens on the
+    /// port, i.e. its agent is not running. Unlike a timeout, this says the host is alive, and that no lease is kept
+    /// there.
+    public static func wasRefused(_ error: any Error) -> Bool {
+        guard let error = error as? MMMError, error.code == .connectionFailed, error.message.hasPrefix(Self.connectFailurePrefix) else {
+            return false
+        }
+        func refused(_ cause: (any Error)?) -> Bool {
+            if let io = cause as? IOError { return io.errnoCode == ECONNREFUSED }
+            if let multiple = cause as? NIOConnectionError {
+                return !multiple.connectionErrors.isEmpty && multiple.connectionErrors.allSatisfy { refused($0.error) }
+            }
+            return false
+        }
+        return refused(error.cause)
     }
 
     /// How the connect-phase `connectionFailed` message begins (``failedBeforeSending(_:)`` relies on it).

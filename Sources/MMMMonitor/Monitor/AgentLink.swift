@@ -18,6 +18,7 @@ public final class AgentLink: Sendable {
     private let queue = SerialAccess()
     private let lastRenewal: Mutex<ContinuousClock.Instant>
     private let lastDelivered: Mutex<ContinuousClock.Instant>
+    private let refused = Mutex(false)
 
     /// Creates a link over `client` (whose key is this agent's); `writerRole` is the active master role's name.
     public init(peer: ProtocolPeer, client: AgentClient, writerRole: String) {
@@ -33,6 +34,11 @@ public final class AgentLink: Sendable {
     /// still connecting: it tells how long the agent has certainly gone without a renewal, not when its lease can
     /// safely be assumed over (a promotion still uses ``lastRenewalStarted``).
     public var lastRenewalDelivered: ContinuousClock.Instant { self.lastDelivered.withLock { $0 } }
+
+    /// The last request to this agent was refused at connect (`ECONNREFUSED`): the host is up but its agent is not
+    /// running, so no lease is kept there and the time since the last renewal proves nothing (bench finding 4).
+    /// Cleared by the next answer.
+    public var agentRefusing: Bool { self.refused.withLock { $0 } }
 
     /// When the last request that could renew this agent's writer lease was started (the link's creation before any).
     ///
@@ -65,9 +71,15 @@ public final class AgentLink: Sendable {
             }
             do {
                 let answer = try await self.client.send(request, to: self.peer, replyTimeout: replyTimeout)
+                self.refused.withLock { $0 = false }
                 if renews { self.lastDelivered.withLock { $0 = max($0, started) } }
                 return answer
             } catch {
+                if ProtocolClient.wasRefused(error) {
+                    self.refused.withLock { $0 = true }
+                } else if !ProtocolClient.failedBeforeSending(error) {
+                    self.refused.withLock { $0 = false }
+                }
                 // A request that never got a connection was never received: it renewed nothing.
                 if renews, ProtocolClient.failedBeforeSending(error) {
                     self.lastRenewal.withLock { if $0 == started { $0 = previous } }

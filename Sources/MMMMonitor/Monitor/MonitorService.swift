@@ -375,7 +375,9 @@ public final class MonitorService: Service, ControlHandling, Sendable {
                     // Attempts still connecting do not count here (one is nearly always in flight to a cut-off
                     // host); the promotion still waits for the lease by every attempt that may yet arrive.
                     let silent = ContinuousClock.now - link.lastRenewalDelivered
-                    if silent >= self.settings.lease.timeout + self.settings.lease.maximumClockSkew {
+                    // An agent that refuses connections is not running: nothing on that host keeps a lease, so its
+                    // silence proves no fence (bench finding 4); the cross-check decides as for any writer.
+                    if !link.agentRefusing, silent >= self.settings.lease.timeout + self.settings.lease.maximumClockSkew {
                         self.logger.warning(
                             "The writer's lease has run out (no monitor message reached it): failing over whatever its peers see",
                             metadata: [LogKey.host: "\(host)", "mmm.silent_ms": "\(silent.components.seconds * 1000)"]

@@ -108,7 +108,7 @@ public struct MonitorSettings: Sendable {
         self.pingIPs = monitor.pingIPs.map { "\($0)" }
         self.pingInterval = monitor.pingInterval
         self.killHostBin = monitor.resolvedKillHostBin
-        self.lease = WriterLease.Configuration(timeout: configuration.leaseTimeout)
+        self.lease = WriterLease.Configuration(timeout: configuration.leaseTimeout, safetyMargin: configuration.leaseSafetyMargin)
         self.drainTimeout = monitor.drainTimeout
         // Several renewals per lease: one lost message must not cost a writer its lease.
         self.statusInterval = min(.milliseconds(500), configuration.leaseTimeout / 4)

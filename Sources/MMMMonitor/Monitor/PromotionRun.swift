@@ -10,10 +10,10 @@ import MMMTransport
 /// make sure nobody else can write, then wait until the candidate has applied everything.
 ///
 /// 1. The candidate's agent must answer (its first answer is the lease clock's `candidateAcknowledgedAt`).
-/// 2. Every other host that may hold the writer role is fenced through its agent (`read_only=ON`, sessions killed,
-///    writer IP dropped). One whose agent cannot be reached is given up on only when its writer lease has certainly
-///    run out (``MMMCore/WriterLease/Configuration/earliestPromotion(lastSentToOldWriter:candidateAcknowledgedAt:)``,
-///    counted from the last message that could have renewed it), or when `kill_host_bin` succeeded on it.
+/// 2. Every other host that may hold the writer role is fenced, as ``MMMCore/FenceLadder`` decides: through its
+///    agent (`read_only=ON`, sessions killed, writer IP dropped), else over SQL through the candidate's agent, else
+///    `kill_host_bin`, else, only for an agent that is silent (not one that refuses connections), by waiting out its
+///    writer lease. A host that cannot be fenced stops the promotion, saying why.
 /// 3. The candidate drains, bounded by `drain_timeout`: its relay log is applied, and it has every fenced host's
 ///    `gtid_binlog_pos` (nothing acknowledged on the old writer is left behind).
 ///
@@ -44,6 +44,8 @@ struct PromotionRun: Sendable {
     var runner: CommandRunner
     /// Where progress is logged.
     var logger: Logger
+    /// The monitor's clock (the only source of time here).
+    var clock: MonitorClock
     /// Whether this promotion is still wanted.
     var isCurrent: @Sendable (UInt64) -> Bool
     /// Posts a result to the decision loop.
@@ -60,109 +62,171 @@ struct PromotionRun: Sendable {
             self.fail("the candidate's agent does not answer: \(error)")
             return
         }
-        let acknowledgedAt = ContinuousClock.now
+        let acknowledgedAt = self.clock.now
         var oldPositions: [String: GTIDPosition] = [:]
-        await withTaskGroup(of: (String, GTIDPosition?).self) { group in
+        var failures: [String] = []
+        await withTaskGroup(of: (String, FenceResult).self) { group in
             for host in self.claimed where host != self.candidate {
                 group.addTask {
                     (host, await self.fence(host, acknowledgedAt: acknowledgedAt))
                 }
             }
-            for await (host, position) in group {
-                if let position { oldPositions[host] = position }
+            for await (host, result) in group {
+                switch result {
+                case .position(let position): oldPositions[host] = position
+                case .noPosition: break
+                case .failed(let reason): failures.append("\(host): \(reason)")
+                }
             }
         }
         guard self.isCurrent(self.token) else { return }
+        guard failures.isEmpty else {
+            self.fail(failures.sorted().joined(separator: "; "))
+            return
+        }
         await self.drain(candidateLink, catchingUpWith: oldPositions)
     }
 
     // MARK: - Fencing
 
-    /// Fences `host` or waits its lease out; returns its `gtid_binlog_pos` when its agent could tell it.
-    private func fence(_ host: String, acknowledgedAt: ContinuousClock.Instant) async -> GTIDPosition? {
-        guard let link = self.links[host] else { return nil }
-        var killTried = false
+    /// How the fencing of one host ended.
+    enum FenceResult: Sendable {
+        /// Fenced by its agent, which also told its `gtid_binlog_pos`: the candidate must have all of it.
+        case position(GTIDPosition)
+        /// Made unable to write in a way that cannot tell its position (its server is down, or it was fenced over
+        /// SQL, killed, or waited out); the report says what was skipped.
+        case noPosition
+        /// Not fenced, or fenced while its position could not be read although its agent answers: no promotion.
+        case failed(String)
+    }
+
+    /// Walks ``MMMCore/FenceLadder`` for `host`: its decisions, this run's I/O.
+    private func fence(_ host: String, acknowledgedAt: MonitorInstant) async -> FenceResult {
+        guard let link = self.links[host] else { return .failed("no agent link") }
+        var ladder = FenceLadder(
+            configuration: FenceLadder.Configuration(lease: self.lease),
+            candidateCannotReach: self.candidateCannotReach.contains(host),
+            canKill: FileManager.default.isExecutableFile(atPath: self.killHostBin),
+            at: acknowledgedAt
+        )
+        var step = FenceLadder.Step.orderAgent
+        var lastFenceReport: MMMProtocol.FenceReport?
         while self.isCurrent(self.token) {
-            // An agent that answers hears the monitor: its lease is no way out; it must drop the writer IP.
-            var agentAnswered = false
-            do {
-                let answer = try await link.send(
-                    .fence(FenceOrder(target: host, epoch: self.epoch, reason: "the writer role moves to \(self.candidate)")),
-                    replyTimeout: .seconds(3)
-                )
-                switch answer {
-                case .fenced(let report) where report.readOnly:
-                    self.post(
-                        .writerFenced(
-                            host: host, token: self.token,
-                            how: "fenced by its agent (read_only ON, sessions killed: \(report.sessionsKilled))", confirmedByAgent: true
-                        )
-                    )
-                    return try? await self.binlogPosition(of: link)
-                case .fenced(let report):
-                    // mariadbd is down or frozen: nobody can write through the VIP, which its agent dropped; when the
-                    // server comes back, the agent makes it read-only at once. A frozen server would still resume
-                    // writable for that moment: kill_host_bin, when there is one, makes sure it does not resume.
-                    let killed = await self.killHost(host)
-                    let dropped = report.rolesDropped.map(\.description).joined(separator: ", ")
-                    self.post(
-                        .writerFenced(
-                            host: host, token: self.token,
-                            how: "its agent dropped the writer IP (\(dropped.isEmpty ? "none held" : dropped)); mariadbd could not be made read-only (down or frozen)"
-                                + (killed ? "; kill_host_bin stopped it" : ""),
-                            skipped: "read_only on \(host) and the catch-up to its gtid_binlog_pos (its server did not answer): the drain covered the relay log only",
-                            confirmedByAgent: true
-                        )
-                    )
-                    return nil
-                case .failed(let failure):
-                    agentAnswered = true
-                    self.logger.warning(
-                        "Agent could not fence its host",
-                        metadata: [LogKey.host: "\(host)", LogKey.error: "\(failure.code): \(failure.message)"]
-                    )
-                default:
-                    break
-                }
-            } catch is CancellationError {
-                return nil
-            } catch {
-                self.logger.warning(
-                    "Could not reach the agent of a host that may still write",
-                    metadata: [LogKey.host: "\(host)", LogKey.error: "\(error)"]
-                )
-                // Its agent is silent, but the candidate may reach its server (DESIGN.md §4 step 2); only when it
-                // cannot, kill_host_bin.
-                // On the first pass, a candidate that just could not reach the server goes straight to the kill;
-                // later passes ask it again (the network may be back).
-                let skipSQL = !killTried && self.candidateCannotReach.contains(host)
-                if !skipSQL, await self.fenceThroughCandidate(host) { return nil }
-                if !killTried {
-                    killTried = true
-                    if await self.killHost(host) {
-                        self.post(.writerFenced(host: host, token: self.token, how: "killed by \(self.killHostBin)"))
-                        return nil
-                    }
-                }
+            switch step {
+            case .orderAgent:
+                let (answer, report) = await self.orderFence(host, link)
+                lastFenceReport = report
+                step = ladder.agentAnswered(answer, at: self.clock.now)
+            case .fenceThroughCandidate:
+                step = ladder.sqlFenceAnswered(await self.fenceThroughCandidate(host), at: self.clock.now)
+            case .killHost:
+                step = ladder.killAnswered(await self.killHost(host), at: self.clock.now)
+            case .wait(let until):
+                let left = self.clock.now.duration(to: until)
+                if left > .zero { try? await Task.sleep(for: left) }
+                // Read each time: a renewal still in flight when fencing began moves the lease's end.
+                step = ladder.resume(at: self.clock.now, lastRenewal: self.clock.instant(link.lastRenewalStarted))
+            case .done(let how):
+                return await self.fenced(host, link, how: how, report: lastFenceReport)
+            case .stuck(let reason):
+                self.logger.error("Cannot fence a host that may still write: no promotion", metadata: [LogKey.host: "\(host)", LogKey.error: "\(reason)"])
+                return .failed(reason)
             }
-            // Read each time: a renewal still in flight when fencing began moves the lease's end.
-            let lastRenewal = link.lastRenewalStarted
-            let leaseEnd = self.lease.earliestPromotion(
-                lastSentToOldWriter: .zero,
-                candidateAcknowledgedAt: MonitorInstant(sinceOrigin: acknowledgedAt - lastRenewal)
-            )
-            if !agentAnswered, ContinuousClock.now >= lastRenewal + leaseEnd.sinceOrigin {
-                self.post(
-                    .writerFenced(
-                        host: host, token: self.token, how: "its writer lease has certainly run out",
-                        skipped: "fencing \(host) (nothing reached its agent or its server) and the catch-up to its gtid_binlog_pos"
-                    )
-                )
-                return nil
-            }
-            try? await Task.sleep(for: .milliseconds(250))
         }
-        return nil
+        return .noPosition
+    }
+
+    /// Sends the fence order; the answer as the ladder sees it, with the agent's report when it fenced.
+    private func orderFence(_ host: String, _ link: AgentLink) async -> (FenceLadder.AgentAnswer, MMMProtocol.FenceReport?) {
+        do {
+            let answer = try await link.send(
+                .fence(FenceOrder(target: host, epoch: self.epoch, reason: "the writer role moves to \(self.candidate)")),
+                replyTimeout: .seconds(3)
+            )
+            switch answer {
+            case .fenced(let report):
+                return (.fenced(readOnly: report.readOnly), report)
+            case .failed(let failure):
+                self.logger.warning(
+                    "Agent could not fence its host",
+                    metadata: [LogKey.host: "\(host)", LogKey.error: "\(failure.code): \(failure.message)"]
+                )
+                return (.failed, nil)
+            default:
+                return (.failed, nil)
+            }
+        } catch {
+            // A connect that timed out after its agent refused connections (and never answered since) is no
+            // better: the agent may still not be running.
+            let refused = ProtocolClient.wasRefused(error) || link.agentRefusing
+            self.logger.warning(
+                refused
+                    ? "The agent of a host that may still write refuses connections (not running): its lease cannot be counted on"
+                    : "Could not reach the agent of a host that may still write",
+                metadata: [LogKey.host: "\(host)", LogKey.error: "\(error)"]
+            )
+            return (refused ? .refused : .silent, nil)
+        }
+    }
+
+    /// `host` can no longer write: posts how, and reads its `gtid_binlog_pos` when its agent fenced it.
+    private func fenced(_ host: String, _ link: AgentLink, how: FenceLadder.How, report: MMMProtocol.FenceReport?) async -> FenceResult {
+        switch how {
+        case .agent(readOnly: true):
+            // Its agent answers: what it has, the candidate must have (invariant 2). A read that keeps failing stops
+            // the promotion; it is never skipped silently.
+            var lastError = ""
+            for attempt in 0..<3 {
+                guard self.isCurrent(self.token) else { return .noPosition }
+                do {
+                    let position = try await self.binlogPosition(of: link)
+                    self.post(
+                        .writerFenced(
+                            host: host, token: self.token,
+                            how: "fenced by its agent (read_only ON, sessions killed: \(report?.sessionsKilled ?? 0))", confirmedByAgent: true
+                        )
+                    )
+                    return .position(position)
+                } catch {
+                    lastError = "\(error)"
+                    if attempt < 2 { try? await Task.sleep(for: .milliseconds(200)) }
+                }
+            }
+            return .failed("fenced by its agent, but its gtid_binlog_pos could not be read (\(lastError)): the candidate could not be checked to have everything it acknowledged")
+        case .agent(readOnly: false):
+            // mariadbd is down or frozen: nobody can write through the VIP, which its agent dropped; when the server
+            // comes back, the agent makes it read-only at once. A frozen server would still resume writable for that
+            // moment: kill_host_bin, when there is one, makes sure it does not resume.
+            let killed = await self.killHost(host)
+            let dropped = report?.rolesDropped.map(\.description).joined(separator: ", ") ?? ""
+            self.post(
+                .writerFenced(
+                    host: host, token: self.token,
+                    how: "its agent dropped the writer IP (\(dropped.isEmpty ? "none held" : dropped)); mariadbd could not be made read-only (down or frozen)"
+                        + (killed ? "; kill_host_bin stopped it" : ""),
+                    skipped: "read_only on \(host) and the catch-up to its gtid_binlog_pos (its server did not answer): the drain covered the relay log only",
+                    confirmedByAgent: true
+                )
+            )
+        case .sqlThroughCandidate:
+            self.post(
+                .writerFenced(
+                    host: host, token: self.token,
+                    how: "read_only set and sessions killed over SQL by \(self.candidate)'s agent (its own agent does not answer)",
+                    skipped: "dropping \(host)'s writer IP (its agent did not answer) and the catch-up to its gtid_binlog_pos"
+                )
+            )
+        case .killed:
+            self.post(.writerFenced(host: host, token: self.token, how: "killed by \(self.killHostBin)"))
+        case .leaseRanOut:
+            self.post(
+                .writerFenced(
+                    host: host, token: self.token, how: "its writer lease has certainly run out",
+                    skipped: "fencing \(host) (nothing reached its agent or its server) and the catch-up to its gtid_binlog_pos"
+                )
+            )
+        }
+        return .noPosition
     }
 
     /// Asks the candidate's agent to fence `host`'s server over SQL; true (and the fencing posted) when it did. The
@@ -170,17 +234,8 @@ struct PromotionRun: Sendable {
     private func fenceThroughCandidate(_ host: String) async -> Bool {
         guard let candidateLink = self.links[self.candidate] else { return false }
         let order = FenceOrder(target: host, epoch: self.epoch, reason: "its agent does not answer; the writer role moves to \(self.candidate)")
-        guard case .fenced(let report)? = try? await candidateLink.send(.fence(order), replyTimeout: .seconds(4)), report.readOnly else {
-            return false
-        }
-        self.post(
-            .writerFenced(
-                host: host, token: self.token,
-                how: "read_only set and \(report.sessionsKilled) sessions killed over SQL by \(self.candidate)'s agent (its own agent does not answer; its lease drops its VIP)",
-                skipped: "dropping \(host)'s writer IP (its agent did not answer) and the catch-up to its gtid_binlog_pos"
-            )
-        )
-        return true
+        guard case .fenced(let report)? = try? await candidateLink.send(.fence(order), replyTimeout: .seconds(4)) else { return false }
+        return report.readOnly
     }
 
     /// Runs `kill_host_bin HOST` (no shell) if the program exists; true when it exited 0.
@@ -203,7 +258,7 @@ struct PromotionRun: Sendable {
 
     /// Waits until the candidate has applied all it received and every position in `positions`.
     private func drain(_ link: AgentLink, catchingUpWith positions: [String: GTIDPosition]) async {
-        let deadline = ContinuousClock.now + self.drainTimeout
+        let deadline = self.clock.now + self.drainTimeout
         var last = "no answer yet"
         var appliedAtStart: String?
         while self.isCurrent(self.token) {
@@ -235,7 +290,7 @@ struct PromotionRun: Sendable {
             } catch {
                 last = "\(error)"
             }
-            if ContinuousClock.now >= deadline {
+            if self.clock.now >= deadline {
                 self.fail("not drained within drain_timeout (\(self.drainTimeout)): \(last)")
                 return
             }
