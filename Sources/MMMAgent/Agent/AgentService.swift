@@ -82,9 +82,27 @@ public struct AgentService: Service {
                 LogKey.host: "\(settings.this.name)", LogKey.address: "\(settings.this.ip):\(settings.this.agentPort)",
             ]
         )
+        let privileges = PrivilegeGate(settings: settings, executor: executor)
+        switch await privileges.check() {
+        case .sufficient:
+            break
+        case .missing(let problems):
+            try? await executor.shutdownGracefully()
+            throw MMMError(
+                .accessDenied,
+                "\(settings.this.name): refusing to start: \(problems.joined(separator: "; ")) (docs/agent.md, \"Grants\")"
+            )
+        case .unchecked(let reason):
+            // The agent must run even while its server is down (it drops VIPs and fences when the server returns).
+            self.logger.warning(
+                "Could not check the accounts' privileges at start; checked again when the server answers",
+                metadata: [LogKey.host: "\(settings.this.name)", LogKey.error: "\(reason)"]
+            )
+        }
         do {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await server.run() }
+                group.addTask { await cancelWhenGracefulShutdown { await Self.recheckPrivileges(privileges, logger: self.logger) } }
                 if let vip {
                     group.addTask { await cancelWhenGracefulShutdown { await vip.run() } }
                 }
@@ -97,6 +115,27 @@ public struct AgentService: Service {
         }
         try await executor.shutdownGracefully()
         self.logger.notice("Agent stopped; roles left as they are", metadata: [LogKey.host: "\(settings.this.name)"])
+    }
+}
+
+extension AgentService {
+    /// Until the privileges could be checked once (the server was down at start): every 5 s; a missing privilege is
+    /// then logged as critical with the GRANT to run (the agent keeps running: it may be the only thing that can
+    /// fence this host).
+    static func recheckPrivileges(_ gate: PrivilegeGate, logger: Logger) async {
+        while !Task.isCancelled {
+            switch await gate.check() {
+            case .sufficient:
+                return
+            case .missing(let problems):
+                for problem in problems {
+                    logger.critical("Missing privileges: promotion, fencing or repointing will fail", metadata: [LogKey.host: "\(gate.settings.this.name)", LogKey.error: "\(problem)"])
+                }
+                return
+            case .unchecked:
+                try? await Task.sleep(for: .seconds(5))
+            }
+        }
     }
 }
 

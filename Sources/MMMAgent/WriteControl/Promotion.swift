@@ -45,7 +45,7 @@ public struct PromotionReport: Sendable, Hashable {
     /// The check after the IO thread was stopped (everything that arrived until then is applied); `nil` without an
     /// old writer.
     public var finalDrain: DrainReport?
-    /// The replication connection that was stopped and forgotten (`RESET SLAVE ALL`; `nil` without an old writer).
+    /// The replication connection that was stopped (it stays configured; `nil` without an old writer).
     public var stoppedConnection: String?
     /// `@@gtid_binlog_pos` when `read_only` went OFF: new writes come after it.
     public var gtidBinlogPos: GTIDPosition
@@ -97,12 +97,11 @@ extension WriteControl {
             let sqlBudget = DeadlineBudget(request.stopReplicaDeadline, what: "STOP SLAVE on \(self.name)")
             try await self.server.withConnection(readTimeout: request.stopReplicaDeadline, within: sqlBudget) {
                 connection in
+                // The connection stays configured but stopped: the writer replicates from nobody until the monitor
+                // closes the ring again after checking the peer's GTIDs (a returning old writer may carry transactions
+                // that must not flow back; `skip-slave-start` keeps it stopped across a restart, R11). No RESET SLAVE:
+                // it needs RELOAD, which MMM's agent grants lack (bench finding 3), and nothing requires it.
                 try await self.stopReplica(connection, first.connectionName, .both, request.stopReplicaDeadline)
-                // The writer replicates from nobody until the monitor closes the ring again after checking the peer's
-                // GTIDs (a returning old writer may carry transactions that must not flow back). Forgetting the source
-                // makes that a visible state: no replication configured, rather than a stopped one that looks like a
-                // broken replica. Everything received was applied above, so the relay log RESET removes is empty.
-                try await connection.resetReplica(connectionName: first.connectionName, all: true)
             }
             stoppedConnection = first.connectionName
         }

@@ -79,3 +79,43 @@ extension MariaDBConnection {
         }
     }
 }
+
+/// What ``MariaDBConnection/privilegeReport(for:)`` found: the account, and what it lacks with the fix.
+public struct PrivilegeReport: Sendable, Hashable {
+    /// `CURRENT_USER()`: the account the server matched (user and host pattern).
+    public var user: String
+    /// The host pattern of the account.
+    public var host: String
+    /// `@@version`.
+    public var serverVersion: String
+    /// What the account cannot do.
+    public var missing: [PrivilegeCheck.Requirement]
+
+    /// The `GRANT` statement to run as an administrator, or nil when nothing is missing.
+    public var grantStatement: String? {
+        self.missing.isEmpty ? nil : PrivilegeCheck.grantStatement(self.missing, user: self.user, host: self.host)
+    }
+
+    /// One line for an error or a log: `mmm_agent@% lacks READ_ONLY ADMIN (set read_only ...); run: GRANT ...`.
+    public var problem: String? {
+        guard let grant = self.grantStatement else { return nil }
+        let lacks = self.missing.map { "\($0.privilege) (\($0.purpose))" }.joined(separator: ", ")
+        return "account '\(self.user)'@'\(self.host)' on MariaDB \(self.serverVersion) lacks \(lacks); as an administrator run: \(grant)"
+    }
+}
+
+extension MariaDBConnection {
+    /// Checks the privileges of this connection's account for `account`'s work (``PrivilegeCheck``).
+    public func privilegeReport(for account: PrivilegeCheck.Account) async throws -> PrivilegeReport {
+        let who = try await self.query("SELECT CURRENT_USER() AS who, @@version AS version").singleRow("the current account")
+        let (user, host) = PrivilegeCheck.splitAccount(try who.requiredString("who"))
+        let version = try who.requiredString("version")
+        let grants = try await self.query("SHOW GRANTS FOR CURRENT_USER()").rows.compactMap { $0.values.first ?? nil }
+        // An unreadable version is treated as the newest rules (SUPER implies nothing): the check then only asks more.
+        let number = PrivilegeCheck.versionNumber(version) ?? 9_999
+        return PrivilegeReport(
+            user: user, host: host, serverVersion: version,
+            missing: PrivilegeCheck.missing(for: account, showGrants: grants, serverVersion: number)
+        )
+    }
+}
