@@ -33,4 +33,8 @@ public enum LogKey {
     public static let keyFingerprint = "mmm.key.fingerprint"
     /// A duration (a deadline, a timeout).
     public static let duration = "mmm.duration"
+    /// A server's limit of open connections (``ProtocolServerConfiguration.maximumConnections`` in `MMMTransport`).
+    public static let connectionLimit = "mmm.connection.limit"
+    /// How many connections were refused, for the same reason, since the previous log line about such refusals.
+    public static let refusedConnections = "mmm.connections.refused"
 }

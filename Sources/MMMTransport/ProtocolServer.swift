@@ -29,6 +29,14 @@ import Synchronization
 /// Requests on one connection are answered one at a time, in order. Connections idle for
 /// ``ProtocolServerConfiguration/idleTimeout`` are closed.
 ///
+/// **Limits on unauthenticated peers.** Anyone who can reach the port can open connections, so before a frame is
+/// read: a connection from an address not on ``ProtocolServerConfiguration/allowedPeers`` (when set), or beyond
+/// ``ProtocolServerConfiguration/maximumConnections`` open ones, is closed as soon as it is accepted (logged at
+/// `warning` with its peer, at most once every 10 s per reason); and a connection that has not delivered a
+/// complete, authenticated frame within ``ProtocolServerConfiguration/firstFrameTimeout`` is closed. So silent
+/// connections can neither exhaust the process's file descriptors (which a writer needs to fence itself) nor hold
+/// the connection slots for long.
+///
 /// Graceful shutdown (SIGTERM through the daemon's `ServiceGroup`) closes the listener, lets every request in
 /// flight finish and be answered, closes each connection once it has nothing in flight, and then ``run()``
 /// returns. Cancellation closes everything at once.
@@ -43,6 +51,7 @@ public final class ProtocolServer<Responder: ProtocolRequestResponder>: Service 
     private let replayGuard: Mutex<ReplayGuard>
     private let sequencer: Mutex<FrameSequencer>
     private let address = BoundAddress()
+    private let admission: ConnectionAdmission
 
     /// Creates a server; it listens once ``run()`` is called.
     ///
@@ -70,6 +79,7 @@ public final class ProtocolServer<Responder: ProtocolRequestResponder>: Service 
         )
         self.replayGuard = Mutex(ReplayGuard(window: configuration.replayWindow, notBefore: wallClock()))
         self.sequencer = Mutex(FrameSequencer())
+        self.admission = ConnectionAdmission(configuration: configuration, logger: logger)
     }
 
     /// The address the server listens on, once it does (with the real port when the configuration asked for 0).
@@ -83,12 +93,28 @@ public final class ProtocolServer<Responder: ProtocolRequestResponder>: Service 
 
     /// Listens and serves until graceful shutdown or cancellation.
     ///
-    /// - Throws: ``MMMCore/MMMError`` `connectionFailed` if the address cannot be bound (in use, not local).
+    /// - Throws: ``MMMCore/MMMError`` `invalidConfiguration` if the configuration's limits are unusable
+    ///   (``ProtocolServerConfiguration/validate()``), `connectionFailed` if the address cannot be bound (in use,
+    ///   not local).
     public func run() async throws {
+        do throws(MMMError) {
+            try self.configuration.validate()
+        } catch {
+            self.address.resolve(.failure(error))
+            throw error
+        }
         let listener: NIOAsyncChannel<NIOAsyncChannel<ProtocolFrame, ProtocolFrame>, Never>
+        let admission = self.admission
         do {
             listener = try await ServerBootstrap(group: self.eventLoopGroup)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .serverChannelInitializer { channel in
+                    // First in the listener's pipeline: a refused connection is closed before anything is set up
+                    // for it.
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ConnectionAdmissionHandler(admission: admission))
+                    }
+                }
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .bind(host: self.configuration.host, port: self.configuration.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
@@ -118,6 +144,7 @@ public final class ProtocolServer<Responder: ProtocolRequestResponder>: Service 
                 LogKey.host: "\(self.configuration.name)",
                 LogKey.keyFingerprint: "\(self.configuration.key.fingerprint)",
                 LogKey.tls: "\(self.configuration.tls == nil ? "off" : "mutual")",
+                LogKey.connectionLimit: "\(self.configuration.maximumConnections)",
             ]
         )
 
@@ -149,7 +176,11 @@ public final class ProtocolServer<Responder: ProtocolRequestResponder>: Service 
         try channel.pipeline.syncOperations.addHandlers([
             ByteToMessageHandler(ProtocolFrameDecoder(codec: self.codec)),
             MessageToByteHandler(ProtocolFrameEncoder(codec: self.codec)),
-            IdleTimeoutHandler(timeout: TimeAmount(self.configuration.idleTimeout), logger: self.logger),
+            IdleTimeoutHandler(
+                timeout: TimeAmount(self.configuration.idleTimeout),
+                firstFrameTimeout: TimeAmount(self.configuration.firstFrameTimeout),
+                logger: self.logger
+            ),
         ])
     }
 

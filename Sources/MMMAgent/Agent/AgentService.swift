@@ -68,6 +68,10 @@ public struct AgentService: Service {
             settings: settings, endpoints: endpoints, executor: executor, peers: AgentClient(client: client),
             logger: self.logger
         )
+        // The connection limit and the first-frame deadline are the configuration's defaults (64, 2 s). No
+        // allow-list (`allowedPeers`): the agent does not know the monitor's address. `<monitor>` is in
+        // mmm_mon.conf, which the agent does not read, and its `ip` is where the monitor listens for mmm_control,
+        // not necessarily where it connects from; a wrong list would cut the monitor off the writer it must fence.
         let server = AgentServer(
             configuration: ProtocolServerConfiguration(
                 name: settings.this.name, host: settings.this.ip, port: settings.this.agentPort, key: key,
