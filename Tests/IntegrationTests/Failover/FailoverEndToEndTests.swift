@@ -180,6 +180,15 @@ extension IntegrationTests {
                 }
                 let (_, after) = try await scenario.waitForWrites(on: finalWriter, after: healed, timeout: .seconds(20))
                 notes.append("after healing: writer \(finalWriter), first write \(scenario.since(healed, after.at)) ms after")
+                // Bench finding 1: at the heal the fenced old writer must not take the role back from the monitor's first
+                // poll. The sampler (checked by the scenario) would see two writers; here also its own state after it.
+                try await Task.sleep(for: .seconds(5))
+                if finalWriter == scenario.standby {
+                    #expect(try await scenario.value("@@read_only", on: scenario.writer) == "1", "the fenced old writer stays read-only after the heal")
+                    let held = try await scenario.cluster.showLine(scenario.writer)
+                    #expect(!held.contains(Self.writerRole), "the old writer holds no writer role after the heal: \(held)")
+                    notes.append("5 s after the heal the old writer is still fenced: \(held.trimmingCharacters(in: .whitespaces))")
+                }
                 if finalWriter == scenario.standby, let promoted = scenario.sampler.samples.first(where: { $0.writable == [scenario.standby] }) {
                     notes.append("failover: \(scenario.standby) writable \(scenario.since(cut, promoted.at)) ms after the cut")
                 }
@@ -236,6 +245,20 @@ extension IntegrationTests {
                 #expect(caughtUp == "0", "the returned \(scenario.writer) replicates \(scenario.standby)'s \(standbyPosition)")
                 let status = try await scenario.value("@@read_only", on: scenario.writer)
                 #expect(status == "1", "the returned host stays read-only")
+                // And the other way (bench finding 5: the ring closed again, as MMM leaves it): a row written as root
+                // on the returned master reaches the writer, and both tables match.
+                try await scenario.execute("CREATE TABLE IF NOT EXISTS mmm_bench.ring (id INT PRIMARY KEY)", on: scenario.standby)
+                let created = try await scenario.value("@@gtid_binlog_pos", on: scenario.standby) ?? ""
+                #expect(try await scenario.value("MASTER_GTID_WAIT('\(created)', 5)", on: scenario.writer) == "0")
+                try await scenario.execute("INSERT INTO mmm_bench.ring VALUES (1)", on: scenario.writer)
+                let ringPosition = try await scenario.value("@@gtid_binlog_pos", on: scenario.writer) ?? ""
+                let ringClosed = try await eventually(timeout: .seconds(15), "\(scenario.standby) replicates from the returned \(scenario.writer)") { () -> String? in
+                    try await scenario.value("MASTER_GTID_WAIT('\(ringPosition)', 1)", on: scenario.standby) == "0" ? "closed" : nil
+                }
+                notes.append("ring: a row written on \(scenario.writer) reached \(scenario.standby) (\(ringClosed))")
+                let onReturned = try await scenario.value("(SELECT COUNT(*) FROM mmm_bench.ring)", on: scenario.writer)
+                let onWriter = try await scenario.value("(SELECT COUNT(*) FROM mmm_bench.ring)", on: scenario.standby)
+                #expect(onReturned == "1" && onWriter == "1", "\(String(describing: onReturned)), \(String(describing: onWriter))")
                 return ScenarioOutcome(
                     finalWriter: scenario.standby, event: crashed, requireZeroLoss: true,
                     replicationChecked: ["db1", "db2"], notes: notes, printLogs: resumed == nil || online == nil || !stays
