@@ -6,6 +6,10 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+/// The pure core and its tests are optimized in debug builds too: the property tests run hundreds of thousands of
+/// simulated histories through it, 10–20 times faster than unoptimized (it has no I/O to debug step by step).
+let optimizedSwiftSettings: [SwiftSetting] = swiftSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 let package = Package(
     name: "swift-mmm",
     platforms: [.macOS(.v15)],
@@ -26,7 +30,7 @@ let package = Package(
     ],
     targets: [
         // Pure decisions: standard library only, no clocks, no I/O.
-        .target(name: "MMMCore", swiftSettings: swiftSettings),
+        .target(name: "MMMCore", swiftSettings: optimizedSwiftSettings),
         .target(name: "MMMConfig", dependencies: ["MMMCore"], swiftSettings: swiftSettings),
         .systemLibrary(
             name: "CMariaDB",
@@ -192,7 +196,7 @@ let package = Package(
         .testTarget(
             name: "MMMCoreTests",
             dependencies: ["MMMCore", .product(name: "PropertyBased", package: "swift-property-based")],
-            swiftSettings: swiftSettings
+            swiftSettings: optimizedSwiftSettings
         ),
         .testTarget(
             name: "MMMConfigTests",

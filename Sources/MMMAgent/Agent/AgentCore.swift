@@ -24,25 +24,13 @@ public final class AgentCore: AgentRequestHandling, Sendable {
     public static let monitorName = "monitor"
 
     private struct State {
-        var hostState: HostState?
-        var roles: [RoleIP] = []
-        var activeMaster: String?
-        var epoch: UInt64 = 0
-        var desire: AgentDesire?
-        var lease: WriterLease
-        var lastHeardMonitor: MonitorInstant?
+        /// The agent's decisions (MMMCore): status, lease, fence orders, what a round may do.
+        var machine: AgentStateMachine
         var lastError: String?
         /// When the IO thread was last restarted to pick up `rpl_semi_sync_slave_enabled`.
         var lastSemiSyncIORestart: MonitorInstant?
         /// The semi-sync state last logged, so that it is logged when it changes only.
         var lastSemiSyncReport: String?
-        /// A fence order arrived: convergence runs (and fences the server when it answers) even before any status.
-        var fenceOrdered = false
-        /// The source the monitor named that this host was seen configured for, or was made to follow. Forgotten when
-        /// the local server could not be read (it may have restarted, and `skip-slave-start` left replication
-        /// stopped, rule R11): a source named anew, or named again after that, is started even if stopped; an
-        /// operator's STOP SLAVE on a server that stayed up is left alone.
-        var followActedOn: String?
     }
 
     /// The resolved settings.
@@ -74,7 +62,14 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         logger: Logger
     ) {
         self.settings = settings
-        self.state = NIOLockedValueBox(State(lease: WriterLease(configuration: settings.lease)))
+        self.state = NIOLockedValueBox(
+            State(
+                machine: AgentStateMachine(
+                    identity: AgentStateMachine.Identity(this: settings.this.name, writerRole: settings.writerRole, roleIPs: settings.roleIPs),
+                    lease: settings.lease
+                )
+            )
+        )
         self.endpoints = endpoints
         self.executor = executor
         self.writeControl = WriteControl(configuration: settings.database, executor: executor, logger: logger)
@@ -122,25 +117,11 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         case .setStatus(let status):
             try self.requireMonitor(sender, for: "set status")
             let now = self.now()
-            self.state.withLockedValue { state in
-                state.lastHeardMonitor = now
-                guard status.epoch >= state.epoch else {
-                    // An older epoch's status (delayed, or from a monitor that was replaced) gives nothing; it still
-                    // shows the monitor reaches this host.
-                    state.lease.monitorMessageReceived(sentAt: now, at: now)
-                    return
-                }
-                state.epoch = status.epoch
-                state.hostState = status.state
-                state.roles = status.roles
-                state.activeMaster = status.activeMaster
-                // The monitor leaves the active master out for a host that must not replicate yet.
-                state.desire = AgentDesire(
-                    roles: status.roles, follow: status.activeMaster, handedOver: Set(status.handedOver.map(\.ip))
-                )
-                let holdsWriter = status.roles.contains { $0.role == self.settings.writerRole }
-                state.lease.statusReceived(epoch: status.epoch, holdsWriter: holdsWriter, sentAt: now, at: now)
-            }
+            let order = AgentStateMachine.Status(
+                state: status.state, roles: status.roles, activeMaster: status.activeMaster, epoch: status.epoch,
+                handedOver: Set(status.handedOver.map(\.ip))
+            )
+            self.state.withLockedValue { _ = $0.machine.statusReceived(order, at: now) }
             self.wake.yield()
             return .statusApplied(self.agentStatus())
         case .getAgentStatus:
@@ -209,18 +190,15 @@ public final class AgentCore: AgentRequestHandling, Sendable {
     /// (``WriterLease/monitorMessageReceived(sentAt:at:)``): a fenced writer stays fenced whatever else arrives.
     private func heardMonitor() {
         let now = self.now()
-        self.state.withLockedValue { state in
-            state.lastHeardMonitor = now
-            state.lease.monitorMessageReceived(sentAt: now, at: now)
-        }
+        self.state.withLockedValue { $0.machine.monitorMessageReceived(at: now) }
     }
 
     private func agentStatus() -> AgentStatus {
         self.state.withLockedValue { state in
             AgentStatus(
-                state: state.hostState, roles: state.roles, activeMaster: state.activeMaster, epoch: state.epoch,
-                uptimeMilliseconds: self.uptimeMilliseconds, lastError: String((state.lastError ?? "").prefix(1000)),
-                fencedAwaitingEpoch: state.lease.fencedEpoch != nil && state.roles.contains { $0.role == self.settings.writerRole }
+                state: state.machine.hostState, roles: state.machine.roles, activeMaster: state.machine.activeMaster,
+                epoch: state.machine.epoch, uptimeMilliseconds: self.uptimeMilliseconds,
+                lastError: String((state.lastError ?? "").prefix(1000)), fencedAwaitingEpoch: state.machine.fencedAwaitingEpoch
             )
         }
     }
@@ -229,8 +207,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         switch query.service {
         case .monitor:
             let now = self.now()
-            let lastHeard = self.state.withLockedValue { $0.lastHeardMonitor }
-            let answer = WriterLease.answer(lastHeard: lastHeard, timeout: self.settings.lease.timeout, at: now)
+            let (lastHeard, answer) = self.state.withLockedValue { ($0.machine.lastHeardMonitor, $0.machine.peerAnswer(at: now)) }
             return ReachReport(
                 host: query.host, service: .monitor, reachable: answer == .hearsMonitor,
                 lastContactMilliseconds: lastHeard.map { UInt64(max(0, $0.duration(to: now).milliseconds)) },
@@ -309,12 +286,8 @@ public final class AgentCore: AgentRequestHandling, Sendable {
     /// back ON; false with the writer IP dropped means nobody can write through the VIP, but the server itself could
     /// not be made read-only (it is down or hung). Only a writer IP that could not be dropped makes it fail.
     private func fenceNow(reason: String, epoch: UInt64) async throws -> MMMProtocol.FenceReport {
-        self.state.withLockedValue { state in
-            state.roles.removeAll { $0.role == self.settings.writerRole }
-            state.desire?.roles.removeAll { $0.role == self.settings.writerRole }
-            state.fenceOrdered = true
-            state.lease.fenceOrdered(epoch: epoch)
-        }
+        let now = self.now()
+        self.state.withLockedValue { $0.machine.fenceOrderReceived(epoch: epoch, at: now) }
         self.logger.warning("Fencing on the monitor's order", metadata: [LogKey.host: "\(self.settings.this.name)", LogKey.error: "\(reason)"])
         let writerIPs = self.settings.roleIPs.filter { $0.role == self.settings.writerRole }
         let (dropped, dropFailures) = try await self.writerIPChanges.run { () -> ([RoleIP], [String]) in
@@ -392,43 +365,28 @@ public final class AgentCore: AgentRequestHandling, Sendable {
 
     /// One round: observe, plan, execute in order; the first failing step ends the round (the next one retries).
     public func convergeOnce() async {
-        let (stored, leaseAllows, leaseState, fenceOrdered, actedOn) = self.state.withLockedValue {
-            ($0.desire, $0.lease.mayWrite, $0.lease.state, $0.fenceOrdered, $0.followActedOn)
-        }
-        var known = stored
-        known?.followIsNew = stored?.follow != nil && stored?.follow != actedOn
-        // Before the monitor has spoken, change nothing, unless the lease (armed at start on a writable host) or a
-        // fence order says fence: then keep everything but the right to write.
-        guard known != nil || leaseState == .fenced || fenceOrdered else { return }
+        guard case .converge(let round) = self.state.withLockedValue({ $0.machine.roundStart() }) else { return }
         let observation: AgentObservation
         do {
             observation = try await self.observer.observe(deadline: .seconds(2)).0
         } catch {
             self.recordError("could not read the host's state: \(error)")
-            self.state.withLockedValue { $0.followActedOn = nil }
+            self.state.withLockedValue { $0.machine.serverUnreadable() }
             // A dead or frozen mariadbd must not keep role IPs the monitor moved elsewhere: the new holder's
             // duplicate-address check would refuse them, and clients would keep reaching this host.
-            await self.releaseUnwanted(desire: known, leaseAllowsWriting: leaseAllows && !fenceOrdered)
+            await self.releaseUnwanted(round)
             // A server that must not write but may still be writable (frozen, or restarting) is tried again at once
             // rather than at the next interval: the moment it answers, it is made read-only before anything else.
-            let mustNotWrite = fenceOrdered || leaseState == .fenced
-                || !(known?.roles.contains { $0.role == self.settings.writerRole } ?? false)
-            if mustNotWrite {
+            if round.mustNotWrite {
                 try? await Task.sleep(for: .milliseconds(100))
                 self.wake.yield()
             }
             return
         }
-        let desire = known ?? AgentDesire(
-            roles: self.settings.roleIPs.filter { observation.heldIPs.contains($0.ip) && $0.role != self.settings.writerRole },
-            follow: observation.following
-        )
-        let actions = AgentPlanner.plan(
-            this: self.settings.this.name, writerRole: self.settings.writerRole, knownRoles: self.settings.roleIPs,
-            desired: desire, observed: observation, leaseAllowsWriting: leaseAllows
-        )
+        let (desire, actions) = self.state.withLockedValue { $0.machine.plan(observed: observation, for: round) }
         var failure: String?
-        var followed = false
+        // Planned but failed or never reached (an earlier step ended the round): false, so the next round retries.
+        var followed: Bool? = actions.contains { if case .follow = $0 { return true } else { return false } } ? false : nil
         steps: for action in actions {
             do {
                 try await self.execute(action, observed: observation)
@@ -447,9 +405,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
                 }
             }
         }
-        if let source = desire.follow, followed || observation.following == source {
-            self.state.withLockedValue { if $0.desire?.follow == source { $0.followActedOn = source } }
-        }
+        self.state.withLockedValue { $0.machine.roundEnded(desire: desire, observed: observation, followed: followed) }
         // Semi-sync every round, also after a failed step: turning the master role off on a host that is not the
         // writer must never wait for the rest of the round to succeed (rule R10).
         if self.settings.failoverPolicy == .zeroLoss, let error = await self.keepSemiSync().failure { failure = error }
@@ -542,11 +498,10 @@ public final class AgentCore: AgentRequestHandling, Sendable {
 
     /// Releases the role IPs this host holds but must not: those the monitor did not give it, and the writer IP when
     /// it may not write. Used when the database cannot be read; nothing is acquired then.
-    private func releaseUnwanted(desire: AgentDesire?, leaseAllowsWriting: Bool) async {
-        guard let desire, let held = try? await self.observer.heldIPs(deadline: .seconds(1)) else { return }
-        let mayWrite = leaseAllowsWriting && desire.roles.contains { $0.role == self.settings.writerRole }
-        let wanted = Set(desire.roles.filter { $0.role != self.settings.writerRole || mayWrite }.map(\.ip))
-        for roleIP in self.settings.roleIPs where held.contains(roleIP.ip) && !wanted.contains(roleIP.ip) {
+    private func releaseUnwanted(_ round: AgentStateMachine.Round) async {
+        guard round.known != nil, let held = try? await self.observer.heldIPs(deadline: .seconds(1)) else { return }
+        let unwanted = self.state.withLockedValue { $0.machine.unwantedIPs(held: held, for: round) }
+        for roleIP in unwanted {
             self.logger.notice(
                 "Releasing role IP (the database cannot be read)",
                 metadata: [LogKey.host: "\(self.settings.this.name)", LogKey.role: "\(roleIP)"]
@@ -594,7 +549,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             _ = try await self.writeControl.promote(PromotionRequest(drain: drain), gate: gate)
             // Promotion stopped replication on purpose: when the monitor names the peer again (the ring closes after a
             // clean rejoin), that is a source named anew, started even though it is configured (bench finding 5).
-            self.state.withLockedValue { $0.followActedOn = nil }
+            self.state.withLockedValue { $0.machine.promoted() }
         case .acquireIP(let roleIP, let probe) where roleIP.role == self.settings.writerRole:
             try self.requireWriterStillWanted()
             // Zero loss: no client reaches the writer through its IP before its commits wait for ACKs.
@@ -635,9 +590,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
 
     /// The monitor's last status gave this host the writer role and the lease lets it write.
     private var writerRoleWanted: Bool {
-        self.state.withLockedValue { state in
-            (state.desire?.roles.contains { $0.role == self.settings.writerRole } ?? false) && state.lease.mayWrite
-        }
+        self.state.withLockedValue { $0.machine.writerRoleWanted }
     }
 
     /// A fence order (or the lease) may have taken the writer role away while this round ran: then the round must
@@ -655,7 +608,8 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         await self.armLeaseIfWritable()
         while !Task.isCancelled {
             try? await Task.sleep(for: self.settings.lease.tickInterval)
-            let action = self.state.withLockedValue { $0.lease.tick(at: self.now()) }
+            let now = self.now()
+            let action = self.state.withLockedValue { $0.machine.tick(at: now) }
             switch action {
             case .none:
                 continue
@@ -663,7 +617,8 @@ public final class AgentCore: AgentRequestHandling, Sendable {
                 await self.leaseFenced(reason)
             case .askPeers:
                 let answers = await self.askPeers()
-                let outcome = self.state.withLockedValue { $0.lease.peersAnswered(answers, at: self.now()) }
+                let answered = self.now()
+                let outcome = self.state.withLockedValue { $0.machine.peersAnswered(answers, at: answered) }
                 switch outcome {
                 case .none:
                     break
@@ -686,10 +641,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         guard let database = try? await self.observer.readDatabase(), !database.facts.readOnly else { return }
         let now = self.now()
         let grace = min(startupGrace, self.settings.lease.timeout)
-        self.state.withLockedValue { state in
-            guard state.desire == nil else { return }  // the monitor spoke first
-            state.lease.armedAtStart(until: now.advanced(by: grace))
-        }
+        self.state.withLockedValue { $0.machine.startedOnWritableServer(grace: grace, at: now) }
         self.logger.notice(
             "Started on a writable host: writer lease armed until the monitor speaks",
             metadata: [LogKey.host: "\(self.settings.this.name)"]
