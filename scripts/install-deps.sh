@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages swift-mmm's build, tests and sandbox need, if any is missing (needs root then).
 set -euo pipefail
-PACKAGES=(mariadb-server mariadb-client libmariadb-dev pkg-config iproute2 arping util-linux procps openssl)
+PACKAGES=(mariadb-server mariadb-client libmariadb-dev pkg-config iproute2 arping iputils-ping util-linux procps openssl)
 missing=()
 for package in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

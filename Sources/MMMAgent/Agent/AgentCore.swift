@@ -116,6 +116,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             return .pong(AgentPong(uptimeMilliseconds: self.uptimeMilliseconds))
         case .setStatus(let status):
             try self.requireMonitor(sender, for: "set status")
+            try self.requireConfiguredRoles(status.roles + status.handedOver)
             let now = self.now()
             let order = AgentStateMachine.Status(
                 state: status.state, roles: status.roles, activeMaster: status.activeMaster, epoch: status.epoch,
@@ -178,6 +179,18 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             }
             return .fenced(try await self.fenceNow(reason: order.reason, epoch: order.epoch))
         }
+    }
+
+    /// Every role IP a status names must be one the config gives this cluster: whoever can sign a status could
+    /// otherwise make this host `ip addr add` and announce any address (a review item of issue 11). Nothing of a
+    /// refused status is applied.
+    private func requireConfiguredRoles(_ roles: [RoleIP]) throws {
+        let known = Set(self.settings.roleIPs)
+        guard let unknown = roles.first(where: { !known.contains($0) }) else { return }
+        throw MMMError(
+            .accessDenied,
+            "status refused: role IP \(unknown) is not a role of this cluster in mmm_common.conf (known: \(self.settings.roleIPs.map(\.description).joined(separator: ", "))); check that monitor and agents read the same config"
+        )
     }
 
     private func requireMonitor(_ sender: String, for what: String) throws {

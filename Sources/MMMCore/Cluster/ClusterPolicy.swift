@@ -28,6 +28,10 @@ public struct ClusterPolicy: Hashable, Sendable, Codable {
     public var peerOnlineGrace: Duration
     /// How long a candidate that failed to drain is skipped before it may be tried again.
     public var drainRetryDelay: Duration
+    /// How long a promoted writer's agent may report a failed step without having taken the role (writable, writer
+    /// IP on its interface) before the monitor takes the role back and tries the next eligible host
+    /// (``ClusterStateMachine/writerTakeFailing(host:error:at:)``). swift-mmm's own.
+    public var writerTakeTimeout: Duration
     /// How long the monitor waits for the answer to a writer cross-check (``ClusterAction/crossCheckWriter(host:via:)``)
     /// before asking again, and how long one answer counts: a veto is re-checked this long after it came, so a writer
     /// that really dies later is still caught. swift-mmm's own (MMM has no cross-check).
@@ -47,6 +51,7 @@ public struct ClusterPolicy: Hashable, Sendable, Codable {
         quickRecoveryWindow: Duration = .seconds(60),
         peerOnlineGrace: Duration = .seconds(5),
         drainRetryDelay: Duration = .seconds(30),
+        writerTakeTimeout: Duration = .seconds(20),
         crossCheckTimeout: Duration = .seconds(2),
         carefulStartup: Bool = true,
         initialMode: MonitorMode = .active
@@ -58,6 +63,7 @@ public struct ClusterPolicy: Hashable, Sendable, Codable {
         self.quickRecoveryWindow = quickRecoveryWindow
         self.peerOnlineGrace = peerOnlineGrace
         self.drainRetryDelay = drainRetryDelay
+        self.writerTakeTimeout = writerTakeTimeout
         self.crossCheckTimeout = crossCheckTimeout
         self.carefulStartup = carefulStartup
         self.initialMode = initialMode

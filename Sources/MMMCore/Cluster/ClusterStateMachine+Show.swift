@@ -49,7 +49,7 @@ extension ClusterStateMachine {
         }
         for host in sortedHosts {
             let state = self.hosts[host.name]?.state ?? .awaitingRecovery
-            let roles = self.assignment.roles(of: host.name).map(\.description).joined(separator: ", ")
+            let roles = self.heldRoles(of: host.name).map(\.description).joined(separator: ", ")
             lines.append("  \(host.name)(\(host.ip)) \(host.mode.rawValue)/\(state.rawValue). Roles: \(roles)")
         }
         for role in self.topology.roles where role.mode == .exclusive {
@@ -67,9 +67,30 @@ extension ClusterStateMachine {
             guard let errant = self.hosts[host.name]?.errantTransactions, !errant.isEmpty else { continue }
             lines.append("# Host \(host.name) has errant transactions: \(errant.joined(separator: ", ")). It stays out until repaired.")
         }
+        if let take = self.writerTake, take.host == self.writer {
+            lines.append(
+                "# Role \(self.topology.activeMasterRole) is assigned to \(take.host), which has not taken it yet"
+                    + (take.lastError.map { ": \($0)" } ?? " (waiting for its agent to report it writable with the IP)")
+            )
+        }
+        if let failure = self.lastTakeFailure {
+            lines.append(
+                "# \(failure.host) could not take role \(self.topology.activeMasterRole): \(failure.reason); it is skipped as writer for a while"
+            )
+        }
         if let pending = self.pendingPromotion {
             lines.append("# Role \(self.topology.activeMasterRole) is being moved to \(pending.host): waiting until it has applied everything.")
         }
         return lines.map { $0 + "\n" }.joined()
+    }
+}
+
+extension ClusterStateMachine {
+    /// The roles `host` holds as far as anyone can tell: its assignment, without the writer role while it has not
+    /// taken it (``writerTake``). `show` and `--json` list these.
+    public func heldRoles(of host: String) -> [RoleIP] {
+        let assigned = self.assignment.roles(of: host)
+        guard let take = self.writerTake, take.host == host, self.writer == host else { return assigned }
+        return assigned.filter { $0 != self.topology.writerRoleIP }
     }
 }

@@ -41,6 +41,12 @@ public struct ClusterStateMachine: Sendable {
     public internal(set) var agentDown: Set<String>
     /// Hosts that failed to drain, and when; skipped as writer for ``ClusterPolicy/drainRetryDelay``.
     public internal(set) var drainFailures: [String: MonitorInstant]
+    /// The writer promoted by this monitor whose agent has not yet been seen holding the role (writable, writer IP
+    /// on its interface): `show` does not show the role as held meanwhile. Nil once taken, and for a writer restored
+    /// at start.
+    public internal(set) var writerTake: WriterTake?
+    /// The last host that could not take the writer role, and why (shown until another host holds it).
+    public internal(set) var lastTakeFailure: WriterTakeFailure?
     /// Whether the monitor's network self-check passes; without network nothing is decided.
     public internal(set) var hasNetwork: Bool
     /// The machine was created for a first start of a consistent cluster (no status file, no agent state,
@@ -191,12 +197,38 @@ public struct ClusterStateMachine: Sendable {
         self.assignment.assign(writerIP, to: host)
         self.lastWriter = host
         self.drainFailures[host] = nil
+        self.writerTake = WriterTake(host: host, promotedAt: now)
         var actions: [ClusterAction] = [.promote(host: host, role: writerIP)]
         let replicas = self.topology.hosts.filter { $0.mode == .slave && $0.name != host }.map(\.name)
         if !replicas.isEmpty {
             actions.append(.repointReplicas(newWriter: host, replicas: replicas))
         }
         return actions + self.decide(at: now)
+    }
+
+    /// `host`'s agent was seen holding the writer role: its server writable and the writer IP on its interface.
+    public mutating func writerTaken(host: String, at now: MonitorInstant) {
+        guard self.writerTake?.host == host, self.writer == host else { return }
+        self.writerTake = nil
+        self.lastTakeFailure = nil
+    }
+
+    /// The promoted writer's agent reports a failed step (`error`, e.g. a promotion refused by a missing privilege,
+    /// or a writer IP another host answers for) and has not taken the role. Past ``ClusterPolicy/writerTakeTimeout``
+    /// since the promotion, the role is taken back, the host is skipped as writer for
+    /// ``ClusterPolicy/drainRetryDelay``, and the next eligible host is promoted (fencing this one first, as any
+    /// previous writer). Until then it only records the error for `show`.
+    public mutating func writerTakeFailing(host: String, error: String, at now: MonitorInstant) -> [ClusterAction] {
+        guard var take = self.writerTake, take.host == host, self.writer == host else { return [] }
+        take.lastError = error
+        self.writerTake = take
+        guard take.promotedAt.duration(to: now) >= self.policy.writerTakeTimeout else { return [] }
+        let writerIP = self.topology.writerRoleIP
+        self.writerTake = nil
+        self.lastTakeFailure = WriterTakeFailure(host: host, reason: error)
+        _ = self.assignment.unassign(writerIP)
+        self.drainFailures[host] = now
+        return [.removeRoles(host: host, roles: [writerIP])] + self.decide(at: now)
     }
 
     /// The candidate could not drain within its bound. It is skipped as writer for
@@ -373,4 +405,22 @@ public struct ClusterStateMachine: Sendable {
         self.assignment = newAssignment
         return removals + additions
     }
+}
+
+/// A writer promoted by the monitor, until its agent is seen holding the role.
+public struct WriterTake: Sendable, Hashable {
+    /// The new writer.
+    public var host: String
+    /// When the monitor made it the writer.
+    public var promotedAt: MonitorInstant
+    /// The last failed step its agent reported, if any.
+    public var lastError: String?
+}
+
+/// A host that could not take the writer role after its promotion.
+public struct WriterTakeFailure: Sendable, Hashable {
+    /// The host.
+    public var host: String
+    /// What its agent reported.
+    public var reason: String
 }

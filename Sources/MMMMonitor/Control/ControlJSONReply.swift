@@ -140,7 +140,7 @@ public struct ControlJSONReply: Codable, Hashable, Sendable {
                     ip: host.ip,
                     mode: host.mode.rawValue,
                     state: (hostMachine?.state ?? .awaitingRecovery).rawValue,
-                    roles: machine.assignment.roles(of: host.name).sorted().map { Role(role: $0.role, ip: $0.ip) },
+                    roles: machine.heldRoles(of: host.name).sorted().map { Role(role: $0.role, ip: $0.ip) },
                     agentReachable: !machine.agentDown.contains(host.name),
                     errantTransactions: hostMachine?.errantTransactions ?? []
                 )

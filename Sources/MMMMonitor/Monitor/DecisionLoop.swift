@@ -130,6 +130,18 @@ struct DecisionLoop {
                 self.logger.notice("Agent answers again", metadata: [LogKey.host: "\(host)"])
             }
             self.writerReportsFenced(host, sent: sent, answer: answer)
+            var taking: [ClusterAction] = []
+            if !answer.lastError.isEmpty, sent.roles.contains(self.settings.topology.writerRoleIP) {
+                // A promoted writer whose agent keeps failing (a refused promotion, a VIP another host answers for):
+                // after writer_take_timeout the role goes to the next eligible host (bench finding 3).
+                taking = self.machine.writerTakeFailing(host: host, error: answer.lastError, at: now)
+                if !taking.isEmpty {
+                    self.logger.error(
+                        "The new writer could not take the role: trying the next eligible host",
+                        metadata: [LogKey.host: "\(host)", LogKey.error: "\(answer.lastError)"]
+                    )
+                }
+            }
             if answer.lastError != (self.lastAgentError[host] ?? "") {
                 self.lastAgentError[host] = answer.lastError
                 if !answer.lastError.isEmpty {
@@ -139,7 +151,7 @@ struct DecisionLoop {
                     )
                 }
             }
-            return self.machine.agentAnswered(
+            return taking + self.machine.agentAnswered(
                 host: host, uptime: .milliseconds(Int64(clamping: answer.uptimeMilliseconds)), at: now
             )
         case .deliveryFailed(let host, let reason):
@@ -162,6 +174,7 @@ struct DecisionLoop {
             let mayTake = (self.published[host]?.roles.contains(writerIP) ?? false) || toldMeanwhile || info.wantsWriterRole
                 || self.promotion?.host == host
             self.plan.interfaceRead(of: host, holdsWriterIP: holdsWriterIP, told: mayTake)
+            if info.writable, holdsWriterIP { self.machine.writerTaken(host: host, at: now) }
             if !info.writable, !holdsWriterIP, self.published[host] != nil, !mayTake {
                 // Read-only, without the writer IP, and told not to write: it cannot become a writer by itself.
                 self.plan.writerFenced(host)

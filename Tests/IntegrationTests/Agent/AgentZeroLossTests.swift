@@ -111,6 +111,53 @@ extension IntegrationTests {
             }
         }
 
+        /// Bench finding 2: MariaDB waits for one ACK from any semi-sync replica. A replica that can never be
+        /// promoted (db3, `mode slave`) must not send it, or a write acknowledged to the client may be missing on the
+        /// host that becomes the writer. Its ACK side, turned on by hand here, is turned off and its IO thread
+        /// restarted at once; the writer is ACKed by db2 alone.
+        @Test("zero_loss with a replica: only the masters that can become writer ACK; the replica stops ACKing", .timeLimit(.minutes(15)))
+        func onlyPromotableHostsACK() async throws {
+            try await Bench.withBench(hosts: 3) { bench in
+                try await AgentCluster.with(bench, commonExtra: "failover_policy zero_loss\nsemi_sync_timeout 3") { cluster in
+                    let db3 = try await cluster.connect(try bench.host("db3").ip, name: "db3")
+                    _ = try await db3.query("SET GLOBAL rpl_semi_sync_slave_enabled=ON")
+                    try await db3.restartReplicaIOThread()
+                    await db3.close()
+                    _ = try await eventually("db3 ACKs before the agents converge") { () -> Bool? in
+                        try await cluster.semiSync("db3").0.slaveActive ? true : nil
+                    }
+                    try await cluster.whileRenewing(["db1", "db2", "db3"]) {
+                        try await cluster.push(
+                            epoch: 1, writer: "db1",
+                            roles: ["db1": [AgentCluster.writer, AgentCluster.reader1], "db2": [AgentCluster.reader2], "db3": []]
+                        )
+                        let replica = try await eventually(timeout: .seconds(15), "db3 stops ACKing") { () -> SemiSyncObservation? in
+                            let state = try await cluster.semiSync("db3").0
+                            return !state.slaveEnabled && !state.slaveActive && state.ioThreadConnected ? state : nil
+                        }
+                        #expect(replica.sqlThreadRunning, "only db3's IO thread was restarted (R3)")
+                        let writer = try await eventually(timeout: .seconds(15), "db1 is a semi-sync master ACKed by db2 only") {
+                            () -> SemiSyncObservation? in
+                            let state = try await cluster.semiSync("db1").0
+                            return state.masterEnabled && state.masterActive && state.masterClients == 1 ? state : nil
+                        }
+                        #expect(writer.waitPoint == .afterSync)
+                        #expect(try await cluster.semiSync("db2").0.slaveActive, "the standby master ACKs")
+                        // A write through the VIP is ACKed (by db2: db3 sends none).
+                        let before = try await cluster.semiSync("db1").1
+                        let app = try await cluster.connect(Bench.writerIP, name: "app")
+                        _ = try await app.query("CREATE TABLE mmm_bench.acked (id INT PRIMARY KEY)")
+                        _ = try await app.query("INSERT INTO mmm_bench.acked VALUES (1)")
+                        await app.close()
+                        let after = try await cluster.semiSync("db1").1
+                        #expect(after.masterYesTransactions >= before.masterYesTransactions + 2)
+                        #expect(after.masterNoTransactions == before.masterNoTransactions)
+                        #expect(cluster.agents["db3"]!.log.contains("restartIOThread"))
+                    }
+                }
+            }
+        }
+
         @Test("zero_loss: the crashed writer's un-ACKed transaction is truncated by `bench.sh restart --rejoin`", .timeLimit(.minutes(15)))
         func unACKedTransactionIsTruncatedOnRejoin() async throws {
             try await Bench.withBench(hosts: 2) { bench in

@@ -142,6 +142,33 @@ final class FakeEndpoints: MMMAgent.EndpointProvider {
         }
     }
 
+    @Test("a status naming a role IP the config does not give is refused whole, and nothing is taken", .timeLimit(.minutes(1)))
+    func unconfiguredRoleIPRefused() async throws {
+        let endpoints = FakeEndpoints(held: [])
+        try await Self.withAgent(endpoints) { core in
+            let rogue = RoleIP(role: "writer", ip: "192.0.2.99")
+            let status = SetStatus(state: .online, roles: [rogue, Self.reader], activeMaster: nil, epoch: 9)
+            guard case .failed(let failure) = await core.handle(.setStatus(status), from: AgentCore.monitorName) else {
+                Issue.record("expected the status to be refused")
+                return
+            }
+            #expect(failure.code == "accessDenied" && failure.message.contains("192.0.2.99"), "\(failure.message)")
+            guard case .agentStatus(let after) = await core.handle(.getAgentStatus, from: AgentCore.monitorName) else {
+                Issue.record("no agent status")
+                return
+            }
+            #expect(after.roles.isEmpty && after.epoch == 0, "nothing of the refused status was applied")
+            await core.convergeOnce()
+            #expect(endpoints.heldNow.isEmpty)
+            // The configured ones are accepted.
+            let good = SetStatus(state: .online, roles: [Self.reader], activeMaster: nil, epoch: 9)
+            guard case .statusApplied = await core.handle(.setStatus(good), from: AgentCore.monitorName) else {
+                Issue.record("a configured role was refused")
+                return
+            }
+        }
+    }
+
     @Test("only the monitor may order a fence", .timeLimit(.minutes(1)))
     func onlyTheMonitor() async throws {
         let endpoints = FakeEndpoints(held: [Self.writer.ip])

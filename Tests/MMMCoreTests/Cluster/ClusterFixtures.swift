@@ -52,7 +52,8 @@ extension ClusterStateMachine {
         return machine
     }
 
-    /// A running cluster: every host set ONLINE, db1 promoted after its drain, readers balanced.
+    /// A running cluster: every host set ONLINE, db1 promoted after its drain and seen holding the role, readers
+    /// balanced.
     static func running(
         topology: ClusterTopology = ClusterFixtures.topology(),
         policy: ClusterPolicy = ClusterPolicy()
@@ -63,6 +64,7 @@ extension ClusterStateMachine {
         }
         if let pending = machine.pendingPromotion {
             _ = machine.promotionDrained(host: pending.host, at: .seconds(2))
+            machine.writerTaken(host: pending.host, at: .seconds(2))
         }
         return machine
     }

@@ -75,6 +75,39 @@ import Testing
         #expect(machine.tick(at: .seconds(140)) == [.drainThenPromote(host: "db2", previousWriter: "db1")])
     }
 
+    /// Bench finding 3: the new writer's agent failed its promotion for good (a missing privilege) and `show` said
+    /// `Roles: writer(...)` for minutes with no host writable. The role is shown only once taken, and after the take
+    /// timeout it moves on to the next eligible host.
+    @Test func aWriterThatCannotTakeTheRoleIsNotShownHoldingItAndTheRoleMovesOn() {
+        var machine = ClusterStateMachine.running(policy: ClusterPolicy(drainRetryDelay: .seconds(30), writerTakeTimeout: .seconds(20)))
+        _ = machine.reportConfirmed("db1", .unreachable, at: .seconds(100))
+        _ = machine.promotionDrained(host: "db2", at: .seconds(101))
+        #expect(machine.writer == "db2")
+        #expect(!machine.heldRoles(of: "db2").contains(self.writer), "not shown as held before its agent took it")
+        #expect(machine.showText.contains("# Role writer is assigned to db2, which has not taken it yet"))
+        let error = "promote failed: accessDenied: ... RELOAD privilege"
+        #expect(machine.writerTakeFailing(host: "db2", error: error, at: .seconds(110)).isEmpty, "within the take timeout")
+        #expect(machine.showText.contains(error))
+        let moved = machine.writerTakeFailing(host: "db2", error: error, at: .seconds(121))
+        #expect(moved.contains(.removeRoles(host: "db2", roles: [self.writer])))
+        #expect(machine.writer == nil)
+        #expect(machine.showText.contains("# db2 could not take role writer: \(error)"))
+        // db1 is HARD_OFFLINE and db2 is skipped: nobody else can be the writer now; after the retry delay db2 again.
+        #expect(!moved.contains { if case .drainThenPromote = $0 { return true } else { return false } })
+        #expect(machine.tick(at: .seconds(140)).isEmpty)
+        #expect(machine.tick(at: .seconds(151)).contains(.drainThenPromote(host: "db2", previousWriter: nil)))
+    }
+
+    @Test func aWriterSeenHoldingTheRoleIsShownWithIt() {
+        var machine = ClusterStateMachine.running()
+        _ = machine.reportConfirmed("db1", .unreachable, at: .seconds(100))
+        _ = machine.promotionDrained(host: "db2", at: .seconds(101))
+        machine.writerTaken(host: "db2", at: .seconds(102))
+        #expect(machine.heldRoles(of: "db2").contains(self.writer))
+        #expect(!machine.showText.contains("has not taken it yet"))
+        #expect(machine.writerTakeFailing(host: "db2", error: "a later failure", at: .seconds(200)).isEmpty, "taken: an agent error does not move it")
+    }
+
     @Test func candidateLeavingOnlineCancelsTheDrainAndALateConfirmationIsIgnored() {
         var machine = ClusterStateMachine.running()
         _ = machine.reportConfirmed("db1", .unreachable, at: .seconds(100))

@@ -66,6 +66,7 @@ enum ControlFixtures {
         }
         if let pending = machine.pendingPromotion {
             _ = machine.promotionDrained(host: pending.host, at: .seconds(2))
+            machine.writerTaken(host: pending.host, at: .seconds(2))
         }
         return machine
     }
