@@ -325,10 +325,26 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             self.recordError(message)
             throw MMMError(.commandFailed, message)
         }
+        let sqlStarted = ContinuousClock.now
         do {
-            let report = try await self.writeControl.fence(
-                FenceOptions(sparedUsers: self.settings.sparedUsers, maxAttempts: 1, deadline: Self.fenceOrderSQLDeadline)
-            )
+            let report: MMMAgent.FenceReport
+            do {
+                report = try await self.writeControl.fence(
+                    FenceOptions(sparedUsers: self.settings.sparedUsers, maxAttempts: 1, deadline: Self.fenceOrderSQLDeadline)
+                )
+            } catch let error as MMMError where [.connectionLost, .connectionFailed].contains(error.code)
+                && ContinuousClock.now - sqlStarted < Self.fenceOrderSQLDeadline / 2
+            {
+                // A connection lost in its handshake is most often this host's own convergence round fencing at the
+                // same moment (the status without the writer role came first): it kills every client session, ours
+                // included. Once more with what is left; a server that is really down fails again at once.
+                report = try await self.writeControl.fence(
+                    FenceOptions(
+                        sparedUsers: self.settings.sparedUsers, maxAttempts: 1,
+                        deadline: Self.fenceOrderSQLDeadline - (ContinuousClock.now - sqlStarted)
+                    )
+                )
+            }
             return MMMProtocol.FenceReport(
                 target: self.settings.this.name, readOnly: true, sessionsKilled: UInt32(clamping: report.killedSessions.count),
                 rolesDropped: dropped
