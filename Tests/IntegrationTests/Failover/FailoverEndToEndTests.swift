@@ -3,6 +3,7 @@ import MMMCore
 import MMMSystem
 import MMMTestSupport
 import MariaDBClient
+import NIOConcurrencyHelpers
 import Testing
 
 extension IntegrationTests {
@@ -152,21 +153,45 @@ extension IntegrationTests {
         /// 198.18.0.1* cuts the monitor (its SQL checks, pings and agent connections all target the own address)
         /// while the load's replies (from the VIP) and replication (from and to 198.18.0.102) still flow. The sampler
         /// reads `read_only` over the Unix sockets, which the rule does not touch.
-        @Test("e. monitor partitioned from the writer only: no failover, or a fenced old writer first; never two writers", .timeLimit(.minutes(4)))
+        @Test("e. monitor partitioned from the writer for 45 s, then healed, clients on both sides: no two writers, nothing acknowledged lost", .timeLimit(.minutes(5)))
         func monitorPartitionedFromWriter() async throws {
             try await FailoverScenario.run("monitor-partition") { scenario in
                 let old = try scenario.bench.host(scenario.writer)
                 let namespace = "mmmb-\(scenario.writer)"
                 let rule = ["-n", namespace, "rule", "%", "from", old.ip, "to", "198.18.0.1", "blackhole"]
                 var partitionFailed = false
+                // A second client inside the writer's namespace (bench finding 1: clients on both sides of the cut),
+                // one `mariadb` process per insert through the VIP; every insert it saw succeed must be on the final
+                // writer.
+                try await scenario.execute("CREATE TABLE mmm_bench.inside (id INT PRIMARY KEY)", on: scenario.writer)
+                let insideAcknowledged = NIOLockedValueBox<[Int]>([])
+                let insideStop = NIOLockedValueBox(false)
                 let cut = ContinuousClock.now
                 try await Self.ip(rule.map { $0 == "%" ? "add" : $0 })
                 var notes: [String] = []
                 try await restoring({ _ = try? await Self.ip(rule.map { $0 == "%" ? "del" : $0 }) }) {
-                    // Long enough for detection, the writer lease (3 s) and the monitor's earliest promotion (7.4 s).
-                    try await Task.sleep(for: .seconds(20))
+                    async let inside: Void = {
+                        var id = 0
+                        while !insideStop.withLockedValue({ $0 }) {
+                            id += 1
+                            let result = try? await IntegrationTests.BenchIntegrationTests.run(
+                                "/usr/sbin/ip",
+                                [
+                                    "netns", "exec", namespace, "/usr/bin/mariadb", "--connect-timeout=1", "-h", Bench.writerIP,
+                                    "-u", "mmm_load", "-pmmm_load_pw", "-e", "INSERT INTO mmm_bench.inside VALUES (\(id))",
+                                ]
+                            )
+                            if result?.status == 0 { insideAcknowledged.withLockedValue { $0.append(id) } }
+                            try? await Task.sleep(for: .milliseconds(50))
+                        }
+                    }()
+                    // Long enough for detection, the writer lease (3 s), the monitor's earliest promotion (7.4 s), and as
+                    // long as the bench finding's cut (45 s), whose heal is what went wrong.
+                    try await Task.sleep(for: .seconds(45))
+                    insideStop.withLockedValue { $0 = true }
+                    await inside
                     let writer = try await scenario.writerInShow()
-                    notes.append("writer in show after 20 s of partition: \(writer ?? "none or two")")
+                    notes.append("writer in show after 45 s of partition: \(writer ?? "none or two")")
                     let oldLine = try await scenario.cluster.showLine(scenario.writer)
                     notes.append("old writer in show: \(oldLine.trimmingCharacters(in: .whitespaces))")
                     let writing = scenario.load.firstAcknowledgement(after: ContinuousClock.now - .seconds(2)) != nil
@@ -183,6 +208,12 @@ extension IntegrationTests {
                 // Bench finding 1: at the heal the fenced old writer must not take the role back from the monitor's first
                 // poll. The sampler (checked by the scenario) would see two writers; here also its own state after it.
                 try await Task.sleep(for: .seconds(5))
+                let acknowledgedInside = insideAcknowledged.withLockedValue { $0 }
+                let present = try await scenario.value("(SELECT GROUP_CONCAT(id) FROM mmm_bench.inside)", on: finalWriter) ?? ""
+                let presentIDs = Set(present.split(separator: ",").compactMap { Int($0) })
+                let lostInside = acknowledgedInside.filter { !presentIDs.contains($0) }
+                notes.append("client inside \(scenario.writer)'s namespace: \(acknowledgedInside.count) inserts acknowledged, \(lostInside.count) missing on \(finalWriter)")
+                #expect(lostInside.isEmpty, "acknowledged inside the cut-off side but missing on \(finalWriter): \(lostInside.prefix(20))")
                 if finalWriter == scenario.standby {
                     #expect(try await scenario.value("@@read_only", on: scenario.writer) == "1", "the fenced old writer stays read-only after the heal")
                     let held = try await scenario.cluster.showLine(scenario.writer)
