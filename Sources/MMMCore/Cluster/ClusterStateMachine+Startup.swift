@@ -57,6 +57,7 @@ extension ClusterStateMachine {
         self.firstStartUnresolved = false
         self.observedRoleIPs = [:]
         self.writerCrossCheck = nil
+        self.replicationPositions = [:]
         for spec in topology.hosts {
             guard let configured = observations[spec.name]?.configuredIPs else { continue }
             self.observedRoleIPs[spec.name] = Set(configured.filter { topology.role(owningIP: $0) != nil }).sorted()

@@ -17,7 +17,10 @@
 /// - a writer is not failed over on the monitor's word alone: when its ping or mysql check fails it stays
 ///   ONLINE with its roles until other hosts' agents confirm they cannot reach it either (DESIGN.md §4 step 1;
 ///   see ``writerCrossChecked(host:reachableFrom:unreachableFrom:at:)``), and no other host is made writer
-///   meanwhile.
+///   meanwhile;
+/// - the writer candidate the machine chooses (not one the operator names) is never behind another host that may
+///   become writer, by the positions reported with ``positionsObserved(host:received:applied:at:)`` (DESIGN.md §4
+///   step 3, fact R12; the rule is ``RolePlanner/mostAdvanced(among:positions:)``).
 public struct ClusterStateMachine: Sendable {
     /// The configured cluster.
     public let topology: ClusterTopology
@@ -63,6 +66,12 @@ public struct ClusterStateMachine: Sendable {
     /// confirmed (see ``writerCrossChecked(host:reachableFrom:unreachableFrom:at:)``). Nil while the writer's checks
     /// pass. Never persisted: a restarted monitor checks again before any failover.
     public internal(set) var writerCrossCheck: WriterCrossCheck?
+    /// Each host's replication positions as its agent last reported them
+    /// (``positionsObserved(host:received:applied:at:)``), which rank writer candidates
+    /// (``RolePlanner/mostAdvanced(among:positions:)``). Forgotten when the host leaves ONLINE (a host that comes back
+    /// may have less: a restart can truncate its binlog). Never persisted: the monitor asks again after a restart, and
+    /// until then a host counts as having received nothing.
+    public internal(set) var replicationPositions: [String: ReplicationPositions]
 
     /// Per-host check debouncers (trap and recovery periods).
     var debouncers: [String: HostCheckDebouncers]
@@ -159,6 +168,27 @@ public struct ClusterStateMachine: Sendable {
         guard self.hosts[host] != nil else { return [] }
         let topology = self.topology
         self.observedRoleIPs[host] = Set(roleIPs.filter { topology.role(owningIP: $0) != nil }).sorted()
+        return []
+    }
+
+    /// The host's agent reported its replication positions (DESIGN.md §4 step 3): recorded for the choice of the next
+    /// writer candidate, which is never behind another host that may become writer (see
+    /// ``RolePlanner/mostAdvanced(among:positions:)``). Decides nothing by itself: the positions count from the next
+    /// decision on (a probe result, a tick), and a promotion already draining goes on.
+    ///
+    /// - Parameters:
+    ///   - received: what reached the host's relay log (`Gtid_IO_Pos`), folded with its `gtid_binlog_pos`.
+    ///   - applied: what the host committed: `gtid_slave_pos` folded with `gtid_binlog_pos`. Folded into `received`.
+    public mutating func positionsObserved(
+        host: String,
+        received: GTIDPosition,
+        applied: GTIDPosition,
+        at now: MonitorInstant
+    ) -> [ClusterAction] {
+        guard self.hosts[host] != nil else { return [] }
+        // Positions from before the host last left ONLINE were forgotten on purpose; a report that arrives while it is
+        // out is kept: it is newer than anything forgotten, and the host is not eligible until it is back.
+        self.replicationPositions[host] = ReplicationPositions(received: received, applied: applied)
         return []
     }
 
@@ -310,6 +340,7 @@ public struct ClusterStateMachine: Sendable {
     /// Applies the role consequences of a host leaving ONLINE.
     mutating func hostLeftOnlineIfNeeded(_ host: String, _ transition: HostTransition) -> [ClusterAction] {
         guard transition.from == .online, transition.to != .online else { return [] }
+        self.replicationPositions[host] = nil
         var actions: [ClusterAction] = []
         if self.pendingPromotion?.host == host {
             self.pendingPromotion = nil
@@ -361,7 +392,8 @@ public struct ClusterStateMachine: Sendable {
             current: self.assignment,
             eligibility: eligibility,
             mode: self.mode,
-            writerInTransit: self.pendingPromotion?.host
+            writerInTransit: self.pendingPromotion?.host,
+            positions: self.replicationPositions
         )
         let previousWriter = self.writer
         var actions = self.transition(to: plan.assignment)

@@ -35,6 +35,12 @@ public struct RolePlan: Hashable, Sendable {
 /// given to the preferred host or the least-loaded eligible host (config order breaks ties, MMM's
 /// strictly-smallest rule); in ACTIVE mode exclusive roles move to their `prefer` host; balanced roles
 /// are evened out until no two eligible hosts differ by more than one role (writer counting half).
+///
+/// The writer candidate, for an orphaned writer role as for a move to `prefer`, is one of
+/// ``mostAdvanced(among:positions:)`` over the hosts that may become writer, the current holder of the role
+/// excepted; that order applies among them (DESIGN.md §4 step 3: received, then applied, then `prefer`). The
+/// holder is not compared: a promotion fences it and drains the candidate to its `gtid_binlog_pos` first, so
+/// nothing it has is lost.
 public struct RolePlanner: Sendable {
     /// The cluster being planned.
     public let topology: ClusterTopology
@@ -51,11 +57,14 @@ public struct RolePlanner: Sendable {
     ///   - eligibility: per host; hosts missing from the dictionary can take nothing.
     ///   - writerInTransit: a host whose promotion is waiting for its drain; the writer role is not
     ///     planned while there is one.
+    ///   - positions: each host's replication positions as last reported; hosts missing are unknown (see
+    ///     ``mostAdvanced(among:positions:)``). Empty: the writer candidate is chosen as MMM does.
     public func plan(
         current: RoleAssignment,
         eligibility: [String: HostEligibility],
         mode: MonitorMode,
-        writerInTransit: String?
+        writerInTransit: String?,
+        positions: [String: ReplicationPositions] = [:]
     ) -> RolePlan {
         var assignment = current
         let writerRole = self.topology.activeMasterRole
@@ -69,13 +78,19 @@ public struct RolePlanner: Sendable {
             assignment.unassign(roleIP)
         }
 
+        // Who may be the writer candidate: never a host behind another that may become writer (fact R12). The
+        // holder, if it is still ONLINE, is not compared: it is fenced and drained to before any move.
+        let holder = assignment.holder(of: writerIP)
+        let writerHosts = self.topology.writerRole.hosts.filter { $0 != holder && eligible($0).canBecomeWriter }
+        let advanced = Self.mostAdvanced(among: writerHosts, positions: positions)
+
         func load(_ host: String) -> Int {
             var total = assignment.halfUnitLoad(of: host, activeMasterRole: writerRole)
             if host == writerInTransit || host == candidate { total += 1 }
             return total
         }
         func canTake(_ role: RoleSpec, _ host: String) -> Bool {
-            role.name == writerRole ? eligible(host).canBecomeWriter : eligible(host).canReceiveRoles
+            role.name == writerRole ? advanced.contains(host) : eligible(host).canReceiveRoles
         }
         func findEligibleHost(_ role: RoleSpec) -> String? {
             if role.mode == .exclusive, let prefer = role.prefer, canTake(role, prefer) {

@@ -262,6 +262,10 @@ struct DecisionLoop {
             return self.machine.writerCrossChecked(
                 host: host, reachableFrom: reachableFrom, unreachableFrom: unreachableFrom + readOnlyFrom, at: now
             )
+        case .positions(let host, let positions):
+            return self.machine.positionsObserved(
+                host: host, received: positions.received, applied: positions.applied, at: now
+            )
         case .control(let request, let reply):
             let reachable = Set(self.settings.hostNames).subtracting(self.machine.agentDown)
             let clock = self.clock

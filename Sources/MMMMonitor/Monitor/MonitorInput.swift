@@ -35,16 +35,19 @@ enum MonitorInput: Sendable {
     case writerCrossChecked(
         host: String, reachableFrom: [String], unreachableFrom: [String], readOnlyFrom: [String] = [], leaseRanOut: Bool = false
     )
+    /// `host`'s replication positions, as its agent reported them to the position poller: they rank writer
+    /// candidates (DESIGN.md §4 step 3).
+    case positions(host: String, ReplicationPositions)
     /// An `mmm_control` request; `reply` must be called exactly once.
     case control(ControlRequest, reply: @Sendable (ControlResponse) -> Void)
 }
 
 extension MonitorInput {
-    /// A probe result or a tick: the machine's own inputs, which change what is persisted or sent to the agents only
-    /// through the actions they return.
+    /// A probe result, a tick or a position report: the machine's own inputs, which change what is persisted or sent
+    /// to the agents only through the actions they return.
     var isRoutine: Bool {
         switch self {
-        case .check, .tick: return true
+        case .check, .tick, .positions: return true
         default: return false
         }
     }

@@ -233,6 +233,7 @@ public final class MonitorService: Service, ControlHandling, Sendable {
                     guard let link = links[host], let wake = wakes[host] else { continue }
                     group.addTask { await self.runPusher(host: host, link: link, wakes: wake.stream, post: postInput) }
                     group.addTask { await self.runSystemInfoPoller(host: host, link: link, post: postInput) }
+                    group.addTask { await self.runPositionPoller(host: host, link: link, post: postInput) }
                 }
 
                 // The decision loop: the only owner of the machine.
@@ -540,6 +541,44 @@ public final class MonitorService: Service, ControlHandling, Sendable {
                 backoff.succeeded()
             } catch {
                 if ProtocolClient.failedBeforeSending(error) { backoff.failed(at: now) } else { backoff.succeeded() }
+            }
+        }
+    }
+
+    /// Asks `host` every second for its replication positions (`Gtid_IO_Pos`, `gtid_slave_pos`, `gtid_binlog_pos`),
+    /// which rank writer candidates (DESIGN.md §4 step 3); left alone, as by the system-info poller, while it is
+    /// being fenced (a query renews the agent's writer lease) or its `mysql` check fails (the agent would wait on the
+    /// server).
+    private func runPositionPoller(
+        host: String,
+        link: AgentLink,
+        post: @escaping @Sendable (MonitorInput) -> Void
+    ) async {
+        // An agent that cannot be connected to is asked less often (up to AgentBackoff.maximum apart).
+        var backoff = AgentBackoff(base: self.settings.positionsInterval)
+        while !Task.isCancelled {
+            try? await Task.sleep(for: self.settings.positionsInterval)
+            let now = ContinuousClock.now
+            guard !self.shared.state.withLock({ $0.fencing.contains(host) || $0.mysqlFailing.contains(host) }),
+                backoff.mayTry(at: now)
+            else { continue }
+            do {
+                let answer = try await link.send(.getGTIDPositions, replyTimeout: .seconds(3))
+                if case .gtidPositions(let reported) = answer {
+                    let positions = try ReplicationPositions(
+                        receivedPosition: reported.receivedPosition,
+                        slavePosition: reported.slavePosition,
+                        binlogPosition: reported.binlogPosition
+                    )
+                    post(.positions(host: host, positions))
+                }
+                backoff.succeeded()
+            } catch {
+                if ProtocolClient.failedBeforeSending(error) { backoff.failed(at: now) } else { backoff.succeeded() }
+                self.logger.debug(
+                    "Could not read a host's replication positions",
+                    metadata: [LogKey.host: "\(host)", LogKey.error: "\(error)"]
+                )
             }
         }
     }

@@ -50,6 +50,8 @@ public struct MonitorSettings: Sendable {
     public var statusInterval: Duration
     /// How often every agent is asked what it really holds (role IPs on its interface, `read_only`).
     public var systemInfoInterval: Duration
+    /// How often every agent is asked for its host's replication positions, which rank writer candidates.
+    public var positionsInterval: Duration
     /// How often time-based rules (auto_set_online, WAIT timeout) are re-evaluated without any other event.
     public var tickInterval: Duration
     /// `cadence_report_interval`: how often `mmm_mond` logs each check's cadence (``CheckCadenceReport``), one line
@@ -113,6 +115,7 @@ public struct MonitorSettings: Sendable {
         // Several renewals per lease: one lost message must not cost a writer its lease.
         self.statusInterval = min(.milliseconds(500), configuration.leaseTimeout / 4)
         self.systemInfoInterval = .seconds(2)
+        self.positionsInterval = .seconds(1)
         self.tickInterval = .milliseconds(250)
         self.cadenceReportInterval = monitor.cadenceReportInterval
         self.tls = try ProtocolTLSFiles(socket: configuration.socket)
