@@ -200,8 +200,13 @@ extension IntegrationTests {
                         let who = try await cluster.whoAnswers(Bench.writerIP)
                         return who.host == other && !who.readOnly ? true : nil
                     }
-                    let otherLine = try await cluster.showLine(other)
-                    #expect(otherLine.contains(Self.writer) && otherLine.components(separatedBy: "reader(").count == 3, "both readers and the writer on \(other): \(otherLine)")
+                    // show lists the writer role once the monitor has seen the new writer hold it (its next system-info
+                    // poll, up to 2 s): until then it says the role is not taken yet.
+                    let otherLine = try await eventually("show lists the writer role on \(other)") { () -> String? in
+                        let line = try await cluster.showLine(other)
+                        return line.contains(Self.writer) ? line : nil
+                    }
+                    #expect(otherLine.components(separatedBy: "reader(").count == 3, "both readers and the writer on \(other): \(otherLine)")
                     let oldWriter = try await cluster.whoAnswers(cluster.bench.host(writerHost).ip)
                     #expect(oldWriter.readOnly, "the old writer was fenced")
 
