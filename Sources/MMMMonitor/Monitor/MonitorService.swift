@@ -518,67 +518,55 @@ public final class MonitorService: Service, ControlHandling, Sendable {
         }
     }
 
-    /// Asks `host` every few seconds which role IPs it really holds; not while it is being fenced (a query renews
-    /// the agent's writer lease, which must be allowed to run out), nor while its `mysql` check fails.
-    private func runSystemInfoPoller(
-        host: String,
-        link: AgentLink,
-        post: @escaping @Sendable (MonitorInput) -> Void
+    /// Asks `host` every few seconds which role IPs it really holds and whether its server is writable.
+    private func runSystemInfoPoller(host: String, link: AgentLink, post: @escaping @Sendable (MonitorInput) -> Void) async {
+        await self.poll(host, link, every: self.settings.systemInfoInterval, .getSystemInfo) { answer, toldCount in
+            guard case .systemInfo(let info) = answer else { return }
+            post(.systemInfo(host: host, info, toldCount: toldCount))
+        }
+    }
+
+    /// Asks `host` every second for its replication positions (`Gtid_IO_Pos`, `gtid_slave_pos`, `gtid_binlog_pos`),
+    /// which rank writer candidates (DESIGN.md §4 step 3).
+    private func runPositionPoller(host: String, link: AgentLink, post: @escaping @Sendable (MonitorInput) -> Void) async {
+        await self.poll(host, link, every: self.settings.positionsInterval, .getGTIDPositions) { answer, _ in
+            guard case .gtidPositions(let reported) = answer else { return }
+            do {
+                let positions = try ReplicationPositions(
+                    receivedPosition: reported.receivedPosition, slavePosition: reported.slavePosition,
+                    binlogPosition: reported.binlogPosition
+                )
+                post(.positions(host: host, positions))
+            } catch {
+                self.logger.debug("Could not read a host's replication positions", metadata: [LogKey.host: "\(host)", LogKey.error: "\(error)"])
+            }
+        }
+    }
+
+    /// Sends `request` to `host` every `interval` and hands the answer (with the writer-told count read before it was
+    /// sent) to `handle`. Not while the host is being fenced (a query renews the agent's writer lease, which must be
+    /// allowed to run out), nor while its `mysql` check fails (the agent would wait on the server). An agent that
+    /// cannot be connected to is asked less often (up to ``AgentBackoff/maximum`` apart).
+    private func poll(
+        _ host: String,
+        _ link: AgentLink,
+        every interval: Duration,
+        _ request: AgentRequest,
+        handle: (AgentResponse, Int) -> Void
     ) async {
-        // An agent that cannot be connected to is asked less often (up to AgentBackoff.maximum apart).
-        var backoff = AgentBackoff(base: self.settings.systemInfoInterval)
+        var backoff = AgentBackoff(base: interval)
         while !Task.isCancelled {
-            try? await Task.sleep(for: self.settings.systemInfoInterval)
+            try? await Task.sleep(for: interval)
             let now = ContinuousClock.now
             guard !self.shared.state.withLock({ $0.fencing.contains(host) || $0.mysqlFailing.contains(host) }),
                 backoff.mayTry(at: now)
             else { continue }
             let toldCount = self.shared.state.withLock { $0.writerToldCount[host] ?? 0 }
             do {
-                if case .systemInfo(let info) = try await link.send(.getSystemInfo, replyTimeout: .seconds(3)) {
-                    post(.systemInfo(host: host, info, toldCount: toldCount))
-                }
+                handle(try await link.send(request, replyTimeout: .seconds(3)), toldCount)
                 backoff.succeeded()
             } catch {
                 if ProtocolClient.failedBeforeSending(error) { backoff.failed(at: now) } else { backoff.succeeded() }
-            }
-        }
-    }
-
-    /// Asks `host` every second for its replication positions (`Gtid_IO_Pos`, `gtid_slave_pos`, `gtid_binlog_pos`),
-    /// which rank writer candidates (DESIGN.md §4 step 3); left alone, as by the system-info poller, while it is
-    /// being fenced (a query renews the agent's writer lease) or its `mysql` check fails (the agent would wait on the
-    /// server).
-    private func runPositionPoller(
-        host: String,
-        link: AgentLink,
-        post: @escaping @Sendable (MonitorInput) -> Void
-    ) async {
-        // An agent that cannot be connected to is asked less often (up to AgentBackoff.maximum apart).
-        var backoff = AgentBackoff(base: self.settings.positionsInterval)
-        while !Task.isCancelled {
-            try? await Task.sleep(for: self.settings.positionsInterval)
-            let now = ContinuousClock.now
-            guard !self.shared.state.withLock({ $0.fencing.contains(host) || $0.mysqlFailing.contains(host) }),
-                backoff.mayTry(at: now)
-            else { continue }
-            do {
-                let answer = try await link.send(.getGTIDPositions, replyTimeout: .seconds(3))
-                if case .gtidPositions(let reported) = answer {
-                    let positions = try ReplicationPositions(
-                        receivedPosition: reported.receivedPosition,
-                        slavePosition: reported.slavePosition,
-                        binlogPosition: reported.binlogPosition
-                    )
-                    post(.positions(host: host, positions))
-                }
-                backoff.succeeded()
-            } catch {
-                if ProtocolClient.failedBeforeSending(error) { backoff.failed(at: now) } else { backoff.succeeded() }
-                self.logger.debug(
-                    "Could not read a host's replication positions",
-                    metadata: [LogKey.host: "\(host)", LogKey.error: "\(error)"]
-                )
             }
         }
     }
