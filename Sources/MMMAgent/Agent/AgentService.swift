@@ -87,6 +87,7 @@ public struct AgentService: Service {
             ]
         )
         let privileges = PrivilegeGate(settings: settings, executor: executor)
+        var checkedAtStart = true
         switch await privileges.check() {
         case .sufficient:
             break
@@ -98,6 +99,7 @@ public struct AgentService: Service {
             )
         case .unchecked(let reason):
             // The agent must run even while its server is down (it drops VIPs and fences when the server returns).
+            checkedAtStart = false
             self.logger.warning(
                 "Could not check the accounts' privileges at start; checked again when the server answers",
                 metadata: [LogKey.host: "\(settings.this.name)", LogKey.error: "\(reason)"]
@@ -106,7 +108,9 @@ public struct AgentService: Service {
         do {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await server.run() }
-                group.addTask { await cancelWhenGracefulShutdown { await Self.recheckPrivileges(privileges, logger: self.logger) } }
+                if !checkedAtStart {
+                    group.addTask { await cancelWhenGracefulShutdown { await Self.recheckPrivileges(privileges, logger: self.logger) } }
+                }
                 if let vip {
                     group.addTask { await cancelWhenGracefulShutdown { await vip.run() } }
                 }
