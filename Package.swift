@@ -88,9 +88,12 @@ let package = Package(
             name: "MMMTransport",
             dependencies: [
                 "MMMCore",
+                "MMMSystem",
                 "MMMConfig",
                 "MMMProtocol",
                 "MMMDaemon",
+                "MMMSystem",
+                "MMMSystem",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

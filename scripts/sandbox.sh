@@ -23,10 +23,14 @@ write_config() {
     rm -rf "$CONFIG"
     mkdir -p "$CONFIG"
     chmod 700 "$ROOT" "$CONFIG"
+    # The monitor signs its orders; the agents accept orders only with that signature (monitor_public_key).
+    local public_key_line
+    public_key_line=$("$BIN/mmm_mond" --generate-signing-key "$CONFIG/monitor.key")
     cat >"$CONFIG/mmm_common.conf" <<CONF
 # swift-mmm sandbox: the bench's hosts (bench/bench.sh), in MMM's format.
 active_master_role      writer
 agent_secret            sandbox-secret-change-me-0123456789
+$public_key_line
 
 <host default>
     cluster_interface       eth0
@@ -71,6 +75,7 @@ include mmm_common.conf
     pid_path            $ROOT/mmm_mond.pid
     bin_path            /usr/libexec/mysql-mmm
     status_path         $ROOT/mmm_mond.status
+    monitor_signing_key $CONFIG/monitor.key
     ping_ips            198.18.0.1
 </monitor>
 

@@ -25,6 +25,9 @@ public struct ProtocolRejection: Error, Hashable, Sendable, CustomStringConverti
         case truncated
         /// The MAC does not match: wrong secret, or the frame was altered.
         case badMAC
+        /// A frame that names the monitor as its sender lacks the monitor's Ed25519 signature, or the signature does
+        /// not verify with `monitor_public_key`.
+        case badSignature
         /// The body does not have the layout its message type requires (lengths past the end, trailing bytes,
         /// an unknown enum value).
         case malformedBody
@@ -66,7 +69,7 @@ public struct ProtocolRejection: Error, Hashable, Sendable, CustomStringConverti
     /// Whether the frame failed authentication or freshness rather than parsing.
     public var isAuthenticationFailure: Bool {
         switch self.reason {
-        case .badMAC, .replayed, .stale, .fromTheFuture, .wrongRecipient:
+        case .badMAC, .badSignature, .replayed, .stale, .fromTheFuture, .wrongRecipient:
             return true
         case .badMagic, .unsupportedVersion, .unknownMessageType, .unknownFlags, .oversized, .malformedHeader,
             .truncated, .malformedBody, .invalidValue, .unexpectedMessage:

@@ -8,6 +8,11 @@ extension Bench {
     public static let readerIPs = ["198.18.0.201", "198.18.0.202"]
     /// The protocol secret the bench's configs share.
     public static let agentSecret = "bench-agent-secret-0123456789"
+    /// The bench monitor's Ed25519 signing key (a test key: the seed in base64, as a `monitor_signing_key` file
+    /// holds it), so every end-to-end test runs with signed monitor orders.
+    public static let monitorSigningKey = "/CfDLLa8CiD5QOm4lXCFbNGhLnzlggNKvTawSizBidA="
+    /// The public half of ``monitorSigningKey`` (`monitor_public_key`).
+    public static let monitorPublicKey = "gBSZWcFvjsFXfp1CntmS0RgdckQSNGm9D2P+4ke3g8A="
 
     /// Writes MMM config files for this bench into `directory` (created, mode 700; files mode 600): db1 and db2
     /// masters with each other as peer, db3.. slaves, an exclusive `writer` role on db1/db2 and a balanced `reader`
@@ -27,6 +32,7 @@ extension Bench {
             # Written by MMMTestSupport for the bench.
             active_master_role      writer
             agent_secret            \(Bench.agentSecret)
+            monitor_public_key      \(Bench.monitorPublicKey)
             \(commonExtra)
 
             <host default>
@@ -77,6 +83,7 @@ extension Bench {
                 pid_path            \(directory)/mmm_mond.pid
                 bin_path            /usr/libexec/mysql-mmm
                 status_path         \(directory)/mmm_mond.status
+                monitor_signing_key \(directory)/monitor.key
                 ping_ips            198.18.0.1
                 auto_set_online     1
                 kill_host_bin       \(Bench.scriptURL().deletingLastPathComponent().appendingPathComponent("kill_host").path)
@@ -87,7 +94,10 @@ extension Bench {
         let agent = "include mmm_common.conf\nthis \(this)\n"
         let manager = FileManager.default
         try manager.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        for (name, text) in [("mmm_common.conf", common), ("mmm_mon.conf", monitor), ("mmm_agent.conf", agent)] {
+        for (name, text) in [
+            ("mmm_common.conf", common), ("mmm_mon.conf", monitor), ("mmm_agent.conf", agent),
+            ("monitor.key", Bench.monitorSigningKey + "\n"),
+        ] {
             let path = "\(directory)/\(name)"
             guard manager.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
                 throw MMMError(.commandFailed, "could not write \(path)")

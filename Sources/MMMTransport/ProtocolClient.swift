@@ -55,6 +55,9 @@ public struct ProtocolClientConfiguration: Sendable {
     /// Mutual TLS (`<socket> type ssl`), or `nil` for plain TCP. It must match the server's mode: a TLS client cannot
     /// talk to a plain server, nor the reverse. Frames are HMAC-checked either way.
     public var tls: ProtocolTLS?
+    /// The monitor's private key (`monitor_signing_key`): every request is signed with it. Only the monitor's
+    /// client to the agents has one.
+    public var signingKey: MonitorSigningKey?
 
     /// Creates a client configuration.
     ///
@@ -68,6 +71,7 @@ public struct ProtocolClientConfiguration: Sendable {
     ///   - replyNotBefore: the earliest reply stamp accepted; `nil` (the default) lets the client use its creation
     ///     time.
     ///   - tls: mutual TLS settings, `nil` (plain TCP) by default.
+    ///   - signingKey: the monitor's private key to sign requests with; `nil` by default.
     public init(
         name: String,
         key: ProtocolKey,
@@ -76,8 +80,10 @@ public struct ProtocolClientConfiguration: Sendable {
         maximumFrameSize: Int = FrameCodec.defaultMaximumFrameSize,
         replayWindow: Duration = .seconds(30),
         replyNotBefore: ProtocolTimestamp? = nil,
-        tls: ProtocolTLS? = nil
+        tls: ProtocolTLS? = nil,
+        signingKey: MonitorSigningKey? = nil
     ) {
+        self.signingKey = signingKey
         self.name = name
         self.key = key
         self.connectTimeout = connectTimeout
@@ -146,7 +152,8 @@ public final class ProtocolClient: Sendable {
         self.wallClock = wallClock
         self.codec = FrameCodec(
             key: configuration.key,
-            maximumFrameSize: min(configuration.maximumFrameSize, FrameCodec.defaultMaximumFrameSize)
+            maximumFrameSize: min(configuration.maximumFrameSize, FrameCodec.defaultMaximumFrameSize),
+            signingKey: configuration.signingKey
         )
         self.replyGuard = Mutex(
             ReplayGuard(window: configuration.replayWindow, notBefore: configuration.replyNotBefore ?? wallClock())

@@ -75,7 +75,8 @@ public final class ProtocolServer<Responder: ProtocolRequestResponder>: Service 
         self.wallClock = wallClock
         self.codec = FrameCodec(
             key: configuration.key,
-            maximumFrameSize: min(configuration.maximumFrameSize, FrameCodec.defaultMaximumFrameSize)
+            maximumFrameSize: min(configuration.maximumFrameSize, FrameCodec.defaultMaximumFrameSize),
+            monitorKey: configuration.monitorKey
         )
         self.replayGuard = Mutex(ReplayGuard(window: configuration.replayWindow, notBefore: wallClock()))
         self.sequencer = Mutex(FrameSequencer())
@@ -225,6 +226,16 @@ public final class ProtocolServer<Responder: ProtocolRequestResponder>: Service 
         let request: Responder.Request
         do throws(ProtocolRejection) {
             try frame.requireRecipient(self.configuration.name)
+            if self.configuration.monitorKey != nil, frame.header.sender == self.configuration.monitorName,
+                !frame.isSignedByMonitor
+            {
+                throw ProtocolRejection(
+                    .badSignature,
+                    "a frame from \(frame.header.sender) without the monitor's signature: monitor_public_key is set "
+                        + "here, so only the monitor's signed frames are accepted under that name (set "
+                        + "monitor_signing_key in the monitor's mmm_mon.conf, or this host holds another common config)"
+                )
+            }
             let now = self.wallClock()
             try self.replayGuard.withLock { replayGuard throws(ProtocolRejection) in
                 try replayGuard.admit(frame.header, now: now)

@@ -46,6 +46,12 @@ public struct ProtocolServerConfiguration: Sendable {
     /// (`127.0.0.1`, `::1`) are refused unless listed. An IPv4 client of a dual-stack IPv6 listener, seen as
     /// `::ffff:a.b.c.d`, is matched by its IPv4 address.
     public var allowedPeers: Set<IPAddress>?
+    /// The monitor's public key (`monitor_public_key`): when set, a frame whose sender is ``monitorName`` is refused
+    /// unless it carries the monitor's signature, so a host that holds only the shared secret cannot give orders as
+    /// the monitor. `nil`: the shared secret is the only proof (MMM's model).
+    public var monitorKey: MonitorPublicKey?
+    /// The sender name the monitor uses (`monitor`).
+    public var monitorName: String = "monitor"
 
     /// Creates a server configuration.
     ///
@@ -62,6 +68,7 @@ public struct ProtocolServerConfiguration: Sendable {
     ///   - maximumConnections: the limit of open connections, ``defaultMaximumConnections`` (64) by default.
     ///   - firstFrameTimeout: how long a new connection may take to send its first frame, 2 s by default.
     ///   - allowedPeers: the peer addresses allowed to connect, `nil` (any) by default.
+    ///   - monitorKey: the monitor's public key; `nil` (no signature required) by default.
     public init(
         name: String,
         host: String,
@@ -74,8 +81,10 @@ public struct ProtocolServerConfiguration: Sendable {
         tls: ProtocolTLS? = nil,
         maximumConnections: Int = Self.defaultMaximumConnections,
         firstFrameTimeout: Duration = .seconds(2),
-        allowedPeers: Set<IPAddress>? = nil
+        allowedPeers: Set<IPAddress>? = nil,
+        monitorKey: MonitorPublicKey? = nil
     ) {
+        self.monitorKey = monitorKey
         self.name = name
         self.host = host
         self.port = port

@@ -6,6 +6,7 @@ import MMMTransport
 import MMMConfig
 import MMMCore
 import MMMDaemon
+import MMMSystem
 
 /// `mmm_agentd`: the agent on every database host (MMM 2.2 compatible config).
 @main
@@ -63,7 +64,7 @@ struct MMMAgentd: AsyncParsableCommand {
         )
         let logger = Logger(label: "mmm_agentd")
         try await Daemon.run(
-            services: [AgentService(settings: settings, logger: logger)],
+            services: [AgentService(settings: settings, logger: logger, clock: .system)],
             configuration: DaemonConfiguration(program: "mmm_agentd", pidFilePath: self.pidFile ?? settings.pidPath),
             logger: logger
         )

@@ -5,6 +5,7 @@ import MMMConfig
 import MMMCore
 import MMMDaemon
 import MMMMonitor
+import MMMSystem
 import MMMTransport
 
 /// `mmm_mond`: the monitor (MMM 2.2 compatible config).
@@ -45,12 +46,32 @@ struct MMMMond: AsyncParsableCommand {
     @Option(help: ArgumentHelp("With --daemon: the log file.", valueName: "FILE"))
     var logFile: String = "/var/log/mysql-mmm/mmm_mond.log"
 
+    @Option(
+        help: ArgumentHelp(
+            "Make a new signing key in FILE (mode 600; never overwritten), print the monitor_public_key line for "
+                + "mmm_common.conf, and exit. Set `monitor_signing_key FILE` in <monitor>.",
+            valueName: "FILE"
+        )
+    )
+    var generateSigningKey: String?
+
+    @Option(help: ArgumentHelp("Print the monitor_public_key line of the signing key in FILE, and exit.", valueName: "FILE"))
+    var printPublicKey: String?
+
     static func main() async {
         // MMM's syntax: mmm_mond [@CLUSTER].
         await self.main(Daemonizer.expandingClusterShorthand(CommandLine.arguments))
     }
 
     func run() async throws {
+        if let path = self.generateSigningKey {
+            print(SigningKeyFile.configurationLine(for: try SigningKeyFile.create(at: path)))
+            return
+        }
+        if let path = self.printPublicKey {
+            print(SigningKeyFile.configurationLine(for: try SigningKeyFile.read(at: path)))
+            return
+        }
         let level = try DaemonLogging.level(named: self.logLevel)
         let configuration = try ConfigDirectory(path: self.configDir).loadMonitor(cluster: self.cluster)
         let settings = try MonitorSettings(configuration: configuration)
@@ -62,7 +83,7 @@ struct MMMMond: AsyncParsableCommand {
             DaemonLoggingConfiguration(program: "mmm_mond", host: nil, cluster: self.cluster, level: level)
         )
         let logger = Logger(label: "mmm_mond")
-        let monitor = MonitorService(settings: settings, logger: logger)
+        let monitor = MonitorService(settings: settings, logger: logger, clock: .system)
         let control = ControlServer(
             configuration: .control(settings.control, tls: try settings.control.tls.map { try ProtocolTLS(files: $0) }),
             handler: monitor,

@@ -2,6 +2,7 @@ import Logging
 import MMMTransport
 import MMMCore
 import MMMProtocol
+import MMMSystem
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -147,4 +148,67 @@ struct ProtocolClientTests {
             #expect(error?.message.contains("stale") == true)
         }
     }
+}
+
+/// Review item of issue 11: the agent's replay window is 1 s of wall-clock time, and a step of the writer's clock
+/// made it refuse every monitor frame (and fence itself with no failover following). Frames are now stamped and
+/// checked with ``MMMSystem/MMMClock``'s wall time, which a step does not move.
+@Suite struct ClockStepTests {
+    @Test("an agent whose host clock steps 10 s either way still accepts the monitor's frames (1 s window)", .timeLimit(.minutes(1)))
+    func agentClockStep() async throws {
+        let hand = HandStepClock()
+        let agentClock = MMMClock(monotonic: { MMMClock.system.now.sinceOrigin }, realtime: hand.realtime)
+        var configuration = makeServerConfiguration()
+        configuration.replayWindow = .seconds(1)
+        let server = AgentServer(
+            configuration: configuration,
+            handler: ClosureAgentHandler.pinging,
+            logger: LogCapture().makeLogger(),
+            wallClock: { ProtocolTimestamp(millisecondsSince1970: agentClock.wallMilliseconds) }
+        )
+        let client = makeMonitorClient(logger: LogCapture().makeLogger())
+        try await withRunningServer(server) { agent in
+            let first = try await client.send(.ping, to: agent)
+            #expect(first == .pong(AgentPong(uptimeMilliseconds: 42)))
+            for step in [Int64(10_000), -20_000, 10_000] {
+                hand.step(milliseconds: step)
+                let answer = try await client.send(.ping, to: agent)
+                #expect(answer == .pong(AgentPong(uptimeMilliseconds: 42)), "after a step of \(step) ms")
+            }
+        }
+    }
+
+    @Test("the raw real-time clock would refuse them: the test can fail", .timeLimit(.minutes(1)))
+    func rawClockRefuses() async throws {
+        let hand = HandStepClock()
+        var configuration = makeServerConfiguration()
+        configuration.replayWindow = .seconds(1)
+        let capture = LogCapture()
+        let server = AgentServer(
+            configuration: configuration,
+            handler: ClosureAgentHandler.pinging,
+            logger: capture.makeLogger(),
+            wallClock: { ProtocolTimestamp(millisecondsSince1970: hand.realtime()) }
+        )
+        let client = makeMonitorClient(logger: LogCapture().makeLogger())
+        try await withRunningServer(server) { agent in
+            let first = try await client.send(.ping, to: agent)
+            #expect(first == .pong(AgentPong(uptimeMilliseconds: 42)))
+            hand.step(milliseconds: 10_000)
+            // The agent drops the connection of a frame it refuses; its log says why.
+            await #expect(throws: MMMError.self) { try await client.send(.ping, to: agent) }
+            #expect(capture.rejectionReasons.contains("stale"))
+        }
+    }
+}
+
+/// The host's real-time clock, stepped by hand on top of the real one.
+final class HandStepClock: Sendable {
+    private let offset = Mutex(Int64(0))
+
+    /// The real time plus every step so far.
+    var realtime: @Sendable () -> Int64 { { MMMClock.realtimeMilliseconds() + self.offset.withLock { $0 } } }
+
+    /// Steps the clock.
+    func step(milliseconds: Int64) { self.offset.withLock { $0 += milliseconds } }
 }

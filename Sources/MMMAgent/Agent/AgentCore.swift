@@ -5,6 +5,7 @@ import MMMProtocol
 import MMMTransport
 import MariaDBClient
 import NIOConcurrencyHelpers
+import MMMSystem
 
 extension AgentRequest {
     /// True for `setStatus`, which renews the lease with the roles it carries.
@@ -36,7 +37,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
     /// The resolved settings.
     public let settings: AgentSettings
     private let state: NIOLockedValueBox<State>
-    private let origin = ContinuousClock.now
+    private let clock: MMMClock
     private let endpoints: any EndpointProvider
     /// Writer-IP changes and the promotion's `read_only=OFF` one at a time with a fence order's IP drop (which comes
     /// before its `read_only=ON`): a fence that arrives while the writer IP is being taken waits for that to end,
@@ -53,14 +54,16 @@ public final class AgentCore: AgentRequestHandling, Sendable {
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
-    /// Creates the agent from its settings and the parts it drives.
+    /// Creates the agent from its settings and the parts it drives; `clock` is the one clock it reads.
     public init(
         settings: AgentSettings,
         endpoints: any EndpointProvider,
         executor: MariaDBExecutor,
         peers: AgentClient,
-        logger: Logger
+        logger: Logger,
+        clock: MMMClock = .system
     ) {
+        self.clock = clock
         self.settings = settings
         self.state = NIOLockedValueBox(
             State(
@@ -72,8 +75,8 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         )
         self.endpoints = endpoints
         self.executor = executor
-        self.writeControl = WriteControl(configuration: settings.database, executor: executor, logger: logger)
-        self.replication = ReplicationControl(configuration: settings.database, executor: executor, logger: logger)
+        self.writeControl = WriteControl(configuration: settings.database, executor: executor, logger: logger, clock: clock)
+        self.replication = ReplicationControl(configuration: settings.database, executor: executor, logger: logger, clock: clock)
         self.observer = LocalObserver(
             roleIPs: settings.roleIPs,
             hostNamesByIP: Dictionary(settings.allHosts.map { ($0.ip, $0.name) }, uniquingKeysWith: { first, _ in first }),
@@ -88,11 +91,11 @@ public final class AgentCore: AgentRequestHandling, Sendable {
 
     /// The agent's monotonic time as the core's instants.
     private func now() -> MonitorInstant {
-        MonitorInstant(sinceOrigin: ContinuousClock.now - self.origin)
+        self.clock.now
     }
 
     private var uptimeMilliseconds: UInt64 {
-        UInt64(max(0, (ContinuousClock.now - self.origin).milliseconds))
+        UInt64(max(0, self.clock.now.sinceOrigin.milliseconds))
     }
 
     // MARK: - Requests
@@ -254,7 +257,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
     /// the next cross-check.
     private func reachServer(_ name: String, _ target: MariaDBConfiguration) async -> ReachReport {
         var failure = ""
-        let started = ContinuousClock.now
+        let started = self.clock.now
         for attempt in 0..<2 {
             let connection: MariaDBConnection
             do {
@@ -262,7 +265,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             } catch {
                 // A connect that failed fast may have been a session killed in its handshake (a writer fencing itself
                 // kills client sessions): once more. One that timed out is not repeated.
-                if attempt == 0, ContinuousClock.now - started < .milliseconds(500) {
+                if attempt == 0, self.clock.now - started < .milliseconds(500) {
                     failure = "\(error)"
                     continue
                 }
@@ -325,7 +328,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             self.recordError(message)
             throw MMMError(.commandFailed, message)
         }
-        let sqlStarted = ContinuousClock.now
+        let sqlStarted = self.clock.now
         do {
             let report: MMMAgent.FenceReport
             do {
@@ -333,7 +336,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
                     FenceOptions(sparedUsers: self.settings.sparedUsers, maxAttempts: 1, deadline: Self.fenceOrderSQLDeadline)
                 )
             } catch let error as MMMError where [.connectionLost, .connectionFailed].contains(error.code)
-                && ContinuousClock.now - sqlStarted < Self.fenceOrderSQLDeadline / 2
+                && self.clock.now - sqlStarted < Self.fenceOrderSQLDeadline / 2
             {
                 // A connection lost in its handshake is most often this host's own convergence round fencing at the
                 // same moment (the status without the writer role came first): it kills every client session, ours
@@ -341,7 +344,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
                 report = try await self.writeControl.fence(
                     FenceOptions(
                         sparedUsers: self.settings.sparedUsers, maxAttempts: 1,
-                        deadline: Self.fenceOrderSQLDeadline - (ContinuousClock.now - sqlStarted)
+                        deadline: Self.fenceOrderSQLDeadline - (self.clock.now - sqlStarted)
                     )
                 )
             }
@@ -691,12 +694,12 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             "Writer lease lost: fencing this host",
             metadata: [LogKey.host: "\(self.settings.this.name)", LogKey.error: "\(reason)"]
         )
-        let started = ContinuousClock.now
+        let started = self.clock.now
         let deadline = self.settings.lease.fenceDeadline
         let writerIPs = self.settings.roleIPs.filter { $0.role == self.settings.writerRole }
         _ = try? await self.writerIPChanges.run {
             for roleIP in writerIPs {
-                let left = max(.milliseconds(200), deadline - (ContinuousClock.now - started))
+                let left = max(.milliseconds(200), deadline - (self.clock.now - started))
                 do {
                     try await self.endpoints.release(role: roleIP.role, ip: roleIP.ip, deadline: left)
                 } catch {
@@ -704,7 +707,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
                 }
             }
             do {
-                let left = max(.milliseconds(500), deadline - (ContinuousClock.now - started))
+                let left = max(.milliseconds(500), deadline - (self.clock.now - started))
                 _ = try await self.writeControl.fence(
                     FenceOptions(sparedUsers: self.settings.sparedUsers, maxAttempts: 1, deadline: left)
                 )
@@ -716,7 +719,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             "Lease fence done: it stays fenced until the monitor gives the writer role under a newer epoch",
             metadata: [
                 LogKey.host: "\(self.settings.this.name)",
-                "mmm.fence_ms": "\((ContinuousClock.now - started).milliseconds)",
+                "mmm.fence_ms": "\((self.clock.now - started).milliseconds)",
             ]
         )
         self.wake.yield()

@@ -16,12 +16,18 @@ public struct AgentService: Service {
     public let settings: AgentSettings
     private let logger: Logger
     private let replayWindow: Duration
+    private let clock: MMMClock
 
     /// Creates the service.
     ///
-    /// - Parameter replayWindow: how old (or far ahead) a monitor frame may be; it bounds how late a delayed message
-    ///   can renew the lease, so it must stay below the lease's `maximumClockSkew`.
-    public init(settings: AgentSettings, logger: Logger, replayWindow: Duration = .seconds(1)) {
+    /// - Parameters:
+    ///   - settings: the resolved configuration.
+    ///   - logger: the agent's logger.
+    ///   - replayWindow: how old (or far ahead) a monitor frame may be; it bounds how late a delayed message can
+    ///     renew the lease, so it must stay below the lease's `maximumClockSkew`.
+    ///   - clock: the one clock the agent reads (the system's in `mmm_agentd`).
+    public init(settings: AgentSettings, logger: Logger, replayWindow: Duration = .seconds(1), clock: MMMClock = .system) {
+        self.clock = clock
         self.settings = settings
         self.logger = logger
         self.replayWindow = replayWindow
@@ -45,7 +51,7 @@ public struct AgentService: Service {
         case .vip:
             let provider = try VIPEndpointProvider(
                 configuration: VIPEndpointConfiguration(interface: settings.clusterInterface), runner: runner,
-                logger: self.logger
+                logger: self.logger, clock: self.clock
             )
             vip = provider
             endpoints = provider
@@ -66,7 +72,8 @@ public struct AgentService: Service {
         )
         let core = AgentCore(
             settings: settings, endpoints: endpoints, executor: executor, peers: AgentClient(client: client),
-            logger: self.logger
+            logger: self.logger,
+            clock: self.clock
         )
         // The connection limit and the first-frame deadline are the configuration's defaults (64, 2 s). No
         // allow-list (`allowedPeers`): the agent does not know the monitor's address. `<monitor>` is in
@@ -75,11 +82,17 @@ public struct AgentService: Service {
         let server = AgentServer(
             configuration: ProtocolServerConfiguration(
                 name: settings.this.name, host: settings.this.ip, port: settings.this.agentPort, key: key,
-                replayWindow: self.replayWindow, tls: tls
+                replayWindow: self.replayWindow, tls: tls, monitorKey: settings.monitorKey
             ),
             handler: core,
             logger: self.logger
         )
+        if settings.monitorKey == nil, settings.sharedSecret {
+            self.logger.warning(
+                "monitor_public_key is not set: any host that holds agent_secret can give this agent orders as the monitor; set monitor_public_key in mmm_common.conf (docs/configuration.md)",
+                metadata: [LogKey.host: "\(settings.this.name)"]
+            )
+        }
         self.logger.notice(
             "Agent starting",
             metadata: [

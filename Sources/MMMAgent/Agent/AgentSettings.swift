@@ -1,5 +1,6 @@
 import MMMConfig
 import MMMCore
+import MMMProtocol
 import MariaDBClient
 import MMMTransport
 
@@ -56,6 +57,12 @@ public struct AgentSettings: Sendable {
     public var pidPath: String?
     /// The `<socket> type ssl` files, or `nil` for `type plain`; used by the agent's server and its peer client.
     public var tls: ProtocolTLSFiles?
+    /// `monitor_public_key`: when set, frames that name the monitor as their sender are accepted only with its
+    /// signature (orders, status, lease renewals); `nil` leaves the shared secret as the only proof.
+    public var monitorKey: MonitorPublicKey?
+    /// `agent_secret` is set (one key on every host), so without ``monitorKey`` any database host could act as the
+    /// monitor; the agent warns at start.
+    public var sharedSecret: Bool
 
     /// All hosts, this one first.
     public var allHosts: [Host] { [self.this] + self.peers }
@@ -134,6 +141,8 @@ public struct AgentSettings: Sendable {
             && (configuration.roles.first { $0.name == writerRole }?.hosts.contains(thisName) ?? false)
         self.pidPath = thisHost.pidPath
         self.tls = try ProtocolTLSFiles(socket: configuration.socket)
+        self.monitorKey = try configuration.monitorPublicKey.map { text throws(MMMError) in try MonitorPublicKey(text: text) }
+        self.sharedSecret = configuration.agentSecret != nil
     }
 }
 

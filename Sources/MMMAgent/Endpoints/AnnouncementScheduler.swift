@@ -1,4 +1,6 @@
 import Logging
+import MMMCore
+import MMMSystem
 import Synchronization
 
 /// Sends the gratuitous ARP announcements of acquired IPs in the background, in a task group that ``run()`` owns.
@@ -37,6 +39,7 @@ final class AnnouncementScheduler: Sendable {
     private let commandDeadline: Duration
     private let send: @Sendable (String, Duration) async throws -> Void
     private let logger: Logger
+    private let clock: MMMClock
 
     /// Creates a scheduler that announces each IP `count` times, `interval` apart, by calling `send` with the IP and
     /// a deadline (at most `commandDeadline`).
@@ -45,8 +48,10 @@ final class AnnouncementScheduler: Sendable {
         interval: Duration,
         commandDeadline: Duration,
         logger: Logger,
+        clock: MMMClock = .system,
         send: @escaping @Sendable (String, Duration) async throws -> Void
     ) {
+        self.clock = clock
         self.commandDeadline = commandDeadline
         (self.jobs, self.jobsContinuation) = AsyncStream.makeStream(of: Job.self)
         self.count = count
@@ -99,10 +104,10 @@ final class AnnouncementScheduler: Sendable {
 
     /// Announces `ip` in the caller's task (used when ``run()`` is not running), skipping what would not finish
     /// before `end`: the address is already added, so a late announcement is dropped rather than failing the call.
-    func announceInline(_ ip: String, until end: ContinuousClock.Instant) async {
+    func announceInline(_ ip: String, until end: MonitorInstant) async {
         for index in 0..<self.count {
             if index > 0 {
-                guard ContinuousClock.now + self.interval < end else {
+                guard self.clock.now + self.interval < end else {
                     self.logger.debug(
                         "gratuitous ARP skipped: deadline",
                         metadata: ["endpoint.ip": "\(ip)", "endpoint.skipped": "\(self.count - index)"]
@@ -111,7 +116,7 @@ final class AnnouncementScheduler: Sendable {
                 }
                 do { try await Task.sleep(for: self.interval) } catch { return }
             }
-            let left = end - ContinuousClock.now
+            let left = end - self.clock.now
             guard left > .zero else { return }
             await self.sendLogging(ip, deadline: min(left, self.commandDeadline))
         }

@@ -1,4 +1,5 @@
 import MMMCore
+import MMMSystem
 
 /// Realizes the IPs of the roles a host holds (DESIGN.md §5): the agent calls it to take and give up a role's address.
 ///
@@ -53,19 +54,22 @@ extension EndpointProvider {
 /// The time left of one call's deadline, shared by the commands the call runs.
 struct DeadlineBudget {
     /// When the call must be done.
-    let end: ContinuousClock.Instant
+    let end: MonitorInstant
     /// What the call is doing, for the timeout message.
     let what: String
+    /// The clock the budget is measured on.
+    let clock: MMMClock
 
-    /// Starts a budget of `deadline` from now.
-    init(_ deadline: Duration, what: String) {
-        self.end = ContinuousClock.now + deadline
+    /// Starts a budget of `deadline` from now on `clock`.
+    init(_ deadline: Duration, what: String, clock: MMMClock = .system) {
+        self.clock = clock
+        self.end = clock.now + deadline
         self.what = what
     }
 
     /// The time left, or a ``MMMError/Code/timedOut`` error when none is.
     func remaining() throws -> Duration {
-        let left = self.end - ContinuousClock.now
+        let left = self.end - self.clock.now
         guard left > .zero else {
             throw MMMError(.timedOut, "\(self.what) did not finish before its deadline")
         }

@@ -24,12 +24,15 @@ public final class VIPEndpointProvider: EndpointProvider {
     private let commands: VIPCommands
     private let announcer: AnnouncementScheduler
     private let logger: Logger
+    private let clock: MMMClock
 
-    /// Creates a provider; the configuration is validated here, so a bad interface name fails at startup.
+    /// Creates a provider; the configuration is validated here, so a bad interface name fails at startup. `clock`
+    /// bounds the announcements made inline.
     ///
     /// - Throws: ``MMMError/Code/invalidArgument`` for a bad interface, namespace, path or timing.
-    public init(configuration: VIPEndpointConfiguration, runner: CommandRunner, logger: Logger) throws {
+    public init(configuration: VIPEndpointConfiguration, runner: CommandRunner, logger: Logger, clock: MMMClock = .system) throws {
         try configuration.validate()
+        self.clock = clock
         self.configuration = configuration
         self.runner = runner
         self.logger = logger
@@ -40,7 +43,8 @@ public final class VIPEndpointProvider: EndpointProvider {
             count: configuration.announcements.count,
             interval: configuration.announcements.interval,
             commandDeadline: configuration.announcements.commandDeadline,
-            logger: logger
+            logger: logger,
+            clock: clock
         ) { ip, deadline in
             let command = commands.announce(ip)
             let result = try await runner.run(command.executable, command.arguments, deadline: deadline)
@@ -82,7 +86,7 @@ public final class VIPEndpointProvider: EndpointProvider {
         try EndpointArguments.validateRoleName(role)
         try EndpointArguments.validateIPv4(ip)
         let interface = self.configuration.interface
-        let budget = DeadlineBudget(deadline, what: "acquiring \(ip) on \(interface) for role \(role)")
+        let budget = DeadlineBudget(deadline, what: "acquiring \(ip) on \(interface) for role \(role)", clock: self.clock)
         let metadata: Logger.Metadata = ["endpoint.role": "\(role)", "endpoint.ip": "\(ip)", "endpoint.interface": "\(interface)"]
         if try await self.heldAddresses(budget).contains(ip) {
             self.logger.debug("endpoint already held", metadata: metadata)
@@ -116,7 +120,7 @@ public final class VIPEndpointProvider: EndpointProvider {
         try EndpointArguments.validateRoleName(role)
         try EndpointArguments.validateIPv4(ip)
         let interface = self.configuration.interface
-        let budget = DeadlineBudget(deadline, what: "releasing \(ip) on \(interface) for role \(role)")
+        let budget = DeadlineBudget(deadline, what: "releasing \(ip) on \(interface) for role \(role)", clock: self.clock)
         // An announcement that left after the delete would send neighbours back to this host.
         await self.announcer.stop(ip)
         let deleted = try await self.run(self.commands.addressDelete(ip), budget)
@@ -141,7 +145,7 @@ public final class VIPEndpointProvider: EndpointProvider {
     public func holds(role: String, ip: String, deadline: Duration) async throws -> Bool {
         try EndpointArguments.validateRoleName(role)
         try EndpointArguments.validateIPv4(ip)
-        let budget = DeadlineBudget(deadline, what: "reading the addresses of \(self.configuration.interface)")
+        let budget = DeadlineBudget(deadline, what: "reading the addresses of \(self.configuration.interface)", clock: self.clock)
         return try await self.heldAddresses(budget).contains(ip)
     }
 
@@ -160,7 +164,7 @@ public final class VIPEndpointProvider: EndpointProvider {
     /// - Throws: ``MMMError/Code/commandFailed`` when the interface cannot be read (it does not exist, `ip` is
     ///   missing); ``MMMError/Code/timedOut`` past `deadline`.
     public func heldAddresses(deadline: Duration) async throws -> Set<String> {
-        try await self.heldAddresses(DeadlineBudget(deadline, what: "reading the addresses of \(self.configuration.interface)"))
+        try await self.heldAddresses(DeadlineBudget(deadline, what: "reading the addresses of \(self.configuration.interface)", clock: self.clock))
     }
 
     /// Sends the gratuitous ARP announcements of `ip` again, in the background (inline, within `deadline`, when
@@ -171,7 +175,7 @@ public final class VIPEndpointProvider: EndpointProvider {
     public func announce(ip: String, deadline: Duration) async throws {
         try EndpointArguments.validateIPv4(ip)
         if !self.announcer.schedule(ip) {
-            await self.announcer.announceInline(ip, until: ContinuousClock.now + deadline)
+            await self.announcer.announceInline(ip, until: self.clock.now + deadline)
         }
     }
 

@@ -1,6 +1,7 @@
 import Logging
 import MMMCore
 import MariaDBClient
+import MMMSystem
 
 /// Where ``ReplicationControl/repoint(_:)`` points a host.
 public struct RepointRequest: Sendable, Hashable {
@@ -89,6 +90,7 @@ public struct ReplicationControl: Sendable {
     public let configuration: MariaDBConfiguration
     private let server: ServerAccess
     private let logger: Logger
+    private let clock: MMMClock
 
     /// Creates the replication control of the server `configuration` points at.
     ///
@@ -96,11 +98,14 @@ public struct ReplicationControl: Sendable {
     ///   - configuration: the server and an administrative account (`REPLICATION SLAVE ADMIN` at least).
     ///   - executor: runs the blocking client calls.
     ///   - logger: receives one `info` line per repoint; defaults to a logger that drops everything.
+    ///   - clock: times the repoint's deadline and confirmation.
     public init(
         configuration: MariaDBConfiguration,
         executor: MariaDBExecutor,
-        logger: Logger = Logger(label: "mmm.agent.replication", factory: { _ in SwiftLogNoOpLogHandler() })
+        logger: Logger = Logger(label: "mmm.agent.replication", factory: { _ in SwiftLogNoOpLogHandler() }),
+        clock: MMMClock = .system
     ) {
+        self.clock = clock
         self.configuration = configuration
         self.server = ServerAccess(configuration: configuration, executor: executor)
         self.logger = logger
@@ -130,8 +135,8 @@ public struct ReplicationControl: Sendable {
     ///   when asked to follow itself; ``MMMError/Code/timedOut`` for a statement past its deadline (`STOP SLAVE`: R8);
     ///   connection and privilege errors.
     public func repoint(_ request: RepointRequest) async throws -> RepointReport {
-        let started = ContinuousClock.now
-        let budget = DeadlineBudget(request.deadline, what: "repointing \(self.name) to \(request.writer)")
+        let started = self.clock.now
+        let budget = DeadlineBudget(request.deadline, what: "repointing \(self.name) to \(request.writer)", clock: self.clock)
         if request.writerHost == self.configuration.host && request.writerPort == self.configuration.port
             && self.configuration.unixSocket == nil
         {
@@ -186,7 +191,7 @@ public struct ReplicationControl: Sendable {
             let (status, replicating) = try await self.confirm(request, on: connection, budget: budget, mode: mode)
             let report = RepointReport(
                 host: self.name, writer: request.writer, mode: mode, action: action, replicating: replicating,
-                status: status, duration: ContinuousClock.now - started
+                status: status, duration: self.clock.now - started
             )
             self.logger.info(
                 "repointed replication by GTID",
@@ -211,9 +216,9 @@ public struct ReplicationControl: Sendable {
         mode: GTIDStartPosition
     ) async throws -> (ReplicaStatus?, Bool) {
         guard request.confirmWithin > .zero else { return (nil, false) }
-        var end = min(ContinuousClock.now + request.confirmWithin, budget.end)
+        var end = min(self.clock.now + request.confirmWithin, budget.end)
         var last: ReplicaStatus?
-        var healthySince: ContinuousClock.Instant?
+        var healthySince: MonitorInstant?
         while true {
             _ = try budget.remaining()
             let statuses = try await connection.replicaStatusesSettled()
@@ -247,7 +252,7 @@ public struct ReplicationControl: Sendable {
             if status.ioThread == .yes && status.sqlThreadRunning {
                 // The IO thread shows Yes once connected, before the master answers the GTID request, so a refusal
                 // (1236) can follow a few milliseconds later: only a Yes that lasts proves the master accepted.
-                let now = ContinuousClock.now
+                let now = self.clock.now
                 let since = healthySince ?? now
                 healthySince = since
                 if now - since >= Self.settle { return (status, true) }
@@ -255,7 +260,7 @@ public struct ReplicationControl: Sendable {
             } else {
                 healthySince = nil
             }
-            guard ContinuousClock.now < end else { return (last, false) }
+            guard self.clock.now < end else { return (last, false) }
             try await Task.sleep(for: .milliseconds(100))
         }
     }

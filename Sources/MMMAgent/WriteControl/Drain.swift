@@ -98,11 +98,12 @@ extension WriteControl {
     /// - Throws: ``MMMError`` naming the server when it cannot be asked (connect, privileges, deadline of one
     ///   statement), or ``MMMError/Code/invalidArgument`` when it has no replication connection from the old writer.
     public func drain(_ request: DrainRequest) async throws -> DrainReport {
-        let started = ContinuousClock.now
+        let started = self.clock.now
         // Statements get a short grace beyond the timeout, so that the status read after the last wait slice can
         // still report "not drained" with positions instead of failing; the waiting itself ends at the timeout.
         let budget = DeadlineBudget(
-            request.timeout + Self.drainReadGrace, what: "draining \(self.name) from \(request.oldWriter)"
+            request.timeout + Self.drainReadGrace, what: "draining \(self.name) from \(request.oldWriter)",
+            clock: self.clock
         )
         guard request.waitSlice > .zero else {
             throw MMMError(.invalidArgument, "drain of \(self.name): waitSlice must be positive, got \(request.waitSlice)")
@@ -120,7 +121,7 @@ extension WriteControl {
     private func drainLoop(
         _ request: DrainRequest,
         budget: DeadlineBudget,
-        started: ContinuousClock.Instant,
+        started: MonitorInstant,
         status statusConnection: MariaDBConnection,
         waiter: MariaDBConnection
     ) async throws -> DrainReport {
@@ -144,7 +145,7 @@ extension WriteControl {
                     host: self.name, oldWriter: request.oldWriter, connectionName: replica.connectionName,
                     result: result, received: replica.gtidIOPos, applied: replica.gtidSlavePos,
                     target: request.targetPosition, startedSQLThread: startedSQLThread,
-                    duration: ContinuousClock.now - started, relayLogAtRisk: snapshot.nextStep == .stuckBothStopped
+                    duration: self.clock.now - started, relayLogAtRisk: snapshot.nextStep == .stuckBothStopped
                 )
             }
             switch snapshot.nextStep {
@@ -179,7 +180,7 @@ extension WriteControl {
                 )
                 continue
             case .wait(let position):
-                let left = started + request.timeout - ContinuousClock.now
+                let left = started + request.timeout - self.clock.now
                 guard left > .zero else {
                     let waited = lastWaitedFor.map { " (waited for \($0))" } ?? ""
                     let result = DrainResult.notDrained(

@@ -65,8 +65,8 @@ extension WriteControl {
             throw MMMError(.invalidArgument, "fence of \(self.name): maxAttempts must be at least 1, got \(options.maxAttempts)")
         }
         for user in options.sparedUsers { try SQLValidation.requireUser(user, "account spared by the fence") }
-        let started = ContinuousClock.now
-        let budget = DeadlineBudget(options.deadline, what: "fencing \(self.name) (read_only=ON and killing sessions)")
+        let started = self.clock.now
+        let budget = DeadlineBudget(options.deadline, what: "fencing \(self.name) (read_only=ON and killing sessions)", clock: self.clock)
         let (wholeSeconds, attoseconds) = options.lockWaitTimeout.components
         let lockWaitSeconds = max(1, wholeSeconds + (attoseconds > 0 ? 1 : 0))
         // Long enough for the server's own lock wait to end first, so that a held SET fails with 1205, not a cut socket.
@@ -130,7 +130,7 @@ extension WriteControl {
             await connection.close()
             let report = FenceReport(
                 host: self.name, wasReadOnly: wasReadOnly, killedSessions: killed, readOnlyAttempts: attempts,
-                duration: ContinuousClock.now - started
+                duration: self.clock.now - started
             )
             self.logger.info(
                 "fenced: read_only is ON and client sessions are killed",

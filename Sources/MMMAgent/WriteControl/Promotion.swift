@@ -74,7 +74,7 @@ extension WriteControl {
     ///   `STOP SLAVE` outlives its deadline (the IO thread is then stopped, the SQL thread may still run: kill the
     ///   session blocking it and retry), and connection errors.
     public func promote(_ request: PromotionRequest, gate: WritableGate? = nil) async throws -> PromotionReport {
-        let started = ContinuousClock.now
+        let started = self.clock.now
         var drainReport: DrainReport?
         var finalDrain: DrainReport?
         var stoppedConnection: String?
@@ -82,7 +82,7 @@ extension WriteControl {
             let first = try await self.drain(drainRequest)
             try self.requireDrained(first, for: drainRequest)
             drainReport = first
-            let stopBudget = DeadlineBudget(request.stopReplicaDeadline, what: "STOP SLAVE IO_THREAD on \(self.name)")
+            let stopBudget = DeadlineBudget(request.stopReplicaDeadline, what: "STOP SLAVE IO_THREAD on \(self.name)", clock: self.clock)
             try await self.server.withConnection(readTimeout: request.stopReplicaDeadline, within: stopBudget) {
                 connection in
                 try await self.stopReplica(connection, first.connectionName, .io, request.stopReplicaDeadline)
@@ -94,7 +94,7 @@ extension WriteControl {
             let final = try await self.drain(finalRequest)
             try self.requireDrained(final, for: finalRequest)
             finalDrain = final
-            let sqlBudget = DeadlineBudget(request.stopReplicaDeadline, what: "STOP SLAVE on \(self.name)")
+            let sqlBudget = DeadlineBudget(request.stopReplicaDeadline, what: "STOP SLAVE on \(self.name)", clock: self.clock)
             try await self.server.withConnection(readTimeout: request.stopReplicaDeadline, within: sqlBudget) {
                 connection in
                 // The connection stays configured but stopped: the writer replicates from nobody until the monitor
@@ -106,7 +106,7 @@ extension WriteControl {
             stoppedConnection = first.connectionName
         }
 
-        let budget = DeadlineBudget(request.stepDeadline, what: "read_only=OFF on \(self.name)")
+        let budget = DeadlineBudget(request.stepDeadline, what: "read_only=OFF on \(self.name)", clock: self.clock)
         let turnWritable = { @Sendable () async throws -> (binlog: GTIDPosition, slave: GTIDPosition) in
             try await self.turnWritable(request, budget)
         }
@@ -121,7 +121,7 @@ extension WriteControl {
         }
         let report = PromotionReport(
             host: self.name, drain: drainReport, finalDrain: finalDrain, stoppedConnection: stoppedConnection,
-            gtidBinlogPos: positions.binlog, gtidSlavePos: positions.slave, duration: ContinuousClock.now - started
+            gtidBinlogPos: positions.binlog, gtidSlavePos: positions.slave, duration: self.clock.now - started
         )
         self.logger.info(
             "promoted: read_only is OFF",

@@ -1,6 +1,7 @@
 import Logging
 import MMMCore
 import MariaDBClient
+import MMMSystem
 
 /// Write control on one MariaDB server: losing the writer role (``fence(_:)``), draining the relay log before gaining
 /// it (``drain(_:)``), and gaining it (``promote(_:gate:)``). See `docs/write-control.md` for each sequence and the rule
@@ -16,6 +17,8 @@ public struct WriteControl: Sendable {
     public let configuration: MariaDBConfiguration
     let server: ServerAccess
     let logger: Logger
+    /// Times every step's deadline and duration.
+    let clock: MMMClock
 
     /// Creates the write control of the server `configuration` points at.
     ///
@@ -25,11 +28,14 @@ public struct WriteControl: Sendable {
     ///   - executor: runs the blocking client calls (see ``MariaDBExecutor``).
     ///   - logger: receives one `info` line per completed step; metadata never contains passwords. Defaults to a
     ///     logger that drops everything.
+    ///   - clock: times every step's deadline and duration.
     public init(
         configuration: MariaDBConfiguration,
         executor: MariaDBExecutor,
-        logger: Logger = Logger(label: "mmm.agent.write-control", factory: { _ in SwiftLogNoOpLogHandler() })
+        logger: Logger = Logger(label: "mmm.agent.write-control", factory: { _ in SwiftLogNoOpLogHandler() }),
+        clock: MMMClock = .system
     ) {
+        self.clock = clock
         self.configuration = configuration
         self.server = ServerAccess(configuration: configuration, executor: executor)
         self.logger = logger
@@ -80,13 +86,16 @@ extension MariaDBConnection {
     /// `SHOW ALL SLAVES STATUS`, read again (every 50 ms, for up to `patience`) while an IO thread is still
     /// `Preparing`, which 10.11 shows for a moment right after `START SLAVE [IO_THREAD]` (seen on the bench).
     func replicaStatusesSettled(patience: Duration = .seconds(1)) async throws -> [ReplicaStatus] {
-        let end = ContinuousClock.now + patience
+        // Counted in reads rather than timed: each read has its own deadline, so the whole wait stays bounded.
+        let interval = Duration.milliseconds(50)
+        var reads = 0
         while true {
             let statuses = try await self.replicaStatuses()
-            guard statuses.contains(where: { $0.ioThread == .preparing }), ContinuousClock.now < end else {
+            reads += 1
+            guard statuses.contains(where: { $0.ioThread == .preparing }), interval * reads < patience else {
                 return statuses
             }
-            try await Task.sleep(for: .milliseconds(50))
+            try await Task.sleep(for: interval)
         }
     }
 

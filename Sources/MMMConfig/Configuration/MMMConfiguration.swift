@@ -25,6 +25,10 @@ public struct MMMConfiguration: Sendable, Hashable {
     /// `agent_secret` (swift-mmm): the key that authenticates monitor⇄agent and control messages.
     /// When absent, see ``protocolSecret(forHost:)``.
     public var agentSecret: Secret?
+    /// `monitor_public_key` (swift-mmm): the monitor's Ed25519 public key in base64. When set, agents accept orders
+    /// and lease renewals only in frames the monitor signed with the private half (`monitor_signing_key`), so a
+    /// database host that holds `agent_secret` cannot act as the monitor.
+    public var monitorPublicKey: String?
     /// `lease_timeout` (swift-mmm), default 3 s: how long the writer's agent keeps writing without hearing the monitor.
     public var leaseTimeout: Duration = .seconds(3)
     /// `lease_safety_margin` (swift-mmm), default 1 s: added to `lease_timeout` before the monitor

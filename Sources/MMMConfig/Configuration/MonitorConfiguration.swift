@@ -12,6 +12,9 @@ public struct MonitorConfiguration: Sendable, Hashable {
     public var binPath: String?
     /// `status_path` (monitor): the persisted state file.
     public var statusPath: String?
+    /// `monitor_signing_key` (swift-mmm, monitor): the file with the monitor's Ed25519 private key; required when
+    /// `monitor_public_key` is set.
+    public var signingKeyPath: String?
     /// `ping_interval`, default 1 s: time between rounds of the network self-check.
     public var pingInterval: Duration = .seconds(1)
     /// `ping_ips` (monitor): if any answers, the monitor has a network.

@@ -9,6 +9,7 @@ enum ConfigSchema {
         "iptables_unblock_cmd", "default_copy_method", "clone_dirs",
         // swift-mmm
         "agent_secret", "lease_timeout", "lease_safety_margin", "failover_policy", "semi_sync_timeout",
+        "monitor_public_key",
     ]
 
     /// Sections that appear at most once and have no name: `<monitor>`, `<socket>`.
@@ -37,7 +38,7 @@ enum ConfigSchema {
             "ip", "port", "pid_path", "bin_path", "status_path", "ping_interval", "ping_ips", "flap_duration",
             "flap_count", "auto_set_online", "kill_host_bin", "careful_startup", "mode", "wait_for_other_master",
             // swift-mmm
-            "failover_policy", "drain_timeout", "drain_timeout_action", "cadence_report_interval",
+            "failover_policy", "drain_timeout", "drain_timeout_action", "cadence_report_interval", "monitor_signing_key",
         ],
         "check": [
             "check_period", "trap_period", "timeout", "restart_after", "max_backlog",

@@ -1,3 +1,4 @@
+import Foundation
 import MMMCore
 
 /// Turns a ``RawConfiguration`` into a typed ``MMMConfiguration``, collecting every problem.
@@ -70,6 +71,17 @@ struct ConfigBuilder {
                 "`agent_secret` is shorter than 16 characters",
                 fix: "use at least 16 random characters, e.g. the output of `openssl rand -hex 32`"
             )
+        }
+        if let value = globals.values["monitor_public_key"] {
+            if let bytes = Data(base64Encoded: value.text), bytes.count == 32 {
+                configuration.monitorPublicKey = value.text
+            } else {
+                self.report(
+                    at: value.location,
+                    "`monitor_public_key` is not a 32-byte key in base64",
+                    fix: "copy the line `mmm_mond --generate-signing-key <file>` printed on the monitor's host"
+                )
+            }
         }
         configuration.leaseTimeout =
             self.duration("lease_timeout", in: globals, positive: true) ?? configuration.leaseTimeout
@@ -261,6 +273,7 @@ struct ConfigBuilder {
         monitor.pidPath = self.string("pid_path", in: section, requiredBy: [.monitor])
         monitor.binPath = self.string("bin_path", in: section, requiredBy: [.monitor])
         monitor.statusPath = self.string("status_path", in: section, requiredBy: [.monitor])
+        monitor.signingKeyPath = self.string("monitor_signing_key", in: section)
         monitor.pingInterval = self.duration("ping_interval", in: section, positive: true) ?? monitor.pingInterval
         monitor.pingIPs = self.ipList("ping_ips", in: section, requiredBy: [.monitor]) ?? []
         monitor.flapDuration = self.duration("flap_duration", in: section) ?? monitor.flapDuration

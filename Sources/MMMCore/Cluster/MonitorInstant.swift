@@ -26,6 +26,15 @@ public struct MonitorInstant: Hashable, Comparable, Sendable, Codable, CustomStr
     /// The instant `rhs` after `lhs`.
     public static func + (lhs: Self, rhs: Duration) -> Self { lhs.advanced(by: rhs) }
 
+    /// Moves `lhs` on by `rhs`.
+    public static func += (lhs: inout Self, rhs: Duration) { lhs = lhs.advanced(by: rhs) }
+
+    /// The instant `rhs` before `lhs`.
+    public static func - (lhs: Self, rhs: Duration) -> Self { lhs.advanced(by: .zero - rhs) }
+
+    /// The time from `rhs` to `lhs` (negative when `lhs` is earlier).
+    public static func - (lhs: Self, rhs: Self) -> Duration { lhs.sinceOrigin - rhs.sinceOrigin }
+
     /// Earlier instants sort first.
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.sinceOrigin < rhs.sinceOrigin }
 

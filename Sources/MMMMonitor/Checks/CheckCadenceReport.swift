@@ -71,7 +71,7 @@ struct CheckCadenceWindow: Sendable {
     /// Since the scheduler started.
     var statistics = CheckCadenceStatistics()
     /// When the last probe started.
-    var lastStart: ContinuousClock.Instant?
+    var lastStart: MonitorInstant?
     /// Intervals between probe starts in this window, in microseconds (4 bytes each: 1,000 hosts, 4 checks and a
     /// minute at one probe per second is under 1 MB).
     var intervals: [UInt32] = []
@@ -83,7 +83,7 @@ struct CheckCadenceWindow: Sendable {
     var lastPassed: Bool?
 
     /// Records a probe start at `now`.
-    mutating func started(at now: ContinuousClock.Instant) {
+    mutating func started(at now: MonitorInstant) {
         self.statistics.started += 1
         if let last = self.lastStart {
             let interval = now - last

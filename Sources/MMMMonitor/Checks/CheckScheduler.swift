@@ -28,12 +28,12 @@ public struct CheckEvent: Sendable, Hashable {
     /// What it found.
     public var outcome: CheckOutcome
     /// When the outcome was known.
-    public var at: ContinuousClock.Instant
+    public var at: MonitorInstant
     /// How long the probe took (up to its guard deadline when the guard ended it).
     public var duration: Duration
 
     /// Creates an event.
-    public init(host: String, check: CheckKind, outcome: CheckOutcome, at: ContinuousClock.Instant, duration: Duration) {
+    public init(host: String, check: CheckKind, outcome: CheckOutcome, at: MonitorInstant, duration: Duration) {
         self.host = host
         self.check = check
         self.outcome = outcome
@@ -81,9 +81,10 @@ public final class CheckScheduler: Service, Sendable {
     private let checks: ChecksConfiguration
     private let guardMargin: Duration
     private let logger: Logger
+    private let clock: MMMClock
     /// One lock per (host, check) pair, so that 4,000 pairs do not contend for one; the dictionaries never change.
     private let windows: [String: [CheckKind: NIOLockedValueBox<CheckCadenceWindow>]]
-    private let windowStart: NIOLockedValueBox<ContinuousClock.Instant>
+    private let windowStart: NIOLockedValueBox<MonitorInstant>
 
     /// Creates a scheduler for `probers` (one per host).
     ///
@@ -92,12 +93,15 @@ public final class CheckScheduler: Service, Sendable {
     ///   - checks: each check's `check_period` (the cadence) and `timeout` (the probe's deadline).
     ///   - guardMargin: added to `timeout` for the scheduler's own deadline around each probe.
     ///   - logger: skipped ticks and guard expiries are logged at `notice`.
+    ///   - clock: times the cadence and stamps the events.
     public init(
         probers: [any CheckProbing],
         checks: ChecksConfiguration,
         guardMargin: Duration = .milliseconds(500),
-        logger: Logger = Logger(label: "mmm.monitor.checks")
+        logger: Logger = Logger(label: "mmm.monitor.checks"),
+        clock: MMMClock = .system
     ) {
+        self.clock = clock
         (self.events, self.continuation) = AsyncStream.makeStream(of: CheckEvent.self, bufferingPolicy: .bufferingNewest(4096))
         self.probers = probers
         self.checks = checks
@@ -110,7 +114,7 @@ public final class CheckScheduler: Service, Sendable {
             )
         }
         self.windows = windows
-        self.windowStart = NIOLockedValueBox(.now)
+        self.windowStart = NIOLockedValueBox(clock.now)
     }
 
     /// Creates a scheduler with one ``HostProber`` per `<host>` of `configuration`.
@@ -118,12 +122,13 @@ public final class CheckScheduler: Service, Sendable {
         configuration: MMMConfiguration,
         executor: MariaDBExecutor,
         pinger: ICMPPinger,
-        logger: Logger = Logger(label: "mmm.monitor.checks")
+        logger: Logger = Logger(label: "mmm.monitor.checks"),
+        clock: MMMClock = .system
     ) {
         let probers = configuration.hosts.map { host in
-            HostProber(host: MonitoredHost(host), checks: configuration.checks, executor: executor, pinger: pinger)
+            HostProber(host: MonitoredHost(host), checks: configuration.checks, executor: executor, pinger: pinger, clock: clock)
         }
-        self.init(probers: probers, checks: configuration.checks, logger: logger)
+        self.init(probers: probers, checks: configuration.checks, logger: logger, clock: clock)
     }
 
     /// The counters of `check` on `host` so far.
@@ -137,7 +142,7 @@ public final class CheckScheduler: Service, Sendable {
     /// Hosts are grouped by their latest outcome of that check, so that the intervals of hosts that answer show
     /// whether hosts that hang delay them (they must not).
     public func cadenceReport() -> [CheckCadenceReport] {
-        let now = ContinuousClock.now
+        let now = self.clock.now
         let window = self.windowStart.withLockedValue { start in
             defer { start = now }
             return now - start
@@ -210,7 +215,7 @@ public final class CheckScheduler: Service, Sendable {
         let host = prober.host.name
         let running = NIOLockedValueBox(false)
         await withDiscardingTaskGroup { probes in
-            var next = ContinuousClock.now
+            var next = self.clock.now
             // Logged when the pair starts skipping ticks, and again only after it kept its period for
             // `startsToLogAgain` probes in a row: a dead host whose probes last one period skips every other tick,
             // and 850 of them made 850 log lines a second. The cadence report counts every skipped tick.
@@ -219,7 +224,7 @@ public final class CheckScheduler: Service, Sendable {
             var startsSinceSkip = 0
             while !Task.isCancelled {
                 do {
-                    try await Task.sleep(until: next, clock: .continuous)
+                    try await self.clock.sleep(until: next)
                 } catch {
                     break
                 }
@@ -229,7 +234,7 @@ public final class CheckScheduler: Service, Sendable {
                     return true
                 }
                 if start {
-                    let now = ContinuousClock.now
+                    let now = self.clock.now
                     self.update(host, check) { $0.started(at: now) }
                     probes.addTask {
                         await self.probeOnce(prober, check)
@@ -254,7 +259,7 @@ public final class CheckScheduler: Service, Sendable {
                 next += period
                 // After a stall (a suspended process, an overloaded machine) resume the cadence from now instead of
                 // firing every missed tick at once.
-                let now = ContinuousClock.now
+                let now = self.clock.now
                 if next < now { next = now }
             }
         }
@@ -262,7 +267,7 @@ public final class CheckScheduler: Service, Sendable {
 
     /// One probe raced against the guard deadline; delivers the first outcome and returns when the probe has ended.
     private func probeOnce(_ prober: any CheckProbing, _ check: CheckKind) async {
-        let started = ContinuousClock.now
+        let started = self.clock.now
         let limit = self.checks[check].timeout + self.guardMargin
         let host = prober.host
         await withTaskGroup(of: (CheckOutcome, Bool)?.self) { group in
@@ -283,7 +288,7 @@ public final class CheckScheduler: Service, Sendable {
             group.cancelAll()
             let (outcome, byGuard) = first
             guard !Task.isCancelled else { return }
-            let now = ContinuousClock.now
+            let now = self.clock.now
             self.update(host.name, check) { window in
                 window.statistics.completed += 1
                 if byGuard {

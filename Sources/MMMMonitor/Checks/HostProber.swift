@@ -67,6 +67,7 @@ public final class HostProber: Sendable {
     private let connections = NIOLockedValueBox<[CheckKind: MariaDBConnection]>([:])
     private let killGrace: Duration
     private let eventLoopGroup: any EventLoopGroup
+    private let clock: MMMClock
     /// What the last connect (of any check) found. Until the host answered, and after a connect found nobody by its
     /// deadline, a connect first tests TCP on the event loops. After such a timeout the replication checks also
     /// answer UNKNOWN at once instead of each waiting out a connect of its own; the `mysql` check keeps trying and
@@ -92,14 +93,17 @@ public final class HostProber: Sendable {
     ///   - pinger: sends the ICMP echo of the `ping` check.
     ///   - killGrace: how long a timed-out statement's `KILL QUERY` may take (at most a quarter of a check's `timeout`).
     ///   - eventLoopGroup: runs the TCP connects that test an unanswering host without a blocking thread.
+    ///   - clock: times each probe's deadline.
     public init(
         host: MonitoredHost,
         checks: ChecksConfiguration,
         executor: MariaDBExecutor,
         pinger: ICMPPinger,
         killGrace: Duration = .milliseconds(250),
-        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        clock: MMMClock = .system
     ) {
+        self.clock = clock
         self.host = host
         self.checks = checks
         self.executor = executor
@@ -161,7 +165,7 @@ public final class HostProber: Sendable {
 
     /// Runs `sql` on the check's kept connection (opening one if needed) within `timeout`.
     private func run(_ sql: String, for check: CheckKind, timeout: Duration) async -> Result<MariaDBResult, Failure> {
-        let deadline = ContinuousClock.now + timeout
+        let deadline = self.clock.now + timeout
         var connection = self.connections.withLockedValue { $0.removeValue(forKey: check) }
         var reused = connection != nil
         while true {
@@ -187,7 +191,7 @@ public final class HostProber: Sendable {
             do {
                 // A statement past its deadline is killed within killGrace before the call returns; keep that
                 // inside the check's timeout so that the probe as a whole ends by it.
-                let remaining = deadline - ContinuousClock.now - self.grace(within: timeout)
+                let remaining = deadline - self.clock.now - self.grace(within: timeout)
                 guard remaining > .zero else {
                     await self.keep(current, for: check)
                     return .failure(Failure(phase: .query, error: Self.timeout(timeout, self.host)))
@@ -209,8 +213,8 @@ public final class HostProber: Sendable {
         }
     }
 
-    private func connect(until deadline: ContinuousClock.Instant, timeout: Duration) async -> Result<MariaDBConnection, Failure> {
-        let remaining = deadline - ContinuousClock.now
+    private func connect(until deadline: MonitorInstant, timeout: Duration) async -> Result<MariaDBConnection, Failure> {
+        let remaining = deadline - self.clock.now
         guard remaining > .milliseconds(1) else {
             return .failure(Failure(phase: .connect, error: Self.timeout(timeout, self.host)))
         }
@@ -228,7 +232,7 @@ public final class HostProber: Sendable {
             )
         }
         // What the TCP test left of the budget, not the budget it started with.
-        let left = deadline - ContinuousClock.now
+        let left = deadline - self.clock.now
         guard left > .milliseconds(1) else {
             return .failure(Failure(phase: .connect, error: Self.timeout(timeout, self.host)))
         }

@@ -1,3 +1,5 @@
+import MMMCore
+
 /// When to try an agent again that could not be connected to: after each failure the wait doubles, from `base` up to
 /// ``maximum``; a success starts over. A plain value, time passed in.
 struct AgentBackoff: Sendable, Hashable {
@@ -8,7 +10,7 @@ struct AgentBackoff: Sendable, Hashable {
     /// The wait after the first failure.
     let base: Duration
     private var failures = 0
-    private var next: ContinuousClock.Instant?
+    private var next: MonitorInstant?
 
     /// Creates a backoff whose first wait is `base`.
     init(base: Duration) {
@@ -24,13 +26,13 @@ struct AgentBackoff: Sendable, Hashable {
     }
 
     /// Whether an attempt may start at `now`.
-    func mayTry(at now: ContinuousClock.Instant) -> Bool {
+    func mayTry(at now: MonitorInstant) -> Bool {
         guard let next = self.next else { return true }
         return now >= next
     }
 
     /// An attempt started at `now` could not connect.
-    mutating func failed(at now: ContinuousClock.Instant) {
+    mutating func failed(at now: MonitorInstant) {
         self.failures += 1
         self.next = now + self.wait
     }

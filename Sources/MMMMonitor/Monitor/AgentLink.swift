@@ -2,6 +2,7 @@ import Logging
 import MMMCore
 import MMMDaemon
 import MMMProtocol
+import MMMSystem
 import MMMTransport
 import Synchronization
 
@@ -16,24 +17,27 @@ public final class AgentLink: Sendable {
     private let client: AgentClient
     private let writerRole: String
     private let queue = SerialAccess()
-    private let lastRenewal: Mutex<ContinuousClock.Instant>
-    private let lastDelivered: Mutex<ContinuousClock.Instant>
+    private let lastRenewal: Mutex<MonitorInstant>
+    private let lastDelivered: Mutex<MonitorInstant>
     private let refused = Mutex(false)
+    private let clock: MMMClock
 
-    /// Creates a link over `client` (whose key is this agent's); `writerRole` is the active master role's name.
-    public init(peer: ProtocolPeer, client: AgentClient, writerRole: String) {
+    /// Creates a link over `client` (whose key is this agent's); `writerRole` is the active master role's name;
+    /// `clock` times the renewals.
+    public init(peer: ProtocolPeer, client: AgentClient, writerRole: String, clock: MMMClock) {
         self.peer = peer
         self.client = client
         self.writerRole = writerRole
-        self.lastRenewal = Mutex(.now)
-        self.lastDelivered = Mutex(.now)
+        self.clock = clock
+        self.lastRenewal = Mutex(clock.now)
+        self.lastDelivered = Mutex(clock.now)
     }
 
     /// When the last renewing request that may have reached the agent was started, counting only requests that have
     /// ended (answered, or failed after the connection was made). Unlike ``lastRenewalStarted`` it ignores attempts
     /// still connecting: it tells how long the agent has certainly gone without a renewal, not when its lease can
     /// safely be assumed over (a promotion still uses ``lastRenewalStarted``).
-    public var lastRenewalDelivered: ContinuousClock.Instant { self.lastDelivered.withLock { $0 } }
+    public var lastRenewalDelivered: MonitorInstant { self.lastDelivered.withLock { $0 } }
 
     /// The last request to this agent was refused at connect (`ECONNREFUSED`): the host is up but its agent is not
     /// running, so no lease is kept there and the time since the last renewal proves nothing (bench finding 4).
@@ -44,7 +48,7 @@ public final class AgentLink: Sendable {
     ///
     /// Every monitor message renews the lease once received, but a status without the writer role and a fence order
     /// take the right to write away as they renew it, so they do not count.
-    public var lastRenewalStarted: ContinuousClock.Instant { self.lastRenewal.withLock { $0 } }
+    public var lastRenewalStarted: MonitorInstant { self.lastRenewal.withLock { $0 } }
 
     /// Whether `request`, once received, could let the agent go on writing.
     func renewsWriterLease(_ request: AgentRequest) -> Bool {
@@ -64,7 +68,7 @@ public final class AgentLink: Sendable {
     public func send(_ request: AgentRequest, replyTimeout: Duration) async throws -> AgentResponse {
         try await self.queue.run {
             let renews = self.renewsWriterLease(request)
-            let started = ContinuousClock.now
+            let started = self.clock.now
             let previous = self.lastRenewal.withLock { last in
                 defer { if renews { last = started } }
                 return last

@@ -41,7 +41,7 @@ struct DecisionLoop {
     private var unreachableSince: [String: String] = [:]
     private var hasNetwork = true
     private let settings: MonitorSettings
-    private let clock: MonitorClock
+    private let clock: MMMClock
     private let logger: Logger
 
     /// Resolves the startup state from the status file and the agents' reports.
@@ -49,7 +49,7 @@ struct DecisionLoop {
         settings: MonitorSettings,
         stored: MonitorStatus?,
         observations: [String: MonitorService.AgentObservation],
-        clock: MonitorClock,
+        clock: MMMClock,
         logger: Logger
     ) {
         self.settings = settings
@@ -78,7 +78,7 @@ struct DecisionLoop {
             claims[host] = held
         }
         self.plan = StatusPlan(writerRoleIP: writerIP, claims: claims)
-        self.epoch = max((stored?.epoch ?? 0) + 1, clock.wallMilliseconds)
+        self.epoch = max((stored?.epoch ?? 0) + 1, UInt64(max(0, clock.wallMilliseconds)))
         self.lastSaved = stored
         self.lastReport = stored?.lastFailover
     }
@@ -103,7 +103,7 @@ struct DecisionLoop {
         switch input {
         case .check(let event):
             return self.machine.probeCompleted(
-                host: event.host, check: event.check, outcome: event.outcome, at: self.clock.instant(event.at)
+                host: event.host, check: event.check, outcome: event.outcome, at: event.at
             )
         case .tick:
             return self.machine.tick(at: now)
@@ -275,7 +275,7 @@ struct DecisionLoop {
                 machine: &self.machine,
                 reachableAgents: reachable,
                 now: now,
-                time: { instant in MonitorClock.text(of: clock.date(instant)) },
+                time: { instant in MMMClock.text(of: clock.date(instant)) },
                 failoverReport: self.recorder?.report ?? self.lastReport
             )
             if !outcome.actions.isEmpty {
@@ -314,7 +314,7 @@ struct DecisionLoop {
             // A promotion replaced another before it finished.
             self.lastReport = running.report
         }
-        var recorder = FailoverRecorder(cause: cause, previousWriter: previousWriter, candidate: host)
+        var recorder = FailoverRecorder(cause: cause, previousWriter: previousWriter, candidate: host, clock: self.clock)
         var candidateCannotReach: Set<String> = []
         if let check = self.lastCrossCheck, check.host == previousWriter {
             recorder.step("cross-check: \(check.text)")
@@ -360,7 +360,7 @@ struct DecisionLoop {
         guard answer.fencedAwaitingEpoch, self.promotion == nil, self.machine.writer == host,
             sent.roles.contains(self.settings.topology.writerRoleIP), sent.epoch == self.epoch
         else { return }
-        self.epoch = max(self.epoch + 1, self.clock.wallMilliseconds)
+        self.epoch = max(self.epoch + 1, UInt64(max(0, self.clock.wallMilliseconds)))
         self.logger.warning(
             "The writer fenced itself while the monitor could not reach it; it is given the role again under a new epoch",
             metadata: [LogKey.host: "\(host)", "mmm.epoch": "\(self.epoch)"]
@@ -369,7 +369,7 @@ struct DecisionLoop {
 
     /// `host` became the writer: a new epoch.
     mutating func promoted(_ host: String, role: RoleIP) {
-        self.epoch = max(self.epoch + 1, self.clock.wallMilliseconds)
+        self.epoch = max(self.epoch + 1, UInt64(max(0, self.clock.wallMilliseconds)))
         self.recorder?.step("\(host) is the writer (epoch \(self.epoch)): its status is sent")
     }
 
@@ -467,7 +467,7 @@ struct DecisionLoop {
     }
 }
 
-extension MonitorClock {
+extension MMMClock {
     /// `checks`' time format, in the local time zone: `2026/11/26 05:12:01`.
     static func text(of date: Date) -> String {
         let seconds = Int64(date.timeIntervalSince1970.rounded(.down))

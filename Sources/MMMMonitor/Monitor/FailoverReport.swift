@@ -1,5 +1,6 @@
 import Foundation
 import MMMCore
+import MMMSystem
 
 /// What happened during the last change of writer: kept in the status file and shown by `mmm_control failover_report`.
 ///
@@ -72,17 +73,21 @@ public struct FailoverReport: Codable, Sendable, Hashable {
 /// Builds the report of the promotion in progress; owned by the decision loop.
 struct FailoverRecorder {
     private(set) var report: FailoverReport
-    private let began: ContinuousClock.Instant
+    private let began: MonitorInstant
+    private let clock: MMMClock
 
-    /// Starts recording.
-    init(cause: String, previousWriter: String?, candidate: String) {
-        self.report = FailoverReport(startedAt: Date(), cause: cause, previousWriter: previousWriter, candidate: candidate)
-        self.began = .now
+    /// Starts recording, on `clock`.
+    init(cause: String, previousWriter: String?, candidate: String, clock: MMMClock) {
+        self.clock = clock
+        self.began = clock.now
+        self.report = FailoverReport(
+            startedAt: clock.date(self.began), cause: cause, previousWriter: previousWriter, candidate: candidate
+        )
     }
 
     /// Adds a step now.
     mutating func step(_ text: String) {
-        let elapsed = ContinuousClock.now - self.began
+        let elapsed = self.clock.now - self.began
         let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
         self.report.steps.append(FailoverReport.Step(atMilliseconds: milliseconds, text: text))
     }

@@ -36,10 +36,13 @@ public final class MonitorService: Service, ControlHandling, Sendable {
         var post: @Sendable (MonitorInput) -> Void
     }
 
-    /// Creates the service.
-    public init(settings: MonitorSettings, logger: Logger) {
+    private let clock: MMMClock
+
+    /// Creates the service; `clock` is the one clock it reads (the system's in `mmm_mond`).
+    public init(settings: MonitorSettings, logger: Logger, clock: MMMClock = .system) {
         self.settings = settings
         self.logger = logger
+        self.clock = clock
     }
 
     /// Answers one `mmm_control` request through the decision loop.
@@ -127,6 +130,14 @@ public final class MonitorService: Service, ControlHandling, Sendable {
             )
         }
         let tls = try self.settings.tls.map { try ProtocolTLS(files: $0) }
+        let signingKey = try self.settings.loadSigningKey()
+        if let signingKey {
+            self.logger.notice("Orders to the agents are signed", metadata: ["mmm.public_key": "\(signingKey.publicKey)"])
+        } else if self.settings.sharedSecret {
+            self.logger.warning(
+                "monitor_public_key is not set: any host that holds agent_secret can give the agents orders as the monitor; run `mmm_mond --generate-signing-key <file>` and set monitor_signing_key and monitor_public_key (docs/configuration.md)"
+            )
+        }
         var links: [String: AgentLink] = [:]
         for (name, agent) in self.settings.agents {
             let client = ProtocolClient(
@@ -135,12 +146,14 @@ public final class MonitorService: Service, ControlHandling, Sendable {
                     key: agent.key,
                     connectTimeout: .seconds(1),
                     replyTimeout: .seconds(3),
-                    tls: tls
+                    tls: tls,
+                    signingKey: signingKey
                 ),
                 logger: self.logger
             )
             links[name] = AgentLink(
-                peer: agent.peer, client: AgentClient(client: client), writerRole: self.settings.topology.activeMasterRole
+                peer: agent.peer, client: AgentClient(client: client), writerRole: self.settings.topology.activeMasterRole,
+                clock: self.clock
             )
         }
         self.shared.state.withLock { $0.executor = executor }
@@ -149,8 +162,8 @@ public final class MonitorService: Service, ControlHandling, Sendable {
         // answer (each holds its thread for the whole deadline) delay the pings of those that do.
         let pinger = ICMPPinger(multiplexer: ICMPEchoMultiplexer())
         let runner = CommandRunner(pool: pool)
-        let store = StatusStore<MonitorStatus>(path: self.settings.statusPath)
-        let clock = MonitorClock()
+        let store = StatusStore<MonitorStatus>(path: self.settings.statusPath, clock: self.clock)
+        let clock = self.clock
 
         let stored: MonitorStatus?
         do {
@@ -184,10 +197,11 @@ public final class MonitorService: Service, ControlHandling, Sendable {
 
         let scheduler = CheckScheduler(
             probers: self.settings.monitoredHosts.map {
-                HostProber(host: $0, checks: self.settings.checks, executor: executor, pinger: pinger)
+                HostProber(host: $0, checks: self.settings.checks, executor: executor, pinger: pinger, clock: self.clock)
             },
             checks: self.settings.checks,
-            logger: self.logger
+            logger: self.logger,
+            clock: self.clock
         )
         let (inputs, post) = AsyncStream.makeStream(of: MonitorInput.self)
         let wakes = Dictionary(uniqueKeysWithValues: self.settings.hostNames.map { host in
@@ -375,7 +389,7 @@ public final class MonitorService: Service, ControlHandling, Sendable {
                 if let link = links[host] {
                     // Attempts still connecting do not count here (one is nearly always in flight to a cut-off
                     // host); the promotion still waits for the lease by every attempt that may yet arrive.
-                    let silent = ContinuousClock.now - link.lastRenewalDelivered
+                    let silent = self.clock.now - link.lastRenewalDelivered
                     // An agent that refuses connections is not running: nothing on that host keeps a lease, so its
                     // silence proves no fence (bench finding 4); the cross-check decides as for any writer.
                     if !link.agentRefusing, silent >= self.settings.lease.timeout + self.settings.lease.maximumClockSkew {
@@ -481,7 +495,7 @@ public final class MonitorService: Service, ControlHandling, Sendable {
         for await _ in wakes {
             if Task.isCancelled { return }
             guard let status = self.shared.state.withLock({ $0.desired[host] }) else { continue }
-            let now = ContinuousClock.now
+            let now = self.clock.now
             if status == lastTried, !link.renewsWriterLease(.setStatus(status)), !backoff.mayTry(at: now) { continue }
             lastTried = status
             do {
@@ -557,7 +571,7 @@ public final class MonitorService: Service, ControlHandling, Sendable {
         var backoff = AgentBackoff(base: interval)
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
-            let now = ContinuousClock.now
+            let now = self.clock.now
             guard !self.shared.state.withLock({ $0.fencing.contains(host) || $0.mysqlFailing.contains(host) }),
                 backoff.mayTry(at: now)
             else { continue }
@@ -673,28 +687,4 @@ struct MonitorSharedState: Sendable {
 final class MonitorShared: Sendable {
     /// The state.
     let state = Mutex(MonitorSharedState())
-}
-
-/// The monitor's clock: instants since the process started, and their wall-clock text for `checks`.
-struct MonitorClock: Sendable {
-    private let origin = ContinuousClock.now
-    private let wallOrigin = Date()
-
-    /// Now, as a ``MMMCore/MonitorInstant``.
-    var now: MonitorInstant { self.instant(ContinuousClock.now) }
-
-    /// `instant` as a ``MMMCore/MonitorInstant``.
-    func instant(_ instant: ContinuousClock.Instant) -> MonitorInstant {
-        MonitorInstant(sinceOrigin: instant - self.origin)
-    }
-
-    /// The wall-clock time of `instant`.
-    func date(_ instant: MonitorInstant) -> Date {
-        let seconds = Double(instant.sinceOrigin.components.seconds)
-            + Double(instant.sinceOrigin.components.attoseconds) / 1e18
-        return self.wallOrigin.addingTimeInterval(seconds)
-    }
-
-    /// Milliseconds since 1970 now (the epoch's source).
-    var wallMilliseconds: UInt64 { UInt64(max(0, Date().timeIntervalSince1970 * 1000)) }
 }

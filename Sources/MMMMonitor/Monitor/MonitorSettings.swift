@@ -59,6 +59,14 @@ public struct MonitorSettings: Sendable {
     public var cadenceReportInterval: Duration
     /// Mutual TLS files (`<socket> type ssl`), or `nil`.
     public var tls: ProtocolTLSFiles?
+    /// `monitor_public_key`: when set, every frame to an agent is signed with the private key in
+    /// ``signingKeyPath``, whose public half must be this one.
+    public var monitorPublicKey: MonitorPublicKey?
+    /// `monitor_signing_key`: the private key's file.
+    public var signingKeyPath: String?
+    /// `agent_secret` is set (one key on every host): without ``monitorPublicKey`` any database host could act as
+    /// the monitor; the monitor warns at start.
+    public var sharedSecret: Bool
 
     /// The default status file when `status_path` is not set (MMM's).
     public static let defaultStatusPath = "/var/lib/mysql-mmm/mmm_mond.status"
@@ -119,6 +127,46 @@ public struct MonitorSettings: Sendable {
         self.tickInterval = .milliseconds(250)
         self.cadenceReportInterval = monitor.cadenceReportInterval
         self.tls = try ProtocolTLSFiles(socket: configuration.socket)
+        self.monitorPublicKey = try configuration.monitorPublicKey.map { text throws(MMMError) in
+            try MonitorPublicKey(text: text)
+        }
+        self.signingKeyPath = monitor.signingKeyPath
+        self.sharedSecret = configuration.agentSecret != nil
+        if self.monitorPublicKey != nil, self.signingKeyPath == nil {
+            throw MMMError(
+                .invalidConfiguration,
+                "monitor_public_key is set in mmm_common.conf but <monitor> in mmm_mon.conf has no monitor_signing_key: "
+                    + "the agents would refuse every unsigned order; add `monitor_signing_key <file>` (the file "
+                    + "`mmm_mond --generate-signing-key <file>` wrote)"
+            )
+        }
+        if self.monitorPublicKey == nil, let path = self.signingKeyPath {
+            throw MMMError(
+                .invalidConfiguration,
+                "monitor_signing_key \(path) is set but mmm_common.conf has no monitor_public_key: the agents would "
+                    + "not check the signatures; add `monitor_public_key <key>` (`mmm_mond --print-public-key \(path)` "
+                    + "prints it) to mmm_common.conf on every host"
+            )
+        }
+    }
+
+    /// Reads the signing key from ``signingKeyPath`` and checks that its public half is ``monitorPublicKey``; `nil`
+    /// when no key is configured. Reads a file: call it once, at start.
+    ///
+    /// - Throws: ``MMMCore/MMMError`` naming the file and what to do when it cannot be read, holds no key, or holds
+    ///   another key than mmm_common.conf's.
+    public func loadSigningKey() throws(MMMError) -> MonitorSigningKey? {
+        guard let path = self.signingKeyPath, let expected = self.monitorPublicKey else { return nil }
+        let key = try SigningKeyFile.read(at: path)
+        guard key.publicKey == expected else {
+            throw MMMError(
+                .invalidConfiguration,
+                "monitor_signing_key \(path) is not the private half of mmm_common.conf's monitor_public_key "
+                    + "\(expected) (its public key is \(key.publicKey)); put the right key line into mmm_common.conf "
+                    + "on every host"
+            )
+        }
+        return key
     }
 
     /// The host names in configuration order.

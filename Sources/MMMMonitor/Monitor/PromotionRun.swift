@@ -45,7 +45,7 @@ struct PromotionRun: Sendable {
     /// Where progress is logged.
     var logger: Logger
     /// The monitor's clock (the only source of time here).
-    var clock: MonitorClock
+    var clock: MMMClock
     /// Whether this promotion is still wanted.
     var isCurrent: @Sendable (UInt64) -> Bool
     /// Posts a result to the decision loop.
@@ -125,7 +125,7 @@ struct PromotionRun: Sendable {
                 let left = self.clock.now.duration(to: until)
                 if left > .zero { try? await Task.sleep(for: left) }
                 // Read each time: a renewal still in flight when fencing began moves the lease's end.
-                step = ladder.resume(at: self.clock.now, lastRenewal: self.clock.instant(link.lastRenewalStarted))
+                step = ladder.resume(at: self.clock.now, lastRenewal: link.lastRenewalStarted)
             case .done(let how):
                 return await self.fenced(host, link, how: how, report: lastFenceReport)
             case .stuck(let reason):

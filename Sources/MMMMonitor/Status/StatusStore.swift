@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import MMMCore
+import MMMSystem
 
 /// Saves and loads the monitor's status file atomically (invariant 9).
 ///
@@ -17,10 +18,12 @@ import MMMCore
 public struct StatusStore<Status: VersionedStatus>: Sendable {
     /// The status file's path (`status_path`).
     public let path: String
+    private let clock: MMMClock
 
-    /// A store for the file at `path`. Its directory must exist.
-    public init(path: String) {
+    /// A store for the file at `path`. Its directory must exist; `clock` dates a corrupt file set aside.
+    public init(path: String, clock: MMMClock = .system) {
         self.path = path
+        self.clock = clock
     }
 
     /// The temporary file a save writes before renaming it over ``path``.
@@ -117,7 +120,7 @@ public struct StatusStore<Status: VersionedStatus>: Sendable {
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        let base = "\(self.path).corrupt-\(formatter.string(from: Date()))"
+        let base = "\(self.path).corrupt-\(formatter.string(from: self.clock.date(self.clock.now)))"
         var target = base
         var counter = 1
         while FileManager.default.fileExists(atPath: target) {

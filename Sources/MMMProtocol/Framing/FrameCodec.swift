@@ -11,10 +11,11 @@ import NIOCore
 /// 5   1  message type          36  1  sender length S (1–64)
 /// 6   2  flags (0)             37  1  recipient length R (1–64)
 /// 8   4  reserved (0)          38  4  body length B
-/// 12  8  timestamp (ms, Int64)  42  S sender, R recipient, B body, 32 HMAC-SHA256
+/// 12  8  timestamp (ms, Int64)  42  S sender, R recipient, B body, [64 Ed25519 signature], 32 HMAC-SHA256
 /// ```
 ///
-/// The MAC covers every byte before it. ``decode(_:)`` checks, in order: magic, version, type, flags, lengths
+/// Flag bit 0 (``monitorSignatureFlag``) says a 64-byte Ed25519 signature by the monitor's key follows the body; it
+/// covers every byte before it (the flag included). The MAC covers every byte before it, the signature included. ``decode(_:)`` checks, in order: magic, version, type, flags, lengths
 /// (the whole frame must fit ``maximumFrameSize``, checked before waiting for or copying the rest), the MAC, then
 /// names and body. A frame that fails any step is rejected with a ``ProtocolRejection``; nothing traps.
 public struct FrameCodec: Sendable {
@@ -30,13 +31,22 @@ public struct FrameCodec: Sendable {
     public static let macSize = 32
     /// The default and largest allowed ``maximumFrameSize``: 64 KiB.
     public static let defaultMaximumFrameSize = 65_536
-    /// The flag bits version 1 defines (none).
-    public static let knownFlags: UInt16 = 0
+    /// The flag bit of a frame that carries the monitor's signature.
+    public static let monitorSignatureFlag: UInt16 = 1
+    /// The flag bits version 1 defines.
+    public static let knownFlags: UInt16 = monitorSignatureFlag
+    /// The size of the monitor's Ed25519 signature.
+    public static let signatureSize = 64
 
     /// The key frames are signed and checked with.
     public let key: ProtocolKey
     /// The largest whole frame (header, names, body, MAC) accepted or written, in bytes.
     public let maximumFrameSize: Int
+    /// The monitor's private key: every frame this codec writes carries its signature (the monitor's codecs only).
+    public let signingKey: MonitorSigningKey?
+    /// The monitor's public key: a signed frame must verify with it (``ProtocolFrame/isSignedByMonitor``); `nil`
+    /// leaves signatures unchecked and every frame unsigned as far as the receiver knows.
+    public let monitorKey: MonitorPublicKey?
 
     /// Creates a codec.
     ///
@@ -44,7 +54,16 @@ public struct FrameCodec: Sendable {
     ///   - key: the shared key.
     ///   - maximumFrameSize: the frame size limit; clamped to between the smallest possible frame and
     ///     ``defaultMaximumFrameSize``.
-    public init(key: ProtocolKey, maximumFrameSize: Int = FrameCodec.defaultMaximumFrameSize) {
+    ///   - signingKey: the monitor's private key, to sign every frame written (the monitor's side only).
+    ///   - monitorKey: the monitor's public key, to verify signed frames (the agents' side).
+    public init(
+        key: ProtocolKey,
+        maximumFrameSize: Int = FrameCodec.defaultMaximumFrameSize,
+        signingKey: MonitorSigningKey? = nil,
+        monitorKey: MonitorPublicKey? = nil
+    ) {
+        self.signingKey = signingKey
+        self.monitorKey = monitorKey
         self.key = key
         self.maximumFrameSize = min(
             max(maximumFrameSize, Self.fixedHeaderSize + 2 + Self.macSize),
@@ -78,7 +97,9 @@ public struct FrameCodec: Sendable {
         let body = writer.buffer
         let senderBytes = Array(header.sender.utf8)
         let recipientBytes = Array(header.recipient.utf8)
-        let total = Self.fixedHeaderSize + senderBytes.count + recipientBytes.count + body.readableBytes + Self.macSize
+        let signatureSize = self.signingKey == nil ? 0 : Self.signatureSize
+        let total = Self.fixedHeaderSize + senderBytes.count + recipientBytes.count + body.readableBytes
+            + signatureSize + Self.macSize
         guard total <= self.maximumFrameSize else {
             throw ProtocolRejection(
                 .oversized,
@@ -90,7 +111,7 @@ public struct FrameCodec: Sendable {
         signed.writeInteger(Self.magic)
         signed.writeInteger(header.version)
         signed.writeInteger(frame.message.messageType.rawValue)
-        signed.writeInteger(header.flags)
+        signed.writeInteger(self.signingKey == nil ? header.flags : header.flags | Self.monitorSignatureFlag)
         signed.writeInteger(UInt32(0))
         signed.writeInteger(header.stamp.timestamp.millisecondsSince1970)
         signed.writeInteger(header.stamp.counter)
@@ -101,6 +122,9 @@ public struct FrameCodec: Sendable {
         signed.writeBytes(senderBytes)
         signed.writeBytes(recipientBytes)
         signed.writeImmutableBuffer(body)
+        if let signingKey = self.signingKey {
+            signed.writeBytes(signingKey.signature(for: Array(signed.readableBytesView)))
+        }
         let signedBytes = Array(signed.readableBytesView)
         let mac = HMAC<SHA256>.authenticationCode(for: signedBytes, using: self.key.symmetricKey)
         buffer.writeBytes(signedBytes)
@@ -169,7 +193,9 @@ public struct FrameCodec: Sendable {
         guard (1...WireValidation.maximumNameLength).contains(recipientLength) else {
             throw ProtocolRejection(.malformedHeader, "recipient length \(recipientLength) is outside 1–64")
         }
-        let total = Self.fixedHeaderSize + senderLength + recipientLength + bodyLength + Self.macSize
+        let flags = buffer.getInteger(at: start + 6, as: UInt16.self)!  // within the fixed header
+        let signatureSize = flags & Self.monitorSignatureFlag != 0 ? Self.signatureSize : 0
+        let total = Self.fixedHeaderSize + senderLength + recipientLength + bodyLength + signatureSize + Self.macSize
         guard total <= self.maximumFrameSize else {
             throw ProtocolRejection(
                 .oversized,
@@ -205,9 +231,23 @@ public struct FrameCodec: Sendable {
         else {
             throw ProtocolRejection(.malformedHeader, "the recipient of a frame from \(sender) is not a valid name")
         }
+        var signedByMonitor = false
+        if signatureSize > 0, let monitorKey = self.monitorKey {
+            let covered = signedLength - signatureSize
+            guard
+                monitorKey.isValidSignature(Array(signedBytes[covered...]), for: Array(signedBytes[..<covered]))
+            else {
+                throw ProtocolRejection(
+                    .badSignature,
+                    "the frame from \(sender) carries a signature that does not verify with monitor_public_key "
+                        + "\(monitorKey) (another monitor's key, or mmm_common.conf differs between hosts)"
+                )
+            }
+            signedByMonitor = true
+        }
         let header = FrameHeader(
             version: buffer.getInteger(at: start + 4, as: UInt8.self)!,  // within the fixed header
-            flags: buffer.getInteger(at: start + 6, as: UInt16.self)!,  // within the fixed header
+            flags: flags,
             sender: sender,
             recipient: recipient,
             stamp: FrameStamp(
@@ -225,7 +265,7 @@ public struct FrameCodec: Sendable {
             throw ProtocolRejection(error.reason, "\(type) from \(sender): \(error.message)")
         }
         buffer.moveReaderIndex(forwardBy: total)
-        return ProtocolFrame(header: header, message: message)
+        return ProtocolFrame(header: header, message: message, isSignedByMonitor: signedByMonitor)
     }
 
     /// Decodes `bytes`, which must hold exactly one frame.

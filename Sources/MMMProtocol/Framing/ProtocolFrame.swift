@@ -87,11 +87,15 @@ public struct ProtocolFrame: Hashable, Sendable {
     public var header: FrameHeader
     /// The message.
     public var message: ProtocolMessage
+    /// Whether the frame carried the monitor's signature and it verified with the receiver's `monitor_public_key`
+    /// (set by ``FrameCodec/decode(_:)`` only; ignored when encoding, which signs when the codec has the private key).
+    public var isSignedByMonitor: Bool
 
     /// Creates a frame.
-    public init(header: FrameHeader, message: ProtocolMessage) {
+    public init(header: FrameHeader, message: ProtocolMessage, isSignedByMonitor: Bool = false) {
         self.header = header
         self.message = message
+        self.isSignedByMonitor = isSignedByMonitor
     }
 
     /// A request frame from `sender` to `recipient`.

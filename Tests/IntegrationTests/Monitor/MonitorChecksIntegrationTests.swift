@@ -194,12 +194,12 @@ extension IntegrationTests {
                             group.addTask {
                                 for await event in scheduler.events { events.withLockedValue { $0.append(event) } }
                             }
-                            func seen(_ host: String, _ check: CheckKind, after: ContinuousClock.Instant, _ match: (CheckOutcome) -> Bool) -> CheckEvent? {
+                            func seen(_ host: String, _ check: CheckKind, after: MonitorInstant, _ match: (CheckOutcome) -> Bool) -> CheckEvent? {
                                 events.withLockedValue { events in
                                     events.first { $0.host == host && $0.check == check && $0.at > after && match($0.outcome) }
                                 }
                             }
-                            let begin = ContinuousClock.now
+                            let begin = MMMClock.system.now
                             _ = try await eventually("both hosts' checks OK") { () -> Bool? in
                                 let ok = ["db1", "db2"].allSatisfy { host in
                                     CheckKind.allCases.allSatisfy { seen(host, $0, after: begin, Self.isOK) != nil }
@@ -208,14 +208,14 @@ extension IntegrationTests {
                             }
 
                             guard kill(db2.pid, SIGSTOP) == 0 else { throw MMMError(.commandFailed, "SIGSTOP \(db2.pid): errno \(errno)") }
-                            let stopped = ContinuousClock.now
+                            let stopped = MMMClock.system.now
                             do {
                                 try await Task.sleep(for: .seconds(4))
                             } catch {
                                 kill(db2.pid, SIGCONT)
                                 throw error
                             }
-                            let window = ContinuousClock.now
+                            let window = MMMClock.system.now
                             kill(db2.pid, SIGCONT)
 
                             // db2's mysql failed within one period plus its deadline (and the scheduler's guard).

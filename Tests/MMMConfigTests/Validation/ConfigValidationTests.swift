@@ -267,6 +267,26 @@ import Testing
         #expect(!problem.description.contains("short-one"))
     }
 
+    @Test func badMonitorPublicKeyIsRejectedWithItsLine() throws {
+        let problem = try self.only(TestConfigs.problems(common: TestConfigs.common + "monitor_public_key abc=\n"))
+        #expect(problem.location.line == 38)
+        #expect(problem.description.contains("monitor_public_key"))
+        #expect(problem.description.contains("--generate-signing-key"))
+    }
+
+    @Test func monitorKeysLoad() throws {
+        let key = "gBSZWcFvjsFXfp1CntmS0RgdckQSNGm9D2P+4ke3g8A="
+        let monitor = TestConfigs.monitor.replacing(
+            "</monitor>", with: "    monitor_signing_key /etc/mysql-mmm/monitor.key\n</monitor>"
+        )
+        let directory = TestConfigs.directory([
+            "mmm_common.conf": TestConfigs.common + "monitor_public_key \(key)\n", "mmm_mon.conf": monitor,
+        ])
+        let configuration = try directory.loadMonitor()
+        #expect(configuration.monitorPublicKey == key)
+        #expect(configuration.monitor?.signingKeyPath == "/etc/mysql-mmm/monitor.key")
+    }
+
     @Test func newDirectivesLoadWithTheirValues() throws {
         let common = TestConfigs.common + """
             agent_secret         0123456789abcdef0123

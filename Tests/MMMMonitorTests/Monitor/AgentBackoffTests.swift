@@ -1,10 +1,11 @@
+import MMMCore
 import Testing
 
 @testable import MMMMonitor
 
 @Suite struct AgentBackoffTests {
     @Test func theWaitDoublesFromTheBaseUpToTheMaximumAndASuccessStartsOver() {
-        let start = ContinuousClock.now
+        let start = MonitorInstant.zero
         var backoff = AgentBackoff(base: .milliseconds(500))
         #expect(backoff.mayTry(at: start) && backoff.wait == .zero)
 

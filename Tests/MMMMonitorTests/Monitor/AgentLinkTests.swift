@@ -16,7 +16,7 @@ struct AgentLinkRenewalTests {
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         )
         // Port 1 on loopback: nothing listens, the connection is refused.
-        let link = AgentLink(peer: ProtocolPeer(name: "db1", host: "127.0.0.1", port: 1), client: AgentClient(client: client), writerRole: "writer")
+        let link = AgentLink(peer: ProtocolPeer(name: "db1", host: "127.0.0.1", port: 1), client: AgentClient(client: client), writerRole: "writer", clock: .system)
         let before = link.lastRenewalStarted
         let delivered = link.lastRenewalDelivered
         try await Task.sleep(for: .milliseconds(20))

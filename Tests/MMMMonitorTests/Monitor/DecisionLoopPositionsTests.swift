@@ -1,6 +1,7 @@
 import Foundation
 import MMMConfig
 import MMMCore
+import MMMSystem
 import MMMTestSupport
 import Testing
 
@@ -86,7 +87,7 @@ struct DecisionLoopPositionsTests {
     }
 
     /// A loop restored with db1 writer and every host ONLINE, every check passing.
-    static func settledLoop(_ settings: MonitorSettings, clock: MonitorClock, shared: MonitorShared) -> DecisionLoop {
+    static func settledLoop(_ settings: MonitorSettings, clock: MMMClock, shared: MonitorShared) -> DecisionLoop {
         var roles = RoleAssignment()
         roles.assign(DecisionLoopTests.writer, to: "db1")
         let stored = MonitorStatus(
@@ -109,7 +110,7 @@ struct DecisionLoopPositionsTests {
         _ = loop.started(at: clock.now)
         for host in ["db1", "db2", "db3"] {
             for check in CheckKind.allCases {
-                let event = CheckEvent(host: host, check: check, outcome: .ok(message: "OK"), at: .now, duration: .zero)
+                let event = CheckEvent(host: host, check: check, outcome: .ok(message: "OK"), at: clock.now, duration: .zero)
                 _ = loop.apply(.check(event), now: clock.now, shared: shared)
             }
         }
@@ -118,20 +119,20 @@ struct DecisionLoopPositionsTests {
 
     /// db1's ping and mysql checks fail past their trap periods and the others' agents confirm they cannot reach it
     /// either; returns every action.
-    static func failWriter(_ loop: inout DecisionLoop, clock: MonitorClock, shared: MonitorShared) -> [ClusterAction] {
+    static func failWriter(_ loop: inout DecisionLoop, clock: MMMClock, shared: MonitorShared) -> [ClusterAction] {
         var actions: [ClusterAction] = []
-        let start = ContinuousClock.now
+        let start = clock.now
         for offset in [5, 8] {  // failures debounced over their trap periods
             for check in [CheckKind.ping, .mysql] {
                 let at = start + .seconds(offset)
                 let event = CheckEvent(host: "db1", check: check, outcome: .failed(message: "ERROR"), at: at, duration: .zero)
-                actions += loop.apply(.check(event), now: clock.instant(at), shared: shared)
+                actions += loop.apply(.check(event), now: at, shared: shared)
             }
         }
         #expect(actions.contains(.crossCheckWriter(host: "db1", via: ["db2", "db3"])))
         actions += loop.apply(
             .writerCrossChecked(host: "db1", reachableFrom: [], unreachableFrom: ["db2", "db3"]),
-            now: clock.instant(start + .seconds(9)), shared: shared
+            now: start + .seconds(9), shared: shared
         )
         return actions
     }
@@ -139,7 +140,7 @@ struct DecisionLoopPositionsTests {
     @Test("with db1 failing, db3, which received more, is drained for promotion rather than the preferred db2")
     func failedWriterIsReplacedByTheMostAdvancedHost() async throws {
         let settings = try await Self.settings()
-        let clock = MonitorClock()
+        let clock = MMMClock.system
         let shared = MonitorShared()
         var loop = Self.settledLoop(settings, clock: clock, shared: shared)
         #expect(loop.machine.writer == "db1")

@@ -3,6 +3,7 @@ import Logging
 import MMMConfig
 import MMMCore
 import MMMProtocol
+import MMMSystem
 import MMMTestSupport
 import Synchronization
 import Testing
@@ -16,12 +17,18 @@ struct DecisionLoopTests {
     static let reader = RoleIP(role: "reader", ip: "198.18.0.201")
     static let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    /// Settings for db1/db2 masters with an exclusive writer and one balanced reader.
-    static func settings() async throws -> MonitorSettings {
+    /// Settings for db1/db2 masters with an exclusive writer and one balanced reader; `commonExtra` is added to
+    /// mmm_common.conf's top level, `monitorExtra` to `<monitor>`, and `files` (name → text) are written beside them.
+    static func settings(
+        commonExtra: String = "",
+        monitorExtra: String = "",
+        files: [String: String] = [:]
+    ) async throws -> MonitorSettings {
         try await withTemporaryDirectory(prefix: "mmm-loop") { directory in
             let common = """
                 active_master_role writer
                 agent_secret loop-test-secret-0123456789
+                \(commonExtra)
                 <host default>
                     agent_user agent
                     agent_password agent_pw
@@ -60,10 +67,11 @@ struct DecisionLoopTests {
                     bin_path /usr/libexec/mysql-mmm
                     status_path \(directory)/status
                     ping_ips 198.18.0.1
+                    \(monitorExtra.replacing("DIR", with: directory))
                 </monitor>
 
                 """
-            for (name, text) in [("mmm_common.conf", common), ("mmm_mon.conf", monitor)] {
+            for (name, text) in [("mmm_common.conf", common), ("mmm_mon.conf", monitor)] + files.map({ ($0.key, $0.value) }) {
                 let path = "\(directory)/\(name)"
                 try text.write(toFile: path, atomically: true, encoding: .utf8)
                 chmod(path, 0o600)
@@ -88,7 +96,7 @@ struct DecisionLoopTests {
         let settings = try await Self.settings()
         let loop = DecisionLoop(
             settings: settings, stored: nil, observations: ["db1": Self.silent(), "db2": Self.answered()],
-            clock: MonitorClock(), logger: Self.quiet
+            clock: MMMClock.system, logger: Self.quiet
         )
         #expect(loop.plan.writerClaims(except: "db2") == ["db1"])
         #expect(loop.plan.writerClaims(except: "db1").isEmpty)
@@ -97,7 +105,7 @@ struct DecisionLoopTests {
     @Test("only the first failed push to a dead agent can change anything; repeats are marked as changing nothing")
     func repeatedDeliveryFailuresChangeNothing() async throws {
         let settings = try await Self.settings()
-        let clock = MonitorClock()
+        let clock = MMMClock.system
         let shared = MonitorShared()
         var loop = Self.startedLoop(settings, clock: clock, observations: ["db1": Self.answered(), "db2": Self.answered()])
         _ = loop.apply(.deliveryFailed(host: "db2", reason: "refused"), now: clock.now, shared: shared)
@@ -111,8 +119,8 @@ struct DecisionLoopTests {
     @Test("the epoch continues above the stored one")
     func epochNeverGoesBack() async throws {
         let settings = try await Self.settings()
-        let clock = MonitorClock()
-        let future = clock.wallMilliseconds + 10_000_000
+        let clock = MMMClock.system
+        let future = UInt64(clock.wallMilliseconds) + 10_000_000
         var snapshotSource = DecisionLoop(
             settings: settings, stored: nil, observations: [:], clock: clock, logger: Self.quiet
         )
@@ -125,7 +133,7 @@ struct DecisionLoopTests {
     @Test("a drain confirmation is refused while another host may still hold the writer role")
     func noPromotionOverAWriterClaim() async throws {
         let settings = try await Self.settings()
-        let clock = MonitorClock()
+        let clock = MMMClock.system
         let shared = MonitorShared()
         var loop = Self.startedLoop(settings, clock: clock, observations: ["db1": Self.answered(), "db2": Self.silent()])
         let run = try await withRunner { runner in
@@ -149,7 +157,7 @@ struct DecisionLoopTests {
     )
     func candidateSkipsSQLFenceOnlyOnConnectFailure(case: (unreachable: [String], readOnly: [String], leaseRanOut: Bool, skips: Bool)) async throws {
         let settings = try await Self.settings()
-        let clock = MonitorClock()
+        let clock = MMMClock.system
         let shared = MonitorShared()
         var loop = Self.startedLoop(settings, clock: clock, observations: ["db1": Self.answered(), "db2": Self.silent()])
         _ = loop.apply(
@@ -169,7 +177,7 @@ struct DecisionLoopTests {
     @Test("a late result of a called-off promotion is ignored")
     func staleTokensIgnored() async throws {
         let settings = try await Self.settings()
-        let clock = MonitorClock()
+        let clock = MMMClock.system
         let shared = MonitorShared()
         var loop = Self.startedLoop(settings, clock: clock, observations: ["db1": Self.answered(), "db2": Self.answered()])
         let run = try await withRunner { runner in
@@ -185,7 +193,7 @@ struct DecisionLoopTests {
     @Test("system info clears a writer claim only for a read-only host without the VIP that was told not to write")
     func systemInfoClearsClaims() async throws {
         let settings = try await Self.settings()
-        let clock = MonitorClock()
+        let clock = MMMClock.system
         let shared = MonitorShared()
         var loop = Self.startedLoop(settings, clock: clock, observations: ["db1": Self.silent(), "db2": Self.answered()])
         let info = SystemInfo(writable: false, rolesOnInterface: [], replicationSource: nil, uptimeMilliseconds: 1)
@@ -204,7 +212,7 @@ struct DecisionLoopTests {
     @Test("a system-info answer vouches that a host lacks the writer IP only if it was not told to take it while the question was out and does not want it")
     func staleSystemInfoVouchesForNothing() async throws {
         let settings = try await Self.settings()
-        let clock = MonitorClock()
+        let clock = MMMClock.system
         let shared = MonitorShared()
         var loop = Self.startedLoop(settings, clock: clock, observations: ["db1": Self.silent(), "db2": Self.answered()])
         _ = loop.publishDesiredStatuses(into: shared)
@@ -229,7 +237,7 @@ struct DecisionLoopTests {
 
     /// A loop started without a status file, from the agents' startup `observations`.
     static func startedLoop(
-        _ settings: MonitorSettings, clock: MonitorClock, observations: [String: MonitorService.AgentObservation]
+        _ settings: MonitorSettings, clock: MMMClock, observations: [String: MonitorService.AgentObservation]
     ) -> DecisionLoop {
         var loop = DecisionLoop(settings: settings, stored: nil, observations: observations, clock: clock, logger: Self.quiet)
         _ = loop.started(at: clock.now)
@@ -237,7 +245,7 @@ struct DecisionLoopTests {
     }
 
     /// A loop restored with db1 writer and both hosts ONLINE.
-    static func settledLoop(_ settings: MonitorSettings, clock: MonitorClock) -> DecisionLoop {
+    static func settledLoop(_ settings: MonitorSettings, clock: MMMClock) -> DecisionLoop {
         var roles = RoleAssignment()
         roles.assign(Self.writer, to: "db1")
         let stored = MonitorStatus(
@@ -258,7 +266,7 @@ struct DecisionLoopTests {
         let shared = MonitorShared()
         for host in ["db1", "db2"] {
             for check in CheckKind.allCases {
-                let event = CheckEvent(host: host, check: check, outcome: .ok(message: "OK"), at: .now, duration: .zero)
+                let event = CheckEvent(host: host, check: check, outcome: .ok(message: "OK"), at: clock.now, duration: .zero)
                 _ = loop.apply(.check(event), now: clock.now, shared: shared)
             }
         }
@@ -268,7 +276,7 @@ struct DecisionLoopTests {
     @Test("a host follows the writer, and the writer its peer, only once the host's GTID state was found clean")
     func followOnlyAfterCleanComparison() async throws {
         let settings = try await Self.settings()
-        let clock = MonitorClock()
+        let clock = MMMClock.system
         let shared = MonitorShared()
         var loop = Self.settledLoop(settings, clock: clock)
         #expect(loop.machine.writer == "db1")
@@ -285,12 +293,12 @@ struct DecisionLoopTests {
         #expect(shared.state.withLock { $0.desired["db2"]?.activeMaster } == "db1")
         #expect(shared.state.withLock { $0.gtidChecks?.hosts } == [], "nothing left to compare")
         // db2 unreachable for a while: it must be compared again before it replicates.
-        let start = ContinuousClock.now
+        let start = clock.now
         for offset in [5, 8] {  // failures debounced over their trap periods
             for check in [CheckKind.ping, .mysql] {
                 let at = start + .seconds(offset)
                 let event = CheckEvent(host: "db2", check: check, outcome: .failed(message: "ERROR"), at: at, duration: .zero)
-                _ = loop.apply(.check(event), now: clock.instant(at), shared: shared)
+                _ = loop.apply(.check(event), now: at, shared: shared)
             }
         }
         #expect(loop.machine.state(of: "db2") == .hardOffline)
@@ -302,7 +310,7 @@ struct DecisionLoopTests {
     @Test("a writer that answers its status fenced (its lease ran out in a cut that healed) is given the role under a new epoch, once")
     func fencedWriterGetsANewEpoch() async throws {
         let settings = try await Self.settings()
-        let clock = MonitorClock()
+        let clock = MMMClock.system
         let shared = MonitorShared()
         var loop = Self.settledLoop(settings, clock: clock)
         _ = loop.publishDesiredStatuses(into: shared)
@@ -332,7 +340,7 @@ struct DecisionLoopTests {
     @Test("a peer with transactions the writer lacks is held with its errant GTIDs, and the ring stays open")
     func errantPeerIsHeld() async throws {
         let settings = try await Self.settings()
-        let clock = MonitorClock()
+        let clock = MMMClock.system
         let shared = MonitorShared()
         var loop = Self.settledLoop(settings, clock: clock)
         _ = loop.publishDesiredStatuses(into: shared)
@@ -355,7 +363,7 @@ struct DecisionLoopTests {
     @Test("a promotion leaves a report: cause, fencing, drain window, promotion, the agent's answer; persisted and shown")
     func failoverReport() async throws {
         let settings = try await Self.settings()
-        let clock = MonitorClock()
+        let clock = MMMClock.system
         let shared = MonitorShared()
         var loop = Self.startedLoop(settings, clock: clock, observations: ["db1": Self.answered(), "db2": Self.silent()])
         let run = try await withRunner { runner in
@@ -401,7 +409,7 @@ struct DecisionLoopTests {
     @Test("in PASSIVE mode nothing new is published to the agents")
     func passivePublishesNothing() async throws {
         let settings = try await Self.settings()
-        let clock = MonitorClock()
+        let clock = MMMClock.system
         let shared = MonitorShared()
         var loop = Self.startedLoop(settings, clock: clock, observations: ["db1": Self.answered(), "db2": Self.answered()])
         #expect(loop.publishDesiredStatuses(into: shared).sorted() == ["db1", "db2"])

@@ -47,7 +47,7 @@ import Testing
         #expect(reject(ProtocolFixtures.rawFrame(type: type, body: []))?.reason == .unknownMessageType)
     }
 
-    @Test(arguments: [UInt16(1), 0x8000, 0xFFFF])
+    @Test(arguments: [UInt16(2), 0x8000, 0xFFFF])
     func unknownFlagsAreRejected(flags: UInt16) {
         #expect(reject(ProtocolFixtures.rawFrame(type: 1, flags: flags, body: []))?.reason == .unknownFlags)
     }
