@@ -122,9 +122,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // mmm_mond's library: the checks, the decision loop, the status file and the control server.
+        // The control verbs as a client sees them (parsing, exit statuses, where the monitor listens): mmm_control
+        // links this, not the monitor.
+        .target(
+            name: "MMMControl",
+            dependencies: ["MMMCore", "MMMConfig", "MMMProtocol", "MMMTransport"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "MMMMonitor",
             dependencies: [
+                "MMMControl",
                 "MMMCore",
                 "MMMProtocol",
                 "MMMTransport",
@@ -155,7 +163,7 @@ let package = Package(
                 "MMMConfig",
                 "MMMCore",
                 "MariaDBClient",
-                "MMMMonitor", "MMMTransport", "MMMProtocol", .product(name: "Logging", package: "swift-log"),
+                "MMMControl", "MMMTransport", "MMMProtocol", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -271,9 +279,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "MMMControlTests",
+            dependencies: ["MMMControl", "MMMCore", "MMMConfig", "MMMProtocol", "MMMTransport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "MMMMonitorTests",
             dependencies: [
-                "MMMMonitor", "MMMCore", "MMMConfig", "MariaDBClient", "MMMTestSupport", "MMMSystem",
+                "MMMMonitor", "MMMControl", "MMMCore", "MMMConfig", "MariaDBClient", "MMMTestSupport", "MMMSystem",
                 "MMMTransport", "MMMProtocol", .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,5 +1,5 @@
 import ArgumentParser
-import MMMMonitor
+import MMMControl
 
 /// `mmm_control`: the operator's command line for swift-mmm.
 ///

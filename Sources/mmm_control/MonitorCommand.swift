@@ -6,7 +6,7 @@ import Darwin
 import Logging
 import MMMConfig
 import MMMCore
-import MMMMonitor
+import MMMControl
 import MMMProtocol
 import MMMTransport
 

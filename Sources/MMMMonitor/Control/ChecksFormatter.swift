@@ -1,3 +1,4 @@
+import MMMControl
 import MMMCore
 
 /// The output of `mmm_control checks [<host>|all [<check>|all]]`, in MMM 2.2's layout (`Commands.pm::show_checks`).

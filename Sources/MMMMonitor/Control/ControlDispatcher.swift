@@ -1,3 +1,4 @@
+import MMMControl
 import MMMCore
 
 /// Applies `mmm_control` commands to the monitor's ``MMMCore/ClusterStateMachine``: the monitor's control surface
@@ -7,7 +8,7 @@ import MMMCore
 /// the hosts whose agent answered as `reachableAgents`.
 public enum ControlDispatcher {
     /// The first argument that asks for a JSON answer (`mmm_control --json COMMAND` sends it first).
-    public static let jsonFlag = "--json"
+    public static let jsonFlag = ControlInvocation.jsonFlag
 
     /// Parses, checks and applies one control request: the monitor's whole answer to `verb` and `arguments`.
     ///

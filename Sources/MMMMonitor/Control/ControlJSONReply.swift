@@ -1,4 +1,5 @@
 import Foundation
+import MMMControl
 import MMMCore
 
 /// The answer to `mmm_control --json COMMAND`: MMM's text plus the facts behind it, for scripts.

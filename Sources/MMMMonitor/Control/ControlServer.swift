@@ -1,4 +1,5 @@
 import Logging
+import MMMControl
 import MMMCore
 import MMMProtocol
 import MMMTransport

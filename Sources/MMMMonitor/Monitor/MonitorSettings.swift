@@ -1,4 +1,5 @@
 import MMMConfig
+import MMMControl
 import MMMCore
 import MMMProtocol
 import MMMTransport

@@ -1,3 +1,4 @@
+import MMMControl
 import MMMCore
 import MMMMonitor
 

@@ -1,4 +1,5 @@
 import Foundation
+import MMMControl
 import MMMCore
 import MMMMonitor
 import Testing

@@ -1,4 +1,5 @@
 import Logging
+import MMMControl
 import MMMCore
 import MMMMonitor
 import MMMProtocol

@@ -1,6 +1,6 @@
 import MMMConfig
+import MMMControl
 import MMMCore
-import MMMMonitor
 import MMMProtocol
 import Testing
 

@@ -11,6 +11,9 @@ import MMMProtocol
 /// `--force` is passed on as MMM's argument. The command and its argument count are checked here with
 /// ``ControlCommand/parse(verb:arguments:)``, so a malformed command is refused without contacting the monitor.
 public struct ControlInvocation: Hashable, Sendable {
+    /// The first argument of a request that asks for the answer as JSON (`--json`).
+    public static let jsonFlag = "--json"
+
     /// The config directory (`--config-dir`, default `/etc/mysql-mmm`).
     public var configDirectory: String
     /// The cluster (`@NAME` or `--cluster NAME`), or `nil` for `mmm_mon.conf`.
@@ -131,9 +134,9 @@ public struct ControlInvocation: Hashable, Sendable {
         }
     }
 
-    /// The request to send: the verb and its arguments, led by ``ControlDispatcher/jsonFlag`` with `--json`.
+    /// The request to send: the verb and its arguments, led by ``jsonFlag`` with `--json`.
     public var request: ControlRequest {
-        ControlRequest(verb: self.verb, arguments: (self.json ? [ControlDispatcher.jsonFlag] : []) + self.arguments)
+        ControlRequest(verb: self.verb, arguments: (self.json ? [Self.jsonFlag] : []) + self.arguments)
     }
 
     /// How long to wait for the answer: `--timeout`, else ``defaultMoveRoleTimeout`` for `move_role` and
