@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Logging
 import MMMConfig
+import MMMCore
 import MMMDaemon
 import NIOCore
 import Synchronization

@@ -1,4 +1,5 @@
 import Logging
+import MMMCore
 import MMMDaemon
 import MMMProtocol
 import NIOCore

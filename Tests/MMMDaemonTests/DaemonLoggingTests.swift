@@ -43,11 +43,7 @@ struct DaemonLoggingTests {
 
     @Test("metadata keys are unique and dot-separated under mmm.")
     func keysAreDistinct() {
-        let keys = [
-            LogKey.program, LogKey.host, LogKey.role, LogKey.peer, LogKey.error, LogKey.request, LogKey.sender,
-            LogKey.cluster, LogKey.rejection, LogKey.address, LogKey.path, LogKey.pid, LogKey.duration,
-            LogKey.keyFingerprint,
-        ]
+        let keys = LogKey.all
         #expect(Set(keys).count == keys.count)
         #expect(keys.allSatisfy { $0.hasPrefix("mmm.") })
     }

@@ -477,8 +477,8 @@ public final class AgentCore: AgentRequestHandling, Sendable {
                     self.logger.notice(
                         "Semi-sync adjusted for the zero-loss policy",
                         metadata: [
-                            LogKey.host: "\(host)", "mmm.semisync.role": "\(isWriter ? "writer" : "replica")",
-                            "mmm.semisync.steps": "\(actions)", "mmm.semisync.before": "\(before)",
+                            LogKey.host: "\(host)", LogKey.semiSyncRole: "\(isWriter ? "writer" : "replica")",
+                            LogKey.semiSyncSteps: "\(actions)", LogKey.semiSyncBefore: "\(before)",
                         ]
                     )
                 }
@@ -489,7 +489,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
                 }
                 if changed {
                     self.logger.notice(
-                        "Semi-sync state", metadata: [LogKey.host: "\(host)", "mmm.semisync.state": "\(report)"]
+                        "Semi-sync state", metadata: [LogKey.host: "\(host)", LogKey.semiSyncState: "\(report)"]
                     )
                 }
                 return (nil, isWriter && after.masterEnabled && after.waitPoint == .afterSync)
@@ -719,7 +719,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             "Lease fence done: it stays fenced until the monitor gives the writer role under a newer epoch",
             metadata: [
                 LogKey.host: "\(self.settings.this.name)",
-                "mmm.fence_ms": "\((self.clock.now - started).milliseconds)",
+                LogKey.fenceMilliseconds: "\((self.clock.now - started).milliseconds)",
             ]
         )
         self.wake.yield()

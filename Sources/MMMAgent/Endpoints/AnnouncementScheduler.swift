@@ -110,7 +110,7 @@ final class AnnouncementScheduler: Sendable {
                 guard self.clock.now + self.interval < end else {
                     self.logger.debug(
                         "gratuitous ARP skipped: deadline",
-                        metadata: ["endpoint.ip": "\(ip)", "endpoint.skipped": "\(self.count - index)"]
+                        metadata: [LogKey.endpointIP: "\(ip)", LogKey.endpointSkipped: "\(self.count - index)"]
                     )
                     return
                 }
@@ -172,7 +172,7 @@ final class AnnouncementScheduler: Sendable {
             // Neighbours then keep the old MAC until their entry expires: worth an operator's attention.
             self.logger.warning(
                 "gratuitous ARP failed",
-                metadata: ["endpoint.ip": "\(ip)", "error": "\(error)"]
+                metadata: [LogKey.endpointIP: "\(ip)", "error": "\(error)"]
             )
         }
     }

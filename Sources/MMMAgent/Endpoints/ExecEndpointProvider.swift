@@ -93,7 +93,7 @@ public struct ExecEndpointProvider: EndpointProvider {
         try EndpointArguments.validateIPv4(ip)
         self.logger.debug(
             "running endpoint program",
-            metadata: ["endpoint.program": "\(self.configuration.program)", "endpoint.verb": "\(verb)", "endpoint.role": "\(role)", "endpoint.ip": "\(ip)"]
+            metadata: [LogKey.endpointProgram: "\(self.configuration.program)", LogKey.endpointVerb: "\(verb)", LogKey.endpointRole: "\(role)", LogKey.endpointIP: "\(ip)"]
         )
         return try await self.runner.run(
             self.configuration.program,

@@ -87,7 +87,7 @@ public final class VIPEndpointProvider: EndpointProvider {
         try EndpointArguments.validateIPv4(ip)
         let interface = self.configuration.interface
         let budget = DeadlineBudget(deadline, what: "acquiring \(ip) on \(interface) for role \(role)", clock: self.clock)
-        let metadata: Logger.Metadata = ["endpoint.role": "\(role)", "endpoint.ip": "\(ip)", "endpoint.interface": "\(interface)"]
+        let metadata: Logger.Metadata = [LogKey.endpointRole: "\(role)", LogKey.endpointIP: "\(ip)", LogKey.endpointInterface: "\(interface)"]
         if try await self.heldAddresses(budget).contains(ip) {
             self.logger.debug("endpoint already held", metadata: metadata)
             return
@@ -134,7 +134,7 @@ public final class VIPEndpointProvider: EndpointProvider {
         }
         self.logger.debug(
             "endpoint released",
-            metadata: ["endpoint.role": "\(role)", "endpoint.ip": "\(ip)", "endpoint.interface": "\(interface)"]
+            metadata: [LogKey.endpointRole: "\(role)", LogKey.endpointIP: "\(ip)", LogKey.endpointInterface: "\(interface)"]
         )
     }
 
@@ -198,7 +198,7 @@ public final class VIPEndpointProvider: EndpointProvider {
         if !macs.isEmpty {
             self.logger.debug(
                 "endpoint refused: address in use",
-                metadata: ["endpoint.ip": "\(ip)", "endpoint.interface": "\(interface)", "endpoint.mac": "\(macs.joined(separator: ","))"]
+                metadata: [LogKey.endpointIP: "\(ip)", LogKey.endpointInterface: "\(interface)", LogKey.endpointMAC: "\(macs.joined(separator: ","))"]
             )
             throw MMMError(
                 .commandFailed,

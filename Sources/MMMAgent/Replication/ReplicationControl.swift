@@ -196,9 +196,9 @@ public struct ReplicationControl: Sendable {
             self.logger.info(
                 "repointed replication by GTID",
                 metadata: [
-                    "mmm.host": "\(self.name)", "mmm.writer": "\(request.writer)",
-                    "mmm.repoint.mode": "\(mode.rawValue)", "mmm.repoint.action": "\(action)",
-                    "mmm.repoint.replicating": "\(replicating)", "mmm.duration_ms": "\(report.duration.milliseconds)",
+                    LogKey.host: "\(self.name)", LogKey.writer: "\(request.writer)",
+                    LogKey.repointMode: "\(mode.rawValue)", LogKey.repointAction: "\(action)",
+                    LogKey.repointReplicating: "\(replicating)", LogKey.durationMilliseconds: "\(report.duration.milliseconds)",
                 ]
             )
             return report

@@ -176,7 +176,7 @@ extension WriteControl {
                 startedSQLThread = true
                 self.logger.info(
                     "drain: started the SQL thread (the IO thread still runs, so the relay log is kept)",
-                    metadata: ["mmm.host": "\(self.name)", "mmm.old_writer": "\(request.oldWriter)"]
+                    metadata: [LogKey.host: "\(self.name)", LogKey.oldWriter: "\(request.oldWriter)"]
                 )
                 continue
             case .wait(let position):
@@ -218,10 +218,10 @@ extension WriteControl {
         self.logger.info(
             "drain finished",
             metadata: [
-                "mmm.host": "\(report.host)", "mmm.old_writer": "\(report.oldWriter)",
-                "mmm.drain.result": "\(report.result)", "mmm.gtid.received": "\(report.received)",
-                "mmm.gtid.applied": "\(report.applied)", "mmm.drain.started_sql_thread": "\(report.startedSQLThread)",
-                "mmm.duration_ms": "\(report.duration.milliseconds)",
+                LogKey.host: "\(report.host)", LogKey.oldWriter: "\(report.oldWriter)",
+                LogKey.drainResult: "\(report.result)", LogKey.gtidReceived: "\(report.received)",
+                LogKey.gtidApplied: "\(report.applied)", LogKey.drainStartedSQLThread: "\(report.startedSQLThread)",
+                LogKey.durationMilliseconds: "\(report.duration.milliseconds)",
             ]
         )
     }

@@ -95,8 +95,8 @@ extension WriteControl {
                     self.logger.info(
                         "fence: read_only=ON was held by running writes",
                         metadata: [
-                            "mmm.host": "\(self.name)", "mmm.fence.attempt": "\(attempts)",
-                            "mmm.fence.server_lock_wait": "\(lockWait)",
+                            LogKey.host: "\(self.name)", LogKey.fenceAttempt: "\(attempts)",
+                            LogKey.fenceServerLockWait: "\(lockWait)",
                         ]
                     )
                     guard (try? budget.remaining()) != nil else {
@@ -135,9 +135,9 @@ extension WriteControl {
             self.logger.info(
                 "fenced: read_only is ON and client sessions are killed",
                 metadata: [
-                    "mmm.host": "\(self.name)", "mmm.fence.killed": "\(killed.count)",
-                    "mmm.fence.attempts": "\(attempts)", "mmm.fence.was_read_only": "\(wasReadOnly)",
-                    "mmm.duration_ms": "\(report.duration.milliseconds)",
+                    LogKey.host: "\(self.name)", LogKey.fenceKilled: "\(killed.count)",
+                    LogKey.fenceAttempts: "\(attempts)", LogKey.fenceWasReadOnly: "\(wasReadOnly)",
+                    LogKey.durationMilliseconds: "\(report.duration.milliseconds)",
                 ]
             )
             return report

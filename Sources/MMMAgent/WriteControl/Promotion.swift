@@ -126,10 +126,10 @@ extension WriteControl {
         self.logger.info(
             "promoted: read_only is OFF",
             metadata: [
-                "mmm.host": "\(self.name)", "mmm.old_writer": "\(request.drain?.oldWriter ?? "none")",
-                "mmm.gtid.binlog_pos": "\(report.gtidBinlogPos)", "mmm.gtid.slave_pos": "\(report.gtidSlavePos)",
-                "mmm.drain_ms": "\(drainReport?.duration.milliseconds ?? 0)",
-                "mmm.duration_ms": "\(report.duration.milliseconds)",
+                LogKey.host: "\(self.name)", LogKey.oldWriter: "\(request.drain?.oldWriter ?? "none")",
+                LogKey.gtidBinlogPosition: "\(report.gtidBinlogPos)", LogKey.gtidSlavePosition: "\(report.gtidSlavePos)",
+                LogKey.drainMilliseconds: "\(drainReport?.duration.milliseconds ?? 0)",
+                LogKey.durationMilliseconds: "\(report.duration.milliseconds)",
             ]
         )
         return report

@@ -186,7 +186,7 @@ struct DecisionLoop {
             self.recorder?.step("\(host) can no longer write: \(how)")
             if let skipped { self.recorder?.skipped(skipped) }
             Failpoint.writerFenced.hit()
-            self.logger.notice("Host can no longer write", metadata: [LogKey.host: "\(host)", "mmm.how": "\(how)"])
+            self.logger.notice("Host can no longer write", metadata: [LogKey.host: "\(host)", LogKey.how: "\(how)"])
             return []
         case .drained(let host, let token, let window):
             guard self.promotion?.token == token else { return [] }
@@ -198,7 +198,7 @@ struct DecisionLoop {
                 // A writer claim appeared after the fencing pass; never promote over it.
                 self.logger.error(
                     "Promotion refused: another host may still write",
-                    metadata: [LogKey.host: "\(host)", "mmm.claims": "\(remaining.joined(separator: ","))"]
+                    metadata: [LogKey.host: "\(host)", LogKey.claims: "\(remaining.joined(separator: ","))"]
                 )
                 self.endPromotion(shared: shared)
                 self.finishReport("failed: another host may still write (\(remaining.joined(separator: ", ")))")
@@ -220,7 +220,7 @@ struct DecisionLoop {
                     self.lastErrantLogged[host] = errant
                     self.logger.error(
                         "Host has transactions the writer lacks: it stays out until repaired",
-                        metadata: [LogKey.host: "\(host)", "mmm.writer": "\(writer)", "mmm.errant": "\(errant.joined(separator: ","))"]
+                        metadata: [LogKey.host: "\(host)", LogKey.writer: "\(writer)", LogKey.errant: "\(errant.joined(separator: ","))"]
                     )
                 }
                 return self.machine.gtidCompared(host: host, errant: errant, at: now)
@@ -229,7 +229,7 @@ struct DecisionLoop {
             if self.cleared.insert(host).inserted {
                 self.logger.notice(
                     "Host's GTID state is contained in the writer's: it may replicate from the writer",
-                    metadata: [LogKey.host: "\(host)", "mmm.writer": "\(writer)"]
+                    metadata: [LogKey.host: "\(host)", LogKey.writer: "\(writer)"]
                 )
             }
             if !(self.machine.hosts[host]?.errantTransactions.isEmpty ?? true) {
@@ -241,9 +241,9 @@ struct DecisionLoop {
             self.logger.notice(
                 "Cross-check of the writer answered",
                 metadata: [
-                    LogKey.host: "\(host)", "mmm.reachable_from": "\(reachableFrom.joined(separator: ","))",
-                    "mmm.unreachable_from": "\(unreachableFrom.joined(separator: ","))",
-                    "mmm.read_only_from": "\(readOnlyFrom.joined(separator: ","))",
+                    LogKey.host: "\(host)", LogKey.reachableFrom: "\(reachableFrom.joined(separator: ","))",
+                    LogKey.unreachableFrom: "\(unreachableFrom.joined(separator: ","))",
+                    LogKey.readOnlyFrom: "\(readOnlyFrom.joined(separator: ","))",
                 ]
             )
             if leaseRanOut {
@@ -283,7 +283,7 @@ struct DecisionLoop {
             }
             self.logger.info(
                 "Control command",
-                metadata: [LogKey.request: "\(request.verb) \(request.arguments.joined(separator: " "))", "mmm.error_reply": "\(outcome.isError)"]
+                metadata: [LogKey.request: "\(request.verb) \(request.arguments.joined(separator: " "))", LogKey.errorReply: "\(outcome.isError)"]
             )
             reply(ControlResponse(isError: outcome.isError, text: outcome.text))
             return outcome.actions
@@ -363,7 +363,7 @@ struct DecisionLoop {
         self.epoch = max(self.epoch + 1, UInt64(max(0, self.clock.wallMilliseconds)))
         self.logger.warning(
             "The writer fenced itself while the monitor could not reach it; it is given the role again under a new epoch",
-            metadata: [LogKey.host: "\(host)", "mmm.epoch": "\(self.epoch)"]
+            metadata: [LogKey.host: "\(host)", LogKey.epoch: "\(self.epoch)"]
         )
     }
 

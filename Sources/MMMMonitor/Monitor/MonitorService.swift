@@ -132,7 +132,7 @@ public final class MonitorService: Service, ControlHandling, Sendable {
         let tls = try self.settings.tls.map { try ProtocolTLS(files: $0) }
         let signingKey = try self.settings.loadSigningKey()
         if let signingKey {
-            self.logger.notice("Orders to the agents are signed", metadata: ["mmm.public_key": "\(signingKey.publicKey)"])
+            self.logger.notice("Orders to the agents are signed", metadata: [LogKey.monitorPublicKey: "\(signingKey.publicKey)"])
         } else if self.settings.sharedSecret {
             self.logger.warning(
                 "monitor_public_key is not set: any host that holds agent_secret can give the agents orders as the monitor; run `mmm_mond --generate-signing-key <file>` and set monitor_signing_key and monitor_public_key (docs/configuration.md)"
@@ -188,9 +188,9 @@ public final class MonitorService: Service, ControlHandling, Sendable {
                 "Agent at startup",
                 metadata: [
                     LogKey.host: "\(host)",
-                    "mmm.state": "\(observation.startup.agentState?.rawValue ?? "unknown")",
-                    "mmm.writable": "\(observation.startup.writable)",
-                    "mmm.ips": "\(observation.startup.configuredIPs.joined(separator: ","))",
+                    LogKey.state: "\(observation.startup.agentState?.rawValue ?? "unknown")",
+                    LogKey.writable: "\(observation.startup.writable)",
+                    LogKey.ips: "\(observation.startup.configuredIPs.joined(separator: ","))",
                 ]
             )
         }
@@ -332,8 +332,8 @@ public final class MonitorService: Service, ControlHandling, Sendable {
             switch action {
             case .hostStateChanged(let host, let transition):
                 let metadata: Logger.Metadata = [
-                    LogKey.host: "\(host)", "mmm.from": "\(transition.from.rawValue)",
-                    "mmm.to": "\(transition.to.rawValue)", "mmm.rule": "\(transition.rule)",
+                    LogKey.host: "\(host)", LogKey.from: "\(transition.from.rawValue)",
+                    LogKey.to: "\(transition.to.rawValue)", LogKey.rule: "\(transition.rule)",
                 ]
                 if transition.flapDetected {
                     self.logger.critical("Host is flapping", metadata: metadata)
@@ -361,8 +361,8 @@ public final class MonitorService: Service, ControlHandling, Sendable {
                 self.logger.notice(
                     "Promoting host to writer: fencing the others, then draining it",
                     metadata: [
-                        LogKey.host: "\(host)", "mmm.previous": "\(previousWriter ?? "none")",
-                        "mmm.fencing": "\(run.claimed.joined(separator: ","))",
+                        LogKey.host: "\(host)", LogKey.previous: "\(previousWriter ?? "none")",
+                        LogKey.fencing: "\(run.claimed.joined(separator: ","))",
                     ]
                 )
                 Failpoint.promotionStarted.hit()
@@ -377,12 +377,12 @@ public final class MonitorService: Service, ControlHandling, Sendable {
             case .repointReplicas(let writer, let replicas):
                 self.logger.notice(
                     "Replicas follow the new writer",
-                    metadata: [LogKey.host: "\(writer)", "mmm.replicas": "\(replicas.joined(separator: ","))"]
+                    metadata: [LogKey.host: "\(writer)", LogKey.replicas: "\(replicas.joined(separator: ","))"]
                 )
             case .crossCheckWriter(let host, let via):
                 self.logger.warning(
                     "The monitor cannot reach the writer: asking other hosts whether they can",
-                    metadata: [LogKey.host: "\(host)", "mmm.via": "\(via.joined(separator: ","))"]
+                    metadata: [LogKey.host: "\(host)", LogKey.via: "\(via.joined(separator: ","))"]
                 )
                 // A writer that has heard nothing from the monitor for longer than its lease has fenced itself (its
                 // peers hear the monitor): peers that still reach its server must not keep the cluster without one.
@@ -395,7 +395,7 @@ public final class MonitorService: Service, ControlHandling, Sendable {
                     if !link.agentRefusing, silent >= self.settings.lease.timeout + self.settings.lease.maximumClockSkew {
                         self.logger.warning(
                             "The writer's lease has run out (no monitor message reached it): failing over whatever its peers see",
-                            metadata: [LogKey.host: "\(host)", "mmm.silent_ms": "\(silent.components.seconds * 1000)"]
+                            metadata: [LogKey.host: "\(host)", LogKey.silentMilliseconds: "\(silent.components.seconds * 1000)"]
                         )
                         post(.writerCrossChecked(host: host, reachableFrom: [], unreachableFrom: via, leaseRanOut: true))
                         continue
@@ -411,7 +411,7 @@ public final class MonitorService: Service, ControlHandling, Sendable {
             case .modeChanged(let from, let to):
                 self.logger.notice("Monitor mode changed from \(from.rawValue) to \(to.rawValue)")
             case .sendStatusToAll(let hosts):
-                self.logger.info("Sending every agent its status", metadata: ["mmm.hosts": "\(hosts.joined(separator: ","))"])
+                self.logger.info("Sending every agent its status", metadata: [LogKey.hosts: "\(hosts.joined(separator: ","))"])
             }
         }
     }
@@ -624,8 +624,8 @@ public final class MonitorService: Service, ControlHandling, Sendable {
         }
         var metadata: Logger.Metadata = [
             LogKey.check: "\(report.check.rawValue)",
-            "mmm.period_ms": "\(milliseconds(report.period))",
-            "mmm.window_s": "\(report.window.components.seconds)",
+            LogKey.periodMilliseconds: "\(milliseconds(report.period))",
+            LogKey.windowSeconds: "\(report.window.components.seconds)",
         ]
         for (name, group) in [("passing", report.passing), ("failing", report.failing)] {
             metadata["mmm.\(name).hosts"] = "\(group.hosts)"

@@ -245,7 +245,7 @@ struct PromotionRun: Sendable {
             let result = try await self.runner.run(self.killHostBin, [host], deadline: .seconds(10))
             self.logger.notice(
                 "kill_host_bin ran",
-                metadata: [LogKey.host: "\(host)", "mmm.exit": "\(result.status)"]
+                metadata: [LogKey.host: "\(host)", LogKey.exitStatus: "\(result.status)"]
             )
             return result.status == 0
         } catch {
