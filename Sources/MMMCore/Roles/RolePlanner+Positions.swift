@@ -38,4 +38,29 @@ extension RolePlanner {
             }
         }.map(\.host)
     }
+
+    /// The hosts of `others` that received something `candidate` did not: a promotion of `candidate` would lose it
+    /// (what such a host ACKed under `zero_loss` included), and the host could not replicate from it (fact R12).
+    ///
+    /// The monitor chooses the candidate from positions polled every second, which can be older than the last
+    /// transactions a replica received before the writer failed; a promotion therefore reads the positions again
+    /// once the old writer is fenced and, if this is not empty, gives the candidate up so that the choice is made
+    /// again with what it read (found by the zero-loss model: a third master that ACKed while the candidate's
+    /// replication was stalled).
+    ///
+    /// Positions compare per domain by ``GTIDPosition/contains(_:)``; a domain the candidate lacks counts. Hosts
+    /// missing from `positions` (not read) are left out; a candidate missing from it counts as having nothing.
+    ///
+    /// - Returns: the hosts ahead, in the order of `others`.
+    public static func hostsAhead(
+        of candidate: String,
+        among others: [String],
+        positions: [String: ReplicationPositions]
+    ) -> [String] {
+        let mine = positions[candidate]?.received ?? .empty
+        return others.filter { other in
+            guard other != candidate, let theirs = positions[other]?.received else { return false }
+            return !mine.contains(theirs)
+        }
+    }
 }

@@ -327,12 +327,18 @@ struct DecisionLoop {
                 : "fencing \(claimed.joined(separator: ", ")) (may still write), then draining \(host)"
         )
         self.recorder = recorder
+        let topology = self.settings.topology
+        let peersThatMayHaveACKed = topology.writerRole.hosts.filter { name in
+            name != host && name != previousWriter && topology.host(name)?.mode == .master
+                && self.machine.hosts[name]?.state == .online
+        }
         return PromotionRun(
             candidate: host,
             token: token,
             claimed: claimed,
             candidateCannotReach: candidateCannotReach,
             epoch: self.epoch,
+            peersThatMayHaveACKed: peersThatMayHaveACKed,
             links: links,
             lease: self.settings.lease,
             drainTimeout: self.settings.drainTimeout,

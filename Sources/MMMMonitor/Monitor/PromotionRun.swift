@@ -14,8 +14,11 @@ import MMMTransport
 ///    agent (`read_only=ON`, sessions killed, writer IP dropped), else over SQL through the candidate's agent, else
 ///    `kill_host_bin`, else, only for an agent that is silent (not one that refuses connections), by waiting out its
 ///    writer lease. A host that cannot be fenced stops the promotion, saying why.
-/// 3. The candidate drains, bounded by `drain_timeout`: its relay log is applied, and it has every fenced host's
-///    `gtid_binlog_pos` (nothing acknowledged on the old writer is left behind).
+/// 3. The positions of the other hosts that may have sent semi-sync ACKs (``peersThatMayHaveACKed``) are read
+///    again: if one received a transaction the candidate did not, the candidate is given up and the choice is made
+///    again with those positions (``MMMCore/RolePlanner/hostsAhead(of:among:positions:)``).
+/// 4. The candidate drains, bounded by `drain_timeout`: its relay log is applied, and it has every fenced host's
+///    `gtid_binlog_pos` and everything those other hosts received (nothing acknowledged is left behind).
 ///
 /// Results are posted to the decision loop, tagged with the promotion's token; a promotion called off
 /// (``isCurrent`` false) stops at its next step and its late results are ignored.
@@ -32,6 +35,9 @@ struct PromotionRun: Sendable {
     var candidateCannotReach: Set<String> = []
     /// The epoch the fence orders carry.
     var epoch: UInt64
+    /// Other hosts that may have sent semi-sync ACKs and may become writer (ONLINE masters of the writer role, the
+    /// old writer and the candidate excepted): the candidate must have everything they received.
+    var peersThatMayHaveACKed: [String] = []
     /// Every agent's link.
     var links: [String: AgentLink]
     /// The lease timings.
@@ -84,7 +90,58 @@ struct PromotionRun: Sendable {
             self.fail(failures.sorted().joined(separator: "; "))
             return
         }
+        let received = await self.receivedByPeers(candidateLink)
+        guard self.isCurrent(self.token) else { return }
+        let ahead = RolePlanner.hostsAhead(of: self.candidate, among: self.peersThatMayHaveACKed, positions: received)
+        guard ahead.isEmpty else {
+            let mine = received[self.candidate].map { "\($0.received)" } ?? "unknown"
+            self.fail(
+                ahead.map { "\($0) received \(received[$0]!.received)" }.joined(separator: ", ")
+                    + ", more than \(self.candidate) (\(mine)): choosing again with these positions"
+            )
+            return
+        }
+        for host in self.peersThatMayHaveACKed {
+            if let position = received[host]?.received, !position.isEmpty { oldPositions[host] = position }
+        }
         await self.drain(candidateLink, catchingUpWith: oldPositions)
+    }
+
+    /// Reads the candidate's and ``peersThatMayHaveACKed``' replication positions now (the polled ones can be
+    /// older than the old writer's last transactions) and posts them to the decision loop, so that a choice made
+    /// again uses them. A host whose agent does not answer is left out: with one failure (the old writer's), they
+    /// all answer.
+    private func receivedByPeers(_ candidateLink: AgentLink) async -> [String: ReplicationPositions] {
+        var read: [String: ReplicationPositions] = [:]
+        await withTaskGroup(of: (String, ReplicationPositions?).self) { group in
+            for host in [self.candidate] + self.peersThatMayHaveACKed {
+                guard let link = self.links[host] else { continue }
+                group.addTask {
+                    do {
+                        let reported = try await self.positions(of: link)
+                        return (
+                            host,
+                            try ReplicationPositions(
+                                receivedPosition: reported.receivedPosition, slavePosition: reported.slavePosition,
+                                binlogPosition: reported.binlogPosition
+                            )
+                        )
+                    } catch {
+                        self.logger.warning(
+                            "Could not read a host's replication positions before the promotion",
+                            metadata: [LogKey.host: "\(host)", LogKey.error: "\(error)"]
+                        )
+                        return (host, nil)
+                    }
+                }
+            }
+            for await (host, positions) in group {
+                guard let positions else { continue }
+                read[host] = positions
+                self.post(.positions(host: host, positions))
+            }
+        }
+        return read
     }
 
     // MARK: - Fencing

@@ -303,4 +303,19 @@ import Testing
         #expect(passedOver > Self.cases / 20, "candidates other than MMM's: \(passedOver)")
         print("planner candidates: \(Self.cases) cases, \(candidates) candidates, \(passedOver) other than MMM's order alone")
     }
+
+    @Test("hostsAhead: a host that received what the candidate lacks, in any domain, is ahead; unread hosts are not")
+    func hostsAhead() {
+        let positions: [String: ReplicationPositions] = [
+            "db2": ReplicationPositions(received: RolePlannerPositionsTests.position("0-1-107"), applied: RolePlannerPositionsTests.position("0-1-19")),
+            "db3": ReplicationPositions(received: RolePlannerPositionsTests.position("0-1-117"), applied: RolePlannerPositionsTests.position("0-1-4")),
+            "db4": RolePlannerPositionsTests.at("0-1-100"),
+            "db5": RolePlannerPositionsTests.at("0-1-107,1-5-3"),
+        ]
+        // The zero-loss model's trace: db3 received (and ACKed) 117 while db2, the candidate, had 107.
+        #expect(RolePlanner.hostsAhead(of: "db2", among: ["db3", "db4", "db5", "db9"], positions: positions) == ["db3", "db5"])
+        #expect(RolePlanner.hostsAhead(of: "db3", among: ["db2", "db4"], positions: positions).isEmpty)
+        #expect(RolePlanner.hostsAhead(of: "db9", among: ["db4"], positions: positions) == ["db4"], "an unread candidate has nothing")
+        #expect(RolePlanner.hostsAhead(of: "db2", among: ["db2"], positions: positions).isEmpty)
+    }
 }
