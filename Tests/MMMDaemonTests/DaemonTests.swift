@@ -2,6 +2,7 @@ import Logging
 import MMMCore
 import MMMTestSupport
 import MMMDaemon
+import MMMSystem
 import ServiceLifecycle
 import ServiceLifecycleTestKit
 import Synchronization

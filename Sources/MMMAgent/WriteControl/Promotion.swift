@@ -1,6 +1,7 @@
 import Logging
 import MMMCore
 import MMMDaemon
+import MMMSystem
 import MariaDBClient
 
 /// How ``WriteControl/promote(_:gate:)`` promotes a server.

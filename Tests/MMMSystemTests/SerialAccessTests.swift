@@ -1,4 +1,4 @@
-import MMMDaemon
+import MMMSystem
 import Synchronization
 import Testing
 
