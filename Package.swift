@@ -42,10 +42,8 @@ let package = Package(
             dependencies: [
                 "CMariaDB",
                 "MMMCore",
-                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -77,8 +75,6 @@ let package = Package(
                 "MMMSystem",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -113,11 +109,9 @@ let package = Package(
                 "MMMConfig",
                 "MMMProtocol",
                 "MMMDaemon",
-                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -243,21 +237,16 @@ let package = Package(
             dependencies: [
                 "MMMTestSupport",
                 "MMMConfig",
-                "MMMAgent", "MMMTransport", "MMMSystem", "MMMCore", "MMMProtocol", "MMMDaemon",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
+                "MMMAgent", "MMMTransport", "MMMSystem", "MMMCore", "MMMProtocol",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "MMMTransportTests",
             dependencies: [
-                "MMMTransport", "MMMCore", "MMMProtocol", "MMMDaemon", "MMMSystem", "MMMTestSupport",
+                "MMMTransport", "MMMCore", "MMMProtocol", "MMMSystem", "MMMTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -289,7 +278,6 @@ let package = Package(
                 "MMMMonitor", "MMMControl", "MMMCore", "MMMConfig", "MariaDBClient", "MMMTestSupport", "MMMSystem",
                 "MMMTransport", "MMMProtocol", .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
@@ -299,7 +287,6 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "MariaDBClient", "MMMTestSupport", "MMMCore", "MMMAgent", "MMMTransport", "MMMMonitor", "MMMProtocol", "MMMConfig",
-                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
