@@ -4,6 +4,7 @@ import PackageDescription
 /// Settings every target shares: Swift 6 language mode plus the upcoming features of the house style.
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
 /// The pure core and its tests are optimized in debug builds too: the property tests run hundreds of thousands of

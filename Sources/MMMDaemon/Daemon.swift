@@ -1,6 +1,7 @@
 import Logging
 import MMMCore
 import ServiceLifecycle
+import UnixSignals
 
 /// How a daemon runs its services: pid file, shutdown signals and how long a graceful shutdown may take.
 ///

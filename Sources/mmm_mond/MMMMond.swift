@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import MMMConfig
+import MMMControl
 import MMMCore
 import MMMDaemon
 import MMMMonitor

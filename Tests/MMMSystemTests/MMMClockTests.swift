@@ -1,3 +1,4 @@
+import FoundationEssentials
 import MMMCore
 import MMMSystem
 import Synchronization

@@ -1,4 +1,5 @@
 import Logging
+import MMMConfig
 import MMMCore
 import MMMDaemon
 import MMMProtocol

@@ -1,5 +1,6 @@
 import Logging
 import MMMCore
+import MMMSystem
 import MariaDBClient
 
 /// What ``WriteControl/drain(_:)`` waits for.

@@ -1,5 +1,6 @@
 import Logging
 import MMMCore
+import MMMSystem
 import MariaDBClient
 
 /// How ``WriteControl/fence(_:)`` fences a server.

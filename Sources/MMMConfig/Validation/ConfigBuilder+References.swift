@@ -1,3 +1,4 @@
+import MMMCore
 /// Checks between sections: peers, role hosts, `prefer`, duplicate addresses, `this`, `active_master_role`.
 extension ConfigBuilder {
     /// Reports references that point nowhere or conflict; runs after every section is typed.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MMMControl
 import MMMCore
 import MMMDaemon
 import MMMProtocol

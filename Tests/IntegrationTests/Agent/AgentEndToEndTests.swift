@@ -4,6 +4,7 @@ import MMMAgent
 import MMMTransport
 import MMMCore
 import MMMProtocol
+import MMMSystem
 import MMMTestSupport
 import MariaDBClient
 import NIOConcurrencyHelpers

@@ -3,6 +3,7 @@ import Logging
 import MMMAgent
 import MMMCore
 import MMMProtocol
+import MMMSystem
 import MMMTestSupport
 import MMMTransport
 import MariaDBClient

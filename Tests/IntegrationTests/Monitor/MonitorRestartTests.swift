@@ -1,5 +1,6 @@
 import Foundation
 import MMMCore
+import MMMSystem
 import MMMTestSupport
 import MariaDBClient
 import NIOConcurrencyHelpers

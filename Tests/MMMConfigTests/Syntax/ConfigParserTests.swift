@@ -1,4 +1,5 @@
 import MMMConfig
+import MMMCore
 import Testing
 
 @Suite struct ConfigParserTests {

@@ -1,6 +1,7 @@
 import Logging
 import MMMCore
 import MMMProtocol
+import MMMSystem
 import MMMTransport
 import NIOCore
 import Testing

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import NIOCore
+import NIOEmbedded
 import Testing
 
 @testable import MMMProtocol
