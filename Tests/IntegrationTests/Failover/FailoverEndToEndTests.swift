@@ -364,6 +364,7 @@ extension IntegrationTests {
         /// the writer VIP.
         ///
         /// What it does, in order:
+        /// 0. If the monitor made db2 the first writer, `mmm_control move_role writer db1`, and waits for writes on db1.
         /// 1. Waits until semi-sync is on as the policy wants it: the writer a semi-sync master, active, with exactly
         ///    one ACKing client; the standby master ACKing; db3 not ACKing. Then 50 more inserts are acknowledged.
         /// 2. Moves the standby namespace's `lookup local` rule from preference 0 to 2 (no effect by itself), so that
@@ -388,23 +389,32 @@ extension IntegrationTests {
         func cutThenCrashZeroLossWithReplica() async throws {
             try await FailoverScenario.run("cut-crash-zero-loss", hosts: 3, commonExtra: "failover_policy zero_loss") { scenario in
                 let replica = "db3"
-                let old = try scenario.bench.host(scenario.writer)
-                let standbyIP = try scenario.bench.host(scenario.standby).ip
-                let namespace = "mmmb-\(scenario.standby)"
                 var notes: [String] = []
                 var failed = false
+                // The finding's roles: db1 the writer. The monitor's first choice may be db2 (both are eligible).
+                if scenario.writer != "db1" {
+                    let moved = ContinuousClock.now
+                    let move = try await scenario.cluster.control("move_role", "writer", "db1")
+                    guard move.status == 0 else { throw MMMError(.commandFailed, "move_role writer db1: \(move.output)") }
+                    try await scenario.waitForWrites(on: "db1", after: moved, timeout: .seconds(30))
+                    notes.append("the monitor's first writer was \(scenario.writer); moved to db1 with move_role")
+                }
+                let (writer, standby) = ("db1", "db2")
+                let old = try scenario.bench.host(writer)
+                let standbyIP = try scenario.bench.host(standby).ip
+                let namespace = "mmmb-\(standby)"
 
                 let writerIP = old.ip
-                let semiSync = try await eventually(timeout: .seconds(30), "semi-sync on: \(scenario.writer) ACKed by \(scenario.standby) alone, \(replica) following \(scenario.writer)") {
+                let semiSync = try await eventually(timeout: .seconds(30), "semi-sync on: \(writer) ACKed by \(standby) alone, \(replica) following \(writer)") {
                     () -> String? in
-                    let writer = try await scenario.semiSync(on: scenario.writer)
-                    let standby = try await scenario.semiSync(on: scenario.standby)
+                    let master = try await scenario.semiSync(on: writer)
+                    let acker = try await scenario.semiSync(on: standby)
                     let follower = try await scenario.semiSync(on: replica)
                     let source = try await scenario.replicaStatus(on: replica)
-                    guard writer.masterEnabled, writer.masterActive, writer.masterClients == 1, writer.waitPoint == .afterSync,
-                        standby.slaveActive, !follower.slaveActive, source?.masterHost == writerIP, source?.ioThread == .yes
+                    guard master.masterEnabled, master.masterActive, master.masterClients == 1, master.waitPoint == .afterSync,
+                        acker.slaveActive, !follower.slaveActive, source?.masterHost == writerIP, source?.ioThread == .yes
                     else { return nil }
-                    return "\(scenario.writer) master active with \(writer.masterClients) ACKing client, timeout \(writer.timeoutMilliseconds) ms; \(scenario.standby) ACKs; \(replica) does not"
+                    return "\(writer) master active with \(master.masterClients) ACKing client, timeout \(master.timeoutMilliseconds) ms; \(standby) ACKs; \(replica) does not"
                 }
                 notes.append("semi-sync: \(semiSync)")
                 try await scenario.load.waitForAcknowledgements(50, after: ContinuousClock.now, timeout: .seconds(10))
@@ -439,37 +449,37 @@ extension IntegrationTests {
                 let inDoubt = scenario.load.failures.filter { $0.at >= cut && $0.at < killed + .seconds(1) && $0.id != nil }
                 notes.append("inserts in doubt (failed) within 1 s of the kill: \(inDoubt.compactMap(\.id))")
                 let lastAcknowledged = scenario.load.acknowledgements.last { $0.at <= killed }
-                notes.append("last insert acknowledged by \(scenario.writer): id \(lastAcknowledged.map { String($0.id) } ?? "none"), \(lastAcknowledged.map { String(scenario.since($0.at, killed)) } ?? "?") ms before the kill")
-                notes.append("\(scenario.writer)'s binlog at the kill ends with \(await Self.lastGTIDs(in: old))")
+                notes.append("last insert acknowledged by \(writer): id \(lastAcknowledged.map { String($0.id) } ?? "none"), \(lastAcknowledged.map { String(scenario.since($0.at, killed)) } ?? "?") ms before the kill")
+                notes.append("\(writer)'s binlog at the kill ends with \(await Self.lastGTIDs(in: old))")
 
                 try await Task.sleep(until: healed + .seconds(1), clock: .continuous)
-                notes.append("1 s after the heal: \(await scenario.positionSummary(of: scenario.standby)); \(await scenario.positionSummary(of: replica))")
+                notes.append("1 s after the heal: \(await scenario.positionSummary(of: standby)); \(await scenario.positionSummary(of: replica))")
 
-                let resumed = await expecting("writes resume on \(scenario.standby) within 60 s of kill -9") {
-                    try await scenario.waitForWrites(on: scenario.standby, after: killed, timeout: .seconds(60))
+                let resumed = await expecting("writes resume on \(standby) within 60 s of kill -9") {
+                    try await scenario.waitForWrites(on: standby, after: killed, timeout: .seconds(60))
                 }
                 if let resumed {
-                    notes.append("VIP on \(scenario.standby) writable \(scenario.since(killed, resumed.vipReached)) ms after kill -9, first acknowledged insert there \(scenario.since(killed, resumed.acknowledgement.at)) ms after kill -9")
+                    notes.append("VIP on \(standby) writable \(scenario.since(killed, resumed.vipReached)) ms after kill -9, first acknowledged insert there \(scenario.since(killed, resumed.acknowledgement.at)) ms after kill -9")
                 } else {
-                    notes.append("writes did NOT resume on \(scenario.standby) within 60 s of kill -9")
+                    notes.append("writes did NOT resume on \(standby) within 60 s of kill -9")
                     failed = true
                 }
-                notes.append("\(scenario.standby) semi-sync after the wait: \(await Self.semiSyncStatus(on: scenario.standby, scenario))")
-                if let promoted = scenario.sampler.samples.first(where: { $0.at > killed && $0.writable == [scenario.standby] }) {
-                    notes.append("\(scenario.standby) writable \(scenario.since(killed, promoted.at)) ms after kill -9")
+                notes.append("\(standby) semi-sync after the wait: \(await Self.semiSyncStatus(on: standby, scenario))")
+                if let promoted = scenario.sampler.samples.first(where: { $0.at > killed && $0.writable == [standby] }) {
+                    notes.append("\(standby) writable \(scenario.since(killed, promoted.at)) ms after kill -9")
                 }
                 // The monitor repoints db3 after the promotion; give it a moment before the end-of-run check.
-                let following = await expecting("\(replica) replicates from \(scenario.standby) within 30 s") {
-                    try await eventually(timeout: .seconds(30), "\(replica) replicates from \(scenario.standby)") { () -> Bool? in
+                let following = await expecting("\(replica) replicates from \(standby) within 30 s") {
+                    try await eventually(timeout: .seconds(30), "\(replica) replicates from \(standby)") { () -> Bool? in
                         let status = try await scenario.replicaStatus(on: replica)
                         return status?.masterHost == standbyIP && status?.ioThread == .yes && status?.sqlThreadRunning == true ? true : nil
                     }
                 }
                 failed = failed || following == nil
-                notes.append("at the end of the steps: \(await scenario.positionSummary(of: scenario.standby)); \(await scenario.positionSummary(of: replica))")
+                notes.append("at the end of the steps: \(await scenario.positionSummary(of: standby)); \(await scenario.positionSummary(of: replica))")
                 return ScenarioOutcome(
-                    finalWriter: scenario.standby, event: killed, requireZeroLoss: true,
-                    replicationChecked: [scenario.standby, replica], followers: [replica], notes: notes, printLogs: failed
+                    finalWriter: standby, event: killed, requireZeroLoss: true,
+                    replicationChecked: [standby, replica], followers: [replica], notes: notes, printLogs: failed
                 )
             }
         }
