@@ -445,6 +445,22 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         if failure == nil { self.state.withLockedValue { $0.lastError = nil } }
     }
 
+    /// Whether the server of another host that may become the writer takes a connection (500 ms connect deadline
+    /// each): a host whose server is up may ACK once its IO thread connects, so the writer keeps waiting for it.
+    private func promotablePeerAnswers() async -> Bool {
+        for name in self.settings.promotablePeers {
+            guard let peer = self.settings.host(named: name) else { continue }
+            var target = self.settings.database(of: peer)
+            target.connectTimeout = .milliseconds(500)
+            target.readTimeout = .seconds(1)
+            if let connection = try? await MariaDBConnection.connect(target, on: self.executor) {
+                await connection.close()
+                return true
+            }
+        }
+        return false
+    }
+
     /// One semi-sync pass (``SemiSyncPlanner``): reads the server, sets what differs, logs the state when it changed.
     /// Returns the failure (already recorded) or nil, and whether the server ends as a semi-sync master with
     /// `AFTER_SYNC`.
@@ -459,9 +475,11 @@ public final class AgentCore: AgentRequestHandling, Sendable {
                 let writable = !(try readOnly.bool("read_only") ?? true)
                 let isWriter = wantsWriter && writable
                 let before = try await connection.semiSyncObservation()
+                // Asked only when it matters: a writer with a connected semi-sync replica waits for it anyway.
+                let peerUp = isWriter && before.masterClients == 0 ? await self.promotablePeerAnswers() : true
                 let actions = SemiSyncPlanner.plan(
-                    isWriter: isWriter, mayBecomeWriter: self.settings.mayBecomeWriter, timeoutMilliseconds: self.settings.semiSyncTimeoutMilliseconds, observed: before,
-                    lastIORestart: lastRestart, now: self.now()
+                    isWriter: isWriter, mayBecomeWriter: self.settings.mayBecomeWriter, timeoutMilliseconds: self.settings.semiSyncTimeoutMilliseconds,
+                    promotablePeerUp: peerUp, observed: before, lastIORestart: lastRestart, now: self.now()
                 )
                 for action in actions {
                     switch action {

@@ -53,6 +53,8 @@ public struct AgentSettings: Sendable {
     /// This host is a `mode master` host among the writer role's hosts: a promotion may make it the writer, so under
     /// `failover_policy zero_loss` it sends semi-sync ACKs (no other host may, DESIGN.md §9.4).
     public var mayBecomeWriter: Bool
+    /// The other `mode master` hosts among the writer role's hosts: the ones a writer's semi-sync ACK may come from.
+    public var promotablePeers: [String]
     /// The pid file.
     public var pidPath: String?
     /// The `<socket> type ssl` files, or `nil` for `type plain`; used by the agent's server and its peer client.
@@ -139,6 +141,9 @@ public struct AgentSettings: Sendable {
         self.semiSyncTimeoutMilliseconds = UInt32(clamping: max(1, configuration.semiSyncTimeout.milliseconds))
         self.mayBecomeWriter = thisHost.mode == .master
             && (configuration.roles.first { $0.name == writerRole }?.hosts.contains(thisName) ?? false)
+        let writerHosts = configuration.roles.first { $0.name == writerRole }?.hosts ?? []
+        self.promotablePeers = configuration.hosts
+            .filter { $0.name != thisName && $0.mode == .master && writerHosts.contains($0.name) }.map(\.name)
         self.pidPath = thisHost.pidPath
         self.tls = try ProtocolTLSFiles(socket: configuration.socket)
         self.monitorKey = try configuration.monitorPublicKey.map { text throws(MMMError) in try MonitorPublicKey(text: text) }

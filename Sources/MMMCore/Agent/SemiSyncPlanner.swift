@@ -16,6 +16,8 @@ public enum SemiSyncSetting: Sendable, Hashable {
     case masterWaitPoint(SemiSyncWaitPoint)
     /// `rpl_semi_sync_master_timeout`, in milliseconds (1 to 3 600 000).
     case masterTimeout(milliseconds: UInt32)
+    /// `rpl_semi_sync_master_wait_no_slave`: OFF lets a commit return at once while no semi-sync replica is connected.
+    case masterWaitNoSlave(Bool)
     /// `rpl_semi_sync_slave_enabled`; the IO thread picks it up only when it (re)connects.
     case slaveEnabled(Bool)
 }
@@ -28,6 +30,9 @@ public struct SemiSyncObservation: Sendable, Hashable {
     public var waitPoint: SemiSyncWaitPoint?
     /// `@@rpl_semi_sync_master_timeout` in milliseconds.
     public var timeoutMilliseconds: UInt64
+    /// `@@rpl_semi_sync_master_wait_no_slave` (MariaDB's default ON: a commit waits the timeout even with no
+    /// semi-sync replica connected).
+    public var masterWaitNoSlave: Bool
     /// `@@rpl_semi_sync_slave_enabled`.
     public var slaveEnabled: Bool
     /// Status `Rpl_semi_sync_master_status`: ON while the master waits for ACKs (OFF after a timeout fell back to
@@ -47,6 +52,7 @@ public struct SemiSyncObservation: Sendable, Hashable {
         masterEnabled: Bool = false,
         waitPoint: SemiSyncWaitPoint? = .afterCommit,
         timeoutMilliseconds: UInt64 = 10_000,
+        masterWaitNoSlave: Bool = true,
         slaveEnabled: Bool = false,
         masterActive: Bool = false,
         masterClients: Int = 0,
@@ -57,6 +63,7 @@ public struct SemiSyncObservation: Sendable, Hashable {
         self.masterEnabled = masterEnabled
         self.waitPoint = waitPoint
         self.timeoutMilliseconds = timeoutMilliseconds
+        self.masterWaitNoSlave = masterWaitNoSlave
         self.slaveEnabled = slaveEnabled
         self.masterActive = masterActive
         self.masterClients = masterClients
@@ -72,14 +79,15 @@ extension SemiSyncObservation: CustomStringConvertible {
         let master =
             self.masterEnabled
             ? "ON (\(self.masterActive ? "active" : "fallen back to async"), clients \(self.masterClients), "
-                + "\(self.waitPoint?.rawValue ?? "unknown wait point"), timeout \(self.timeoutMilliseconds) ms)"
+                + "\(self.waitPoint?.rawValue ?? "unknown wait point"), timeout \(self.timeoutMilliseconds) ms"
+                + "\(self.masterWaitNoSlave ? "" : ", no wait without a replica"))"
             : "OFF"
         let slave = self.slaveEnabled ? "ON (\(self.slaveActive ? "active" : "inactive"))" : "OFF"
         return "master \(master), slave \(slave)"
     }
 }
 
-/// One step of keeping semi-sync, in the order ``SemiSyncPlanner/plan(isWriter:mayBecomeWriter:timeoutMilliseconds:observed:lastIORestart:now:)``
+/// One step of keeping semi-sync, in the order ``SemiSyncPlanner/plan(isWriter:mayBecomeWriter:timeoutMilliseconds:promotablePeerUp:observed:lastIORestart:now:)``
 /// returns them.
 public enum SemiSyncAction: Sendable, Hashable {
     /// `SET GLOBAL` one variable.
@@ -92,10 +100,15 @@ public enum SemiSyncAction: Sendable, Hashable {
 /// Plans the semi-sync variables of one host under the zero-loss policy (DESIGN.md §4, failover facts §6, R9, R10).
 ///
 /// A pure function, run by the agent in every convergence round after promotion and repointing:
-/// - the **writer** (holds the writer role and is writable): `rpl_semi_sync_master_wait_point=AFTER_SYNC` and
-///   `rpl_semi_sync_master_timeout` first, then `rpl_semi_sync_master_enabled=ON`, so that the first commit that
-///   waits already waits after the sync; `rpl_semi_sync_slave_enabled=ON` too, so that it ACKs as soon as it loses
-///   the role (its IO thread picks it up when it is repointed);
+/// - the **writer** (holds the writer role and is writable): `rpl_semi_sync_master_wait_point=AFTER_SYNC`,
+///   `rpl_semi_sync_master_timeout` and `rpl_semi_sync_master_wait_no_slave` first, then
+///   `rpl_semi_sync_master_enabled=ON`, so that the first commit that waits already waits after the sync;
+///   `rpl_semi_sync_slave_enabled=ON` too, so that it ACKs as soon as it loses the role (its IO thread picks it up
+///   when it is repointed). `wait_no_slave` is OFF only while no promotable peer is up (`promotablePeerUp`): then
+///   no ACK can come, and a commit that waits for one falls back to async only if it waits the whole timeout; a
+///   client that kills its statement sooner (a 1 s query timeout) leaves MariaDB waiting again at the next commit,
+///   so writes through the VIP never resumed (bench case 2). While a peer is up, ON (MariaDB's default): a commit
+///   waits for a replica that disconnected, as before;
 /// - **every other host that may become the writer** (it may hold the writer role): `rpl_semi_sync_master_enabled=OFF`
 ///   first (rule R10: with the master role on, a standby's drain stalled for a whole timeout), then
 ///   `rpl_semi_sync_slave_enabled=ON`, then, when its IO thread is connected but not ACKing (the variable is read at
@@ -118,12 +131,15 @@ public enum SemiSyncPlanner {
     ///   - isWriter: the host holds the writer role and is writable after this round's promotion.
     ///   - mayBecomeWriter: the host is among the writer role's hosts (a candidate of a future promotion).
     ///   - timeoutMilliseconds: `rpl_semi_sync_master_timeout` for the writer (`semi_sync_timeout`).
+    ///   - promotablePeerUp: for the writer: a semi-sync replica is connected, or the server of another host that may
+    ///     become the writer answers; false when none can send an ACK.
     ///   - lastIORestart: when this host last restarted its IO thread for semi-sync, if ever.
     ///   - now: the current instant, in the same time as `lastIORestart`.
     public static func plan(
         isWriter: Bool,
         mayBecomeWriter: Bool = true,
         timeoutMilliseconds: UInt32,
+        promotablePeerUp: Bool = true,
         observed: SemiSyncObservation,
         lastIORestart: MonitorInstant?,
         now: MonitorInstant
@@ -135,6 +151,7 @@ public enum SemiSyncPlanner {
             if observed.timeoutMilliseconds != UInt64(timeoutMilliseconds) {
                 actions.append(.set(.masterTimeout(milliseconds: timeoutMilliseconds)))
             }
+            if observed.masterWaitNoSlave != promotablePeerUp { actions.append(.set(.masterWaitNoSlave(promotablePeerUp))) }
             if !observed.masterEnabled { actions.append(.set(.masterEnabled(true))) }
             return actions
         }

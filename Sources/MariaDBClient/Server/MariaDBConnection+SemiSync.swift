@@ -19,6 +19,8 @@ extension SemiSyncSetting {
                 )
             }
             return "SET GLOBAL rpl_semi_sync_master_timeout=\(milliseconds)"
+        case .masterWaitNoSlave(let on):
+            return "SET GLOBAL rpl_semi_sync_master_wait_no_slave=\(on ? "ON" : "OFF")"
         case .slaveEnabled(let on):
             return "SET GLOBAL rpl_semi_sync_slave_enabled=\(on ? "ON" : "OFF")"
         }
@@ -49,6 +51,7 @@ extension MariaDBConnection {
             SELECT @@global.rpl_semi_sync_master_enabled AS master_enabled, \
             @@global.rpl_semi_sync_master_wait_point AS wait_point, \
             @@global.rpl_semi_sync_master_timeout AS timeout_ms, \
+            @@global.rpl_semi_sync_master_wait_no_slave AS wait_no_slave, \
             @@global.rpl_semi_sync_slave_enabled AS slave_enabled
             """
         ).singleRow("the semi-sync variables")
@@ -58,6 +61,7 @@ extension MariaDBConnection {
             masterEnabled: try row.bool("master_enabled") ?? false,
             waitPoint: SemiSyncWaitPoint(rawValue: (try row.string("wait_point") ?? "").uppercased()),
             timeoutMilliseconds: try row.uint64("timeout_ms") ?? 0,
+            masterWaitNoSlave: try row.bool("wait_no_slave") ?? true,
             slaveEnabled: try row.bool("slave_enabled") ?? false,
             masterActive: counters["Rpl_semi_sync_master_status"] == "ON",
             masterClients: Int(counters["Rpl_semi_sync_master_clients"] ?? "0") ?? 0,

@@ -70,7 +70,7 @@ extension IntegrationTests {
                     #expect(promotion.stoppedConnection == "")
                     #expect(try await db2.serverFacts().readOnly == false)
                     // The zero-loss settings of the writer.
-                    for setting in [SemiSyncSetting.masterWaitPoint(.afterSync), .masterTimeout(milliseconds: 1000), .masterEnabled(true), .slaveEnabled(true)] {
+                    for setting in [SemiSyncSetting.masterWaitPoint(.afterSync), .masterTimeout(milliseconds: 1000), .masterWaitNoSlave(false), .masterEnabled(true), .slaveEnabled(true)] {
                         try await agent.setSemiSync(setting)
                     }
                     try await agent.setSemiSync(.masterEnabled(false))

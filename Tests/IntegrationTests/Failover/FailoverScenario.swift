@@ -16,19 +16,24 @@ struct ScenarioOutcome {
     var requireZeroLoss: Bool
     /// Hosts whose `SHOW SLAVE STATUS` must show no `Last_SQL_Errno` at the end.
     var replicationChecked: [String]
+    /// Replicas that must, at the end, replicate from the final writer (IO and SQL threads running, no
+    /// `Last_IO_Errno` or `Last_SQL_Errno`), reach its `gtid_binlog_pos`, and hold every acknowledged insert.
+    var followers: [String] = []
     /// Extra timings for the detail line.
     var notes: [String] = []
     /// Set when the body recorded a failed expectation, so that the logs are printed.
     var printLogs = false
 }
 
-/// One failover scenario: a fresh 2-host bench (db1, db2 masters), `MonitorCluster` (real agents, `mmm_mond`,
-/// `mmm_control`), a ``WriteLoad`` through the writer VIP and a ``WriterSampler`` watching for two writers.
+/// One failover scenario: a fresh bench (db1, db2 masters; with more hosts, `mode slave` replicas db3.. of db1),
+/// `MonitorCluster` (real agents, `mmm_mond`, `mmm_control`), a ``WriteLoad`` through the writer VIP and a
+/// ``WriterSampler`` watching for two writers.
 ///
-/// ``run(_:_:)`` waits until the writer is assigned and the load writes, runs the body, keeps writing one more second,
+/// ``run(_:hosts:commonExtra:_:)`` waits until the writer is assigned and the load writes, runs the body, keeps writing one more second,
 /// then measures and prints `SCENARIO <name>: outage <ms> ms, acknowledged <n>, lost <k>, duplicates <d>, two-writer
 /// samples <s>` (also when the body failed, then marked incomplete), and expects: no two-writer sample, no duplicate,
-/// no `Last_SQL_Errno`, and no loss where the outcome requires it.
+/// no `Last_SQL_Errno`, no loss where the outcome requires it, and the outcome's followers replicating from the final
+/// writer with every acknowledged insert.
 struct FailoverScenario {
     /// The name in the printed lines (`SCENARIO <name>: ...`).
     let name: String
@@ -48,13 +53,15 @@ struct FailoverScenario {
     /// The bench the cluster runs on.
     var bench: Bench { self.cluster.bench }
 
-    /// Runs the scenario `name` with `body` doing the disruptive steps.
+    /// Runs the scenario `name` on a bench of `hosts` hosts with `body` doing the disruptive steps; `commonExtra` is
+    /// added to the top level of `mmm_common.conf`.
     static func run(
         _ name: String,
+        hosts: Int = 2,
         commonExtra: String = "",
         _ body: (FailoverScenario) async throws -> ScenarioOutcome
     ) async throws {
-        try await Bench.withBench(hosts: 2) { bench in
+        try await Bench.withBench(hosts: hosts) { bench in
             try await MonitorCluster.with(bench, commonExtra: commonExtra) { cluster in
                 let (writer, standby) = try await Self.initialWriter(cluster)
                 let configuration = WriteLoad.Configuration(
@@ -161,6 +168,49 @@ struct FailoverScenario {
         return statuses.filter { $0.lastSQLErrno != 0 }.map { "\(host): Last_SQL_Errno \($0.lastSQLErrno) \($0.lastSQLError)" }
     }
 
+    /// The default replication connection of `host` (`SHOW ALL SLAVES STATUS`, the unnamed one), read over its
+    /// socket; `nil` if it has none.
+    func replicaStatus(on host: String) async throws -> ReplicaStatus? {
+        let connection = try await MariaDBConnection.connect(try self.socketConfiguration(host), on: self.cluster.executor)
+        do {
+            let status = try await connection.replicaStatuses().first { $0.connectionName.isEmpty }
+            await connection.close()
+            return status
+        } catch {
+            await connection.close()
+            throw error
+        }
+    }
+
+    /// The semi-sync variables and state of `host`, read over its socket.
+    func semiSync(on host: String) async throws -> SemiSyncObservation {
+        let connection = try await MariaDBConnection.connect(try self.socketConfiguration(host), on: self.cluster.executor)
+        do {
+            let observation = try await connection.semiSyncObservation()
+            await connection.close()
+            return observation
+        } catch {
+            await connection.close()
+            throw error
+        }
+    }
+
+    /// `host`'s GTID positions as one line for the report: `binlog <gtid_binlog_pos> applied <gtid_slave_pos>
+    /// received <Gtid_IO_Pos> (IO <state> <Last_IO_Errno>, SQL <running> <Last_SQL_Errno>, master <Master_Host>)`,
+    /// or why they could not be read.
+    func positionSummary(of host: String) async -> String {
+        do {
+            let binlog = try await self.value("@@gtid_binlog_pos", on: host) ?? "NULL"
+            let applied = try await self.value("@@gtid_slave_pos", on: host) ?? "NULL"
+            guard let status = try await self.replicaStatus(on: host) else {
+                return "\(host): binlog \(binlog) applied \(applied), no replication"
+            }
+            return "\(host): binlog \(binlog) applied \(applied) received \(status.gtidIOPos) (IO \(status.ioThread.rawValue) \(status.lastIOErrno) \(status.lastIOError.prefix(200)), SQL \(status.sqlThreadRunning ? "Yes" : "No") \(status.lastSQLErrno), master \(status.masterHost))"
+        } catch {
+            return "\(host): unreadable (\(error))"
+        }
+    }
+
     /// Runs `sql` on `host` over its socket.
     func execute(_ sql: String, on host: String) async throws {
         let connection = try await MariaDBConnection.connect(try self.socketConfiguration(host), on: self.cluster.executor)
@@ -202,6 +252,10 @@ struct FailoverScenario {
         for host in outcome.replicationChecked {
             if let errors = await self.replicationErrors(on: host) { replication += errors } else { unanswered.append(host) }
         }
+        var followerProblems: [String] = []
+        for host in outcome.followers {
+            followerProblems += await self.followerProblems(host, writer: outcome.finalWriter)
+        }
         self.printLine(check: check, outcome: outcome, replicationErrors: replication.count + unanswered.count, incomplete: nil)
         self.printDetails(outcome: outcome)
         let show = (try? await self.cluster.control("show").output) ?? ""
@@ -217,11 +271,12 @@ struct FailoverScenario {
         #expect(check.duplicates.isEmpty, "no transaction applied twice: ids \(check.duplicates.prefix(10))")
         #expect(replication.isEmpty, "no Last_SQL_Errno: \(replication)")
         #expect(unanswered.isEmpty, "\(unanswered) answered SHOW SLAVE STATUS")
+        #expect(followerProblems.isEmpty, "the replicas follow \(outcome.finalWriter) with every acknowledged insert: \(followerProblems)")
         if outcome.requireZeroLoss {
             #expect(check.lost.isEmpty, "no acknowledged write lost: \(check.lost.count) missing on \(outcome.finalWriter), first \(check.lost.prefix(10))")
         }
         let failed = !conflicts.isEmpty || !resumed || !check.duplicates.isEmpty || !replication.isEmpty
-            || !unanswered.isEmpty || (outcome.requireZeroLoss && !check.lost.isEmpty)
+            || !unanswered.isEmpty || !followerProblems.isEmpty || (outcome.requireZeroLoss && !check.lost.isEmpty)
         // MMM_SCENARIO_LOGS=1 prints the logs of a passing run too, for looking at where the time goes.
         let asked = ProcessInfo.processInfo.environment["MMM_SCENARIO_LOGS"] == "1"
         if failed || outcome.printLogs || asked {
@@ -229,6 +284,37 @@ struct FailoverScenario {
             if let report = try? await self.cluster.control("failover_report") {
                 print("--- failover report (\(self.name)):\n\(report.output)")
             }
+        }
+    }
+
+    /// What is wrong with replica `host` at the end (nothing: empty): it must replicate from `writer` without error,
+    /// reach `writer`'s `gtid_binlog_pos` within 15 s, and hold every acknowledged insert. Prints one
+    /// `SCENARIO <name> follower <host>: ...` line with what it found.
+    private func followerProblems(_ host: String, writer: String) async -> [String] {
+        do {
+            let writerIP = try self.bench.host(writer).ip
+            let position = try await self.value("@@gtid_binlog_pos", on: writer) ?? ""
+            let waited = try await self.value("MASTER_GTID_WAIT('\(position)', 15)", on: host)
+            guard let status = try await self.replicaStatus(on: host) else {
+                print("SCENARIO \(self.name) follower \(host): no replication configured")
+                return ["\(host) has no replication configured"]
+            }
+            let check = try await self.load.check(on: self.socketConfiguration(host))
+            let summary = await self.positionSummary(of: host)
+            print("SCENARIO \(self.name) follower \(summary); reached \(writer)'s \(position): \(waited == "0" ? "yes" : "NO (\(waited ?? "NULL"))"); acknowledged \(check.acknowledged), missing \(check.lost.count)")
+            var problems: [String] = []
+            if status.masterHost != writerIP { problems.append("\(host) replicates from \(status.masterHost), not \(writer) (\(writerIP))") }
+            if status.ioThread != .yes || !status.sqlThreadRunning {
+                problems.append("\(host): Slave_IO_Running \(status.ioThread.rawValue), Slave_SQL_Running \(status.sqlThreadRunning ? "Yes" : "No")")
+            }
+            if status.lastIOErrno != 0 { problems.append("\(host): Last_IO_Errno \(status.lastIOErrno) \(status.lastIOError)") }
+            if status.lastSQLErrno != 0 { problems.append("\(host): Last_SQL_Errno \(status.lastSQLErrno) \(status.lastSQLError)") }
+            if waited != "0" { problems.append("\(host) did not reach \(writer)'s \(position) (MASTER_GTID_WAIT \(waited ?? "NULL"))") }
+            if !check.lost.isEmpty { problems.append("\(check.lost.count) acknowledged inserts missing on \(host), first \(check.lost.prefix(10))") }
+            return problems
+        } catch {
+            print("SCENARIO \(self.name) follower \(host): could not be checked: \(error)")
+            return ["\(host) could not be checked: \(error)"]
         }
     }
 

@@ -28,6 +28,32 @@ import Testing
         )
     }
 
+    /// Bench case 2: a new writer whose only promotable peer is down has no replica that can ACK. With MariaDB's
+    /// default each commit waits the whole timeout, and a client that kills its statement sooner keeps the writer
+    /// waiting for ever; the writer must not wait while no promotable peer is up, and waits again once one is.
+    @Test func aWriterWaitsForAnACKOnlyWhileAPromotablePeerIsUp() {
+        func plan(_ observed: SemiSyncObservation, peerUp: Bool) -> [SemiSyncAction] {
+            SemiSyncPlanner.plan(
+                isWriter: true, timeoutMilliseconds: 3000, promotablePeerUp: peerUp, observed: observed,
+                lastIORestart: nil, now: Self.now
+            )
+        }
+        var alone = Self.convergedWriter
+        alone.masterClients = 0
+        #expect(plan(alone, peerUp: false) == [.set(.masterWaitNoSlave(false))])
+        // A fresh writer stops waiting before its master role is on, so not even the first commit waits.
+        #expect(
+            plan(SemiSyncObservation(), peerUp: false) == [
+                .set(.slaveEnabled(true)), .set(.masterWaitPoint(.afterSync)), .set(.masterTimeout(milliseconds: 3000)),
+                .set(.masterWaitNoSlave(false)), .set(.masterEnabled(true)),
+            ]
+        )
+        alone.masterWaitNoSlave = false
+        #expect(plan(alone, peerUp: false).isEmpty)
+        // The peer's server is back (its IO thread not yet connected): commits wait for its ACK again.
+        #expect(plan(alone, peerUp: true) == [.set(.masterWaitNoSlave(true))])
+    }
+
     @Test func convergedHostsNeedNothing() {
         #expect(self.plan(writer: true, Self.convergedWriter).isEmpty)
         #expect(self.plan(writer: false, Self.convergedReplica).isEmpty)

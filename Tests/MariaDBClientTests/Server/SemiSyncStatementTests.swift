@@ -9,6 +9,7 @@ import Testing
         #expect(try SemiSyncSetting.masterWaitPoint(.afterSync).sql() == "SET GLOBAL rpl_semi_sync_master_wait_point=AFTER_SYNC")
         #expect(try SemiSyncSetting.masterWaitPoint(.afterCommit).sql() == "SET GLOBAL rpl_semi_sync_master_wait_point=AFTER_COMMIT")
         #expect(try SemiSyncSetting.masterTimeout(milliseconds: 3000).sql() == "SET GLOBAL rpl_semi_sync_master_timeout=3000")
+        #expect(try SemiSyncSetting.masterWaitNoSlave(false).sql() == "SET GLOBAL rpl_semi_sync_master_wait_no_slave=OFF")
         #expect(try SemiSyncSetting.slaveEnabled(true).sql() == "SET GLOBAL rpl_semi_sync_slave_enabled=ON")
         #expect(try SemiSyncSetting.slaveEnabled(false).sql() == "SET GLOBAL rpl_semi_sync_slave_enabled=OFF")
     }
