@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import MMMCore
 import MMMTestSupport
@@ -133,6 +136,26 @@ extension IntegrationTests {
                     ).singleRow("count")
                     #expect(try afterKill.int("n") == 2, "db2's and db3's dump threads survive fencing")
                     try await db1.killConnection(999_999)  // an ended session is not an error
+
+                    // A connection still in the handshake (another fence logging in) is never listed, so never killed.
+                    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                    #expect(fd >= 0)
+                    defer { close(fd) }
+                    var address = sockaddr_in()
+                    address.sin_family = sa_family_t(AF_INET)
+                    address.sin_port = in_port_t(UInt16(db1Host.port).bigEndian)
+                    inet_pton(AF_INET, db1Host.ip, &address.sin_addr)
+                    let connected = withUnsafePointer(to: &address) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                    }
+                    #expect(connected == 0, "a raw TCP connection to db1's server")
+                    _ = try await eventually("the raw connection shows as unauthenticated") { () -> Bool? in
+                        let row = try await db1.query(
+                            "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = 'unauthenticated user'"
+                        ).singleRow("count")
+                        return try row.int("n") ?? 0 > 0 ? true : nil
+                    }
+                    #expect(try await db1.clientSessions().isEmpty, "a connection logging in is not a client session")
 
                     // Repoint db3 to db2 by GTID, then back; never by file and position.
                     try await db3.stopReplica(deadline: .seconds(5))

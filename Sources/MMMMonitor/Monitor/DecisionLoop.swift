@@ -329,9 +329,10 @@ struct DecisionLoop {
         )
         self.recorder = recorder
         let topology = self.settings.topology
+        // A master lagging in applying (REPLICATION_DELAY) still receives and may have ACKed: it counts too.
         let peersThatMayHaveACKed = topology.writerRole.hosts.filter { name in
-            name != host && name != previousWriter && topology.host(name)?.mode == .master
-                && self.machine.hosts[name]?.state == .online
+            guard name != host, name != previousWriter, topology.host(name)?.mode == .master else { return false }
+            return [.online, .replicationDelay].contains(self.machine.hosts[name]?.state)
         }
         return PromotionRun(
             candidate: host,

@@ -35,8 +35,9 @@ struct PromotionRun: Sendable {
     var candidateCannotReach: Set<String> = []
     /// The epoch the fence orders carry.
     var epoch: UInt64
-    /// Other hosts that may have sent semi-sync ACKs and may become writer (ONLINE masters of the writer role, the
-    /// old writer and the candidate excepted): the candidate must have everything they received.
+    /// Other hosts that may have sent semi-sync ACKs and may become writer (masters of the writer role that are
+    /// ONLINE or REPLICATION_DELAY, the old writer and the candidate excepted): the candidate must have everything
+    /// they received.
     var peersThatMayHaveACKed: [String] = []
     /// Every agent's link.
     var links: [String: AgentLink]

@@ -4,7 +4,12 @@ import MMMCore
 /// which sessions `read_only` does not stop; these are the ones that must survive).
 private let protectedCommands = ["Binlog Dump", "Binlog Dump GTID", "Slave_IO", "Slave_SQL", "Slave_worker", "Daemon"]
 /// Internal accounts of the server itself.
-private let systemUsers = ["system user", "event_scheduler"]
+/// Accounts never listed: system threads, and connections still in the handshake (`unauthenticated user`). Killing
+/// one of those could kill another fence's own connection while it logs in (seen on the bench: a switchover's fence
+/// order lost its connection to the convergence round's fence with error 2013, so the old writer counted as not
+/// fenced and kill_host_bin stopped a healthy server). Sparing them is safe: a connection that logs in after
+/// `read_only=ON` cannot write without `READ_ONLY ADMIN`, and one that logs in earlier is killed by the next pass.
+private let systemUsers = ["system user", "event_scheduler", "unauthenticated user"]
 
 extension MariaDBConnection {
     /// Reads ``ServerFacts``: `read_only`, ids, every GTID variable, strict mode, semi-sync settings and status.
@@ -27,7 +32,8 @@ extension MariaDBConnection {
     }
 
     /// Lists client sessions: everything but replication threads (`Binlog Dump`, `Slave_IO`, `Slave_SQL`, workers),
-    /// system threads, this connection, and the accounts in `sparing` (e.g. the replication and monitor users).
+    /// system threads, connections still logging in, this connection, and the accounts in `sparing` (e.g. the
+    /// replication and monitor users).
     public func clientSessions(sparing users: [String] = []) async throws -> [ClientSession] {
         for user in users { try SQLValidation.requireUser(user, "account to spare") }
         let excludedUsers = (systemUsers + users).map(SQLValidation.quote).joined(separator: ", ")

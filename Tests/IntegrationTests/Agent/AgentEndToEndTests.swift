@@ -38,7 +38,9 @@ struct AgentCluster {
             let client = ProtocolClient(
                 configuration: ProtocolClientConfiguration(
                     name: AgentCore.monitorName, key: ProtocolKey(secret: Bench.agentSecret), connectTimeout: .seconds(1),
-                    replyTimeout: .seconds(5)
+                    replyTimeout: .seconds(5),
+                    // The bench's agents take frames under the monitor's name only with its signature.
+                    signingKey: try MonitorSigningKey(fileText: Bench.monitorSigningKey, path: "Bench.monitorSigningKey")
                 ),
                 logger: Logger(label: "test-monitor")
             )
@@ -282,6 +284,18 @@ extension IntegrationTests {
                     )
                     await #expect(throws: MMMError.self) {
                         _ = try await intruder.send(.fence(FenceOrder(target: "db1", epoch: 9, reason: "x")), to: cluster.peer("db1"))
+                    }
+                    #expect(try await cluster.whoAnswers(Bench.writerIP).readOnly == false)
+                    // Nor does a host that holds agent_secret, as every database host does, without the monitor's key
+                    // (issue 11: "monitor" was only a name the frame claimed).
+                    let impostor = AgentClient(
+                        client: ProtocolClient(
+                            configuration: ProtocolClientConfiguration(name: AgentCore.monitorName, key: ProtocolKey(secret: Bench.agentSecret)),
+                            logger: Logger(label: "impostor")
+                        )
+                    )
+                    await #expect(throws: MMMError.self) {
+                        _ = try await impostor.send(.fence(FenceOrder(target: "db1", epoch: 9, reason: "x")), to: cluster.peer("db1"))
                     }
                     #expect(try await cluster.whoAnswers(Bench.writerIP).readOnly == false)
                     // The cross-check question: db2's agent reaches db1's server and sees it take writes.
