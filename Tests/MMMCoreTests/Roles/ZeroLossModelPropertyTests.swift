@@ -279,6 +279,9 @@ import Testing
                     case .set(.masterWaitPoint(let point)): observed.waitPoint = point
                     case .set(.masterTimeout(let milliseconds)): observed.timeoutMilliseconds = UInt64(milliseconds)
                     case .set(.slaveEnabled(let on)): observed.slaveEnabled = on
+                    // The model passes promotablePeerUp as true (a promotable peer is up until the crash), so the
+                    // writer keeps waiting with no replica connected, as MariaDB does by default.
+                    case .set(.masterWaitNoSlave(let on)): observed.masterWaitNoSlave = on
                     case .restartIOThread:
                         lastRestart = time
                         let end = step + self.uniform(2, 60)
