@@ -89,8 +89,6 @@ let package = Package(
                 "MMMConfig",
                 "MMMProtocol",
                 "MMMDaemon",
-                "MMMSystem",
-                "MMMSystem",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -166,6 +164,7 @@ let package = Package(
         .executableTarget(
             name: "mmm_agentd",
             dependencies: [
+                "MMMSystem",
                 "MMMAgent",
                 "MMMTransport",
                 "MMMConfig",
@@ -179,6 +178,7 @@ let package = Package(
         .executableTarget(
             name: "mmm_mond",
             dependencies: [
+                "MMMSystem",
                 "MMMMonitor",
                 "MMMTransport",
                 "MMMConfig",

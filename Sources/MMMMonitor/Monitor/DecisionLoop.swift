@@ -118,7 +118,7 @@ struct DecisionLoop {
             }
             return self.machine.networkChanged(available: available, at: now)
         case .delivered(let host, let sent, let answer):
-            self.plan.acknowledged(sent, by: host)
+            self.plan.acknowledged(roles: sent.roles, by: host)
             if var recorder = self.recorder, recorder.report.candidate == host, self.promotion == nil,
                 sent.roles.contains(self.settings.topology.writerRoleIP)
             {
@@ -457,8 +457,10 @@ struct DecisionLoop {
         let writerSource = self.writerSource
         var changed: [String] = []
         for host in self.settings.hostNames {
-            let status = self.plan.status(
-                for: host, machine: self.machine, epoch: self.epoch, writerSource: writerSource, cleared: self.cleared
+            let status = SetStatus(
+                self.plan.status(
+                    for: host, machine: self.machine, epoch: self.epoch, writerSource: writerSource, cleared: self.cleared
+                )
             )
             guard status != self.published[host] else { continue }
             self.plan.publishing(status.roles, to: host)

@@ -57,6 +57,16 @@ public struct SetStatus: Hashable, Sendable {
     }
 }
 
+extension SetStatus {
+    /// The message that carries `status` (what ``MMMCore/StatusPlan`` decided a host is told).
+    public init(_ status: AgentStateMachine.Status) {
+        self.init(
+            state: status.state, roles: status.roles, activeMaster: status.activeMaster, epoch: status.epoch,
+            handedOver: status.roles.filter { status.handedOver.contains($0.ip) }
+        )
+    }
+}
+
 /// The body of ``AgentRequest/getDrainStatus(_:)``.
 public struct DrainQuery: Hashable, Sendable {
     /// How long the agent may wait for the SQL thread to catch up before answering, in milliseconds (0: answer at

@@ -40,7 +40,7 @@ struct StatusPlanTests {
         let other = readerHolder == "db1" ? "db2" : "db1"
         var plan = StatusPlan(writerRoleIP: Self.writer, claims: [other: [Self.reader]])
         #expect(!plan.status(for: readerHolder, machine: machine, epoch: 1).roles.contains(Self.reader))
-        plan.acknowledged(SetStatus(state: .online, roles: [], activeMaster: nil, epoch: 1), by: other)
+        plan.acknowledged(roles: [], by: other)
         #expect(plan.status(for: readerHolder, machine: machine, epoch: 1).roles.contains(Self.reader))
     }
 
@@ -58,7 +58,7 @@ struct StatusPlanTests {
     func acknowledgementKeepsWriterClaim() {
         var plan = StatusPlan(writerRoleIP: Self.writer)
         plan.publishing([Self.writer, Self.reader], to: "db1")
-        plan.acknowledged(SetStatus(state: .online, roles: [Self.reader], activeMaster: "db2", epoch: 2), by: "db1")
+        plan.acknowledged(roles: [Self.reader], by: "db1")
         #expect(plan.claims["db1"] == [Self.writer, Self.reader])
         #expect(plan.writerClaims(except: "db2") == ["db1"])
         #expect(plan.writerClaims(except: "db1").isEmpty)
@@ -76,7 +76,7 @@ struct StatusPlanTests {
         #expect(plan.status(for: writer, machine: machine, epoch: 1).handedOver.isEmpty)
         plan.interfaceRead(of: writer, holdsWriterIP: true, told: true)
         #expect(plan.writerIPVerified)
-        #expect(plan.status(for: writer, machine: machine, epoch: 1).handedOver == [Self.writer])
+        #expect(plan.status(for: writer, machine: machine, epoch: 1).handedOver == [Self.writer.ip])
         // The other host is seen with it: no more handover.
         plan.interfaceRead(of: other, holdsWriterIP: true, told: false)
         #expect(plan.status(for: writer, machine: machine, epoch: 1).handedOver.isEmpty)
@@ -96,10 +96,10 @@ struct StatusPlanTests {
         plan.writerFenced(other)
         #expect(plan.status(for: writer, machine: machine, epoch: 2).handedOver.isEmpty)
         plan.writerFenced(other, confirmed: true)
-        #expect(plan.status(for: writer, machine: machine, epoch: 2).handedOver == [Self.writer])
+        #expect(plan.status(for: writer, machine: machine, epoch: 2).handedOver == [Self.writer.ip])
         // An empty interface read while it is still told to hold the IP proves nothing, but does not undo the fence.
         plan.interfaceRead(of: other, holdsWriterIP: false, told: true)
-        #expect(plan.status(for: writer, machine: machine, epoch: 2).handedOver == [Self.writer])
+        #expect(plan.status(for: writer, machine: machine, epoch: 2).handedOver == [Self.writer.ip])
         plan.publishing([Self.writer], to: other)
         #expect(!plan.withoutWriterIP.contains(other))
         #expect(plan.status(for: writer, machine: machine, epoch: 2).handedOver.isEmpty)

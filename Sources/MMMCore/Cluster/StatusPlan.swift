@@ -1,6 +1,3 @@
-import MMMCore
-import MMMProtocol
-
 /// What each agent is told, and which role IPs each host may still hold: the monitor's delivery bookkeeping as a value.
 ///
 /// The agents converge to the status they are sent, so an exclusive role IP given to one host while another still
@@ -8,7 +5,8 @@ import MMMProtocol
 /// while any other host may still hold it (``claims``): a claim is made when a status giving the IP is published, and
 /// replaced by what the host acknowledged; a host whose agent cannot be reached loses its claims on every IP but the
 /// writer's (its VIPs are checked by the next holder's duplicate-address test; the writer is fenced or waited out
-/// under its lease, see ``MonitorService``).
+/// under its lease, see ``FenceLadder``). A pure value: the monitor sends what ``status(for:machine:epoch:writerSource:cleared:)``
+/// returns as the protocol's set-status message.
 public struct StatusPlan: Sendable, Hashable {
     /// Role IPs each host may hold right now, by host.
     public private(set) var claims: [String: Set<RoleIP>]
@@ -46,7 +44,7 @@ public struct StatusPlan: Sendable, Hashable {
         epoch: UInt64,
         writerSource: String? = nil,
         cleared: Set<String>? = nil
-    ) -> SetStatus {
+    ) -> AgentStateMachine.Status {
         let assigned = machine.assignment.roles(of: host)
         let roles = assigned.filter { roleIP in
             roleIP == self.writerRoleIP
@@ -58,12 +56,12 @@ public struct StatusPlan: Sendable, Hashable {
         // not hold it; the probe (300 ms) is most of a switchover's refused writes.
         let handedOver = roles.contains(self.writerRoleIP) && self.writerIPVerified
             && machine.hosts.keys.allSatisfy { $0 == host || self.withoutWriterIP.contains($0) }
-        return SetStatus(
+        return AgentStateMachine.Status(
             state: machine.state(of: host) ?? .awaitingRecovery,
             roles: roles,
             activeMaster: errant ? nil : (host == machine.writer ? (writerSource ?? host) : machine.writer),
             epoch: epoch,
-            handedOver: handedOver ? [self.writerRoleIP] : []
+            handedOver: handedOver ? [self.writerRoleIP.ip] : []
         )
     }
 
@@ -76,11 +74,12 @@ public struct StatusPlan: Sendable, Hashable {
         }
     }
 
-    /// `host` acknowledged `sent`: it holds what it was sent (and nothing else it was asked to drop), except that a
-    /// writer claim stays until ``writerFenced(_:)``: an acknowledged status is applied after the answer.
-    public mutating func acknowledged(_ sent: SetStatus, by host: String) {
+    /// `host` acknowledged a status giving `roles`: it holds what it was sent (and nothing else it was asked to drop),
+    /// except that a writer claim stays until ``writerFenced(_:confirmed:)``: an acknowledged status is applied after
+    /// the answer.
+    public mutating func acknowledged(roles: [RoleIP], by host: String) {
         let hadWriter = self.claims[host]?.contains(self.writerRoleIP) ?? false
-        var held = Set(sent.roles)
+        var held = Set(roles)
         if hadWriter { held.insert(self.writerRoleIP) }
         self.claims[host] = held
     }
