@@ -72,7 +72,7 @@ struct ConfigBuilder {
                 fix: "use at least 16 random characters, e.g. the output of `openssl rand -hex 32`"
             )
         }
-        if let value = globals.values["monitor_public_key"] {
+        if let value = self.value("monitor_public_key", in: globals, requiredBy: []) {
             if let bytes = Data(base64Encoded: value.text), bytes.count == 32 {
                 configuration.monitorPublicKey = value.text
             } else {
