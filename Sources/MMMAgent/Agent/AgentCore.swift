@@ -453,9 +453,16 @@ public final class AgentCore: AgentRequestHandling, Sendable {
             var target = self.settings.database(of: peer)
             target.connectTimeout = .milliseconds(500)
             target.readTimeout = .seconds(1)
-            if let connection = try? await MariaDBConnection.connect(target, on: self.executor) {
+            do {
+                let connection = try await MariaDBConnection.connect(target, on: self.executor)
                 await connection.close()
                 return true
+            } catch let error as MMMError where [.accessDenied, .tooManyConnections].contains(error.code) {
+                // The server answered the handshake: it is up and may ACK, even if this account may not log in
+                // there (MMM's grants often allow agent_user from localhost only).
+                return true
+            } catch {
+                continue
             }
         }
         return false
