@@ -1,24 +1,27 @@
 import MMMCore
-import MMMProtocol
-import Synchronization
 import Testing
-
-@testable import MMMMonitor
 
 @Suite("StatusPlan: what each agent is told")
 struct StatusPlanTests {
-    static let writer = ControlFixtures.writer
-    static let reader = ControlFixtures.reader
+    static let writer = ClusterFixtures.writer
+    static let reader = ClusterFixtures.readers[0]
 
-    /// The seed's cluster with both hosts ONLINE: db1 writer, db2 reader.
+    /// The seed's two masters, an exclusive writer and one balanced reader IP.
+    static let topology = try! ClusterTopology(  // a valid literal; a failure is a broken fixture
+        hosts: [
+            HostSpec(name: "db1", ip: "192.168.0.31", mode: .master, peer: "db2"),
+            HostSpec(name: "db2", ip: "192.168.0.32", mode: .master, peer: "db1"),
+        ],
+        roles: [
+            RoleSpec(name: "writer", mode: .exclusive, hosts: ["db1", "db2"], ips: [writer.ip]),
+            RoleSpec(name: "reader", mode: .balanced, hosts: ["db1", "db2"], ips: [reader.ip]),
+        ],
+        activeMasterRole: "writer"
+    )
+
+    /// Both hosts ONLINE, one of them the writer, the other the reader.
     static func settled() -> ClusterStateMachine {
-        var machine = ControlFixtures.fresh()
-        _ = machine.setOnlineRequested(host: "db1", agentReachable: true, at: .seconds(1))
-        _ = machine.setOnlineRequested(host: "db2", agentReachable: true, at: .seconds(1))
-        if machine.pendingPromotion != nil, let host = machine.pendingPromotion?.host {
-            _ = machine.promotionDrained(host: host, at: .seconds(2))
-        }
-        return machine
+        ClusterStateMachine.running(topology: Self.topology)
     }
 
     @Test("a host is sent its state, its roles, the writer as active master, and the epoch")
