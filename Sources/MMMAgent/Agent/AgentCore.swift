@@ -25,7 +25,8 @@ public final class AgentCore: AgentRequestHandling, Sendable {
     /// The protocol name the monitor uses as sender.
     public static let monitorName = "monitor"
 
-    private struct State {
+    /// What the agent knows and decided, behind ``state``'s lock.
+    struct State {
         /// The agent's decisions (MMMCore): status, lease, fence orders, what a round may do.
         var machine: AgentStateMachine
         var lastError: String?
@@ -37,23 +38,34 @@ public final class AgentCore: AgentRequestHandling, Sendable {
 
     /// The resolved settings.
     public let settings: AgentSettings
-    private let state: NIOLockedValueBox<State>
-    private let clock: MMMClock
-    private let endpoints: any EndpointProvider
+    /// The agent's state, locked: read and changed by requests, rounds and the lease's ticks.
+    let state: NIOLockedValueBox<State>
+    /// The one clock the agent reads.
+    let clock: MMMClock
+    /// Adds, drops and reads the role IPs.
+    let endpoints: any EndpointProvider
     /// Writer-IP changes and the promotion's `read_only=OFF` one at a time with a fence order's IP drop (which comes
     /// before its `read_only=ON`): a fence that arrives while the writer IP is being taken waits for that to end,
     /// then finds the IP and drops it; a promotion that reaches `read_only=OFF` after a fence order is refused.
     /// Otherwise a take could finish after the fence answered (and the next writer, handed the IP without a probe,
     /// would share it), or a promotion could undo the fence.
-    private let writerIPChanges = SerialAccess()
-    private let executor: MariaDBExecutor
-    private let writeControl: WriteControl
-    private let replication: ReplicationControl
-    private let observer: LocalObserver
-    private let peers: AgentClient
-    private let logger: Logger
-    private let wakeups: AsyncStream<Void>
-    private let wake: AsyncStream<Void>.Continuation
+    let writerIPChanges = SerialAccess()
+    /// Runs the blocking MariaDB client calls.
+    let executor: MariaDBExecutor
+    /// Fences, drains and promotes the local server.
+    let writeControl: WriteControl
+    /// Repoints the local server's replication.
+    let replication: ReplicationControl
+    /// Reads the local server and interface for a round.
+    let observer: LocalObserver
+    /// Asks the peer agents (the lease's question, fence orders to a peer's server).
+    let peers: AgentClient
+    /// The agent's logger.
+    let logger: Logger
+    /// Wakes the convergence loop (a new status, a fence, the lease).
+    let wakeups: AsyncStream<Void>
+    /// Sends to ``wakeups``.
+    let wake: AsyncStream<Void>.Continuation
 
     /// Creates the agent from its settings and the parts it drives; `clock` is the one clock it reads.
     public init(
@@ -91,11 +103,12 @@ public final class AgentCore: AgentRequestHandling, Sendable {
     }
 
     /// The agent's monotonic time as the core's instants.
-    private func now() -> MonitorInstant {
+    func now() -> MonitorInstant {
         self.clock.now
     }
 
-    private var uptimeMilliseconds: UInt64 {
+    /// Milliseconds since the agent started (its answer to a ping).
+    var uptimeMilliseconds: UInt64 {
         UInt64(max(0, self.clock.now.sinceOrigin.milliseconds))
     }
 
@@ -112,7 +125,8 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         }
     }
 
-    private func answer(_ request: AgentRequest, from sender: String) async throws -> AgentResponse {
+    /// Answers one request; errors become the `failed` answer in ``handle(_:from:)``.
+    func answer(_ request: AgentRequest, from sender: String) async throws -> AgentResponse {
         // Every monitor message proves the monitor reaches this host (DESIGN §6); set status renews with its roles.
         if sender == Self.monitorName, !request.isSetStatus { self.heardMonitor() }
         switch request {
@@ -188,7 +202,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
     /// Every role IP a status names must be one the config gives this cluster: whoever can sign a status could
     /// otherwise make this host `ip addr add` and announce any address (a review item of issue 11). Nothing of a
     /// refused status is applied.
-    private func requireConfiguredRoles(_ roles: [RoleIP]) throws {
+    func requireConfiguredRoles(_ roles: [RoleIP]) throws {
         let known = Set(self.settings.roleIPs)
         guard let unknown = roles.first(where: { !known.contains($0) }) else { return }
         throw MMMError(
@@ -197,7 +211,8 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         )
     }
 
-    private func requireMonitor(_ sender: String, for what: String) throws {
+    /// Refuses `what` unless the monitor sent it.
+    func requireMonitor(_ sender: String, for what: String) throws {
         guard sender == Self.monitorName else {
             throw MMMError(.accessDenied, "\(what) is accepted from the monitor only, not from '\(sender)'")
         }
@@ -205,12 +220,13 @@ public final class AgentCore: AgentRequestHandling, Sendable {
 
     /// Renews the lease: any monitor message proves the monitor reaches this host. Only a status gives roles
     /// (``WriterLease/monitorMessageReceived(sentAt:at:)``): a fenced writer stays fenced whatever else arrives.
-    private func heardMonitor() {
+    func heardMonitor() {
         let now = self.now()
         self.state.withLockedValue { $0.machine.monitorMessageReceived(at: now) }
     }
 
-    private func agentStatus() -> AgentStatus {
+    /// The agent's status as it reports it.
+    func agentStatus() -> AgentStatus {
         self.state.withLockedValue { state in
             AgentStatus(
                 state: state.machine.hostState, roles: state.machine.roles, activeMaster: state.machine.activeMaster,
@@ -220,7 +236,8 @@ public final class AgentCore: AgentRequestHandling, Sendable {
         }
     }
 
-    private func reach(_ query: ReachQuery) async throws -> ReachReport {
+    /// Answers a peer's or the monitor's question whether this host reaches a server or the monitor.
+    func reach(_ query: ReachQuery) async throws -> ReachReport {
         switch query.service {
         case .monitor:
             let now = self.now()
@@ -256,7 +273,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
     /// over SQL through this host). A server that took a connection but whose query failed (a fence killing
     /// sessions, a statement timeout) is reachable with `read_only` unknown: alive, so it vetoes the failover until
     /// the next cross-check.
-    private func reachServer(_ name: String, _ target: MariaDBConfiguration) async -> ReachReport {
+    func reachServer(_ name: String, _ target: MariaDBConfiguration) async -> ReachReport {
         var failure = ""
         let started = self.clock.now
         for attempt in 0..<2 {
@@ -302,7 +319,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
     /// The answer says what holds (docs/agent.md, "Fence order"): `readOnly` is true only when `read_only` was read
     /// back ON; false with the writer IP dropped means nobody can write through the VIP, but the server itself could
     /// not be made read-only (it is down or hung). Only a writer IP that could not be dropped makes it fail.
-    private func fenceNow(reason: String, epoch: UInt64) async throws -> MMMProtocol.FenceReport {
+    func fenceNow(reason: String, epoch: UInt64) async throws -> MMMProtocol.FenceReport {
         let now = self.now()
         self.state.withLockedValue { $0.machine.fenceOrderReceived(epoch: epoch, at: now) }
         self.logger.warning("Fencing on the monitor's order", metadata: [LogKey.host: "\(self.settings.this.name)", LogKey.error: "\(reason)"])
@@ -375,408 +392,4 @@ public final class AgentCore: AgentRequestHandling, Sendable {
     /// The bound of the SQL part of a fence order (connect, kill sessions, `read_only=ON`, read back): short, because
     /// the monitor waits for the answer before it promotes another host.
     static let fenceOrderSQLDeadline: Duration = .milliseconds(1500)
-
-    // MARK: - Convergence
-
-    /// Converges whenever the monitor's status changes, the lease turns, or `interval` passes; returns when cancelled
-    /// (graceful shutdown keeps the host's roles as they are).
-    public func runConvergence(interval: Duration = .seconds(1)) async {
-        await withDiscardingTaskGroup { group in
-            group.addTask {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: interval)
-                    self.wake.yield()
-                }
-            }
-            for await _ in self.wakeups {
-                if Task.isCancelled { break }
-                await self.convergeOnce()
-            }
-            group.cancelAll()
-        }
-    }
-
-    /// One round: observe, plan, execute in order; the first failing step ends the round (the next one retries).
-    public func convergeOnce() async {
-        guard case .converge(let round) = self.state.withLockedValue({ $0.machine.roundStart() }) else { return }
-        let observation: AgentObservation
-        do {
-            observation = try await self.observer.observe(deadline: .seconds(2)).0
-        } catch {
-            self.recordError("could not read the host's state: \(error)")
-            self.state.withLockedValue { $0.machine.serverUnreadable() }
-            // A dead or frozen mariadbd must not keep role IPs the monitor moved elsewhere: the new holder's
-            // duplicate-address check would refuse them, and clients would keep reaching this host.
-            await self.releaseUnwanted(round)
-            // A server that must not write but may still be writable (frozen, or restarting) is tried again at once
-            // rather than at the next interval: the moment it answers, it is made read-only before anything else.
-            if round.mustNotWrite {
-                try? await Task.sleep(for: .milliseconds(100))
-                self.wake.yield()
-            }
-            return
-        }
-        let (desire, actions) = self.state.withLockedValue { $0.machine.plan(observed: observation, for: round) }
-        var failure: String?
-        // Planned but failed or never reached (an earlier step ended the round): false, so the next round retries.
-        var followed: Bool? = actions.contains { if case .follow = $0 { return true } else { return false } } ? false : nil
-        steps: for action in actions {
-            do {
-                try await self.execute(action, observed: observation)
-                if case .follow = action { followed = true }
-            } catch {
-                failure = "\(action) failed: \(error)"
-                self.recordError("\(action) failed: \(error)")
-                switch action {
-                case .fence, .acquireIP:
-                    // A fence that failed must not keep the VIP on a host that may still be writable: the releases
-                    // that follow it still run. One IP another host still answers for must not keep this host from
-                    // taking the others (the writer IP first among them).
-                    continue steps
-                case .releaseIP, .promote, .follow:
-                    break steps
-                }
-            }
-        }
-        self.state.withLockedValue { $0.machine.roundEnded(desire: desire, observed: observation, followed: followed) }
-        // Semi-sync every round, also after a failed step: turning the master role off on a host that is not the
-        // writer must never wait for the rest of the round to succeed (rule R10).
-        if self.settings.failoverPolicy == .zeroLoss, let error = await self.keepSemiSync().failure { failure = error }
-        if failure == nil { self.state.withLockedValue { $0.lastError = nil } }
-    }
-
-    /// Whether the server of another host that may become the writer takes a connection (500 ms connect deadline
-    /// each): a host whose server is up may ACK once its IO thread connects, so the writer keeps waiting for it.
-    private func promotablePeerAnswers() async -> Bool {
-        for name in self.settings.promotablePeers {
-            guard let peer = self.settings.host(named: name) else { continue }
-            var target = self.settings.database(of: peer)
-            target.connectTimeout = .milliseconds(500)
-            target.readTimeout = .seconds(1)
-            do {
-                let connection = try await MariaDBConnection.connect(target, on: self.executor)
-                await connection.close()
-                return true
-            } catch let error as MMMError where [.accessDenied, .tooManyConnections].contains(error.code) {
-                // The server answered the handshake: it is up and may ACK, even if this account may not log in
-                // there (MMM's grants often allow agent_user from localhost only).
-                return true
-            } catch {
-                continue
-            }
-        }
-        return false
-    }
-
-    /// One semi-sync pass (``SemiSyncPlanner``): reads the server, sets what differs, logs the state when it changed.
-    /// Returns the failure (already recorded) or nil, and whether the server ends as a semi-sync master with
-    /// `AFTER_SYNC`.
-    private func keepSemiSync() async -> (failure: String?, writerReady: Bool) {
-        let host = self.settings.this.name
-        let wantsWriter = self.writerRoleWanted
-        let lastRestart = self.state.withLockedValue { $0.lastSemiSyncIORestart }
-        do {
-            let connection = try await MariaDBConnection.connect(self.settings.database, on: self.executor)
-            do {
-                let readOnly = try await connection.query("SELECT @@global.read_only AS read_only").singleRow("read_only")
-                let writable = !(try readOnly.bool("read_only") ?? true)
-                let isWriter = wantsWriter && writable
-                let before = try await connection.semiSyncObservation()
-                // Asked only when it matters: a writer with a connected semi-sync replica waits for it anyway.
-                let peerUp = isWriter && before.masterClients == 0 ? await self.promotablePeerAnswers() : true
-                let actions = SemiSyncPlanner.plan(
-                    isWriter: isWriter, mayBecomeWriter: self.settings.mayBecomeWriter, timeoutMilliseconds: self.settings.semiSyncTimeoutMilliseconds,
-                    promotablePeerUp: peerUp, observed: before, lastIORestart: lastRestart, now: self.now()
-                )
-                for action in actions {
-                    switch action {
-                    case .set(let setting):
-                        try await connection.setSemiSync(setting)
-                    case .restartIOThread:
-                        self.state.withLockedValue { $0.lastSemiSyncIORestart = self.now() }
-                        try await connection.restartReplicaIOThread()
-                    }
-                }
-                let after = actions.isEmpty ? before : try await connection.semiSyncObservation()
-                await connection.close()
-                if !actions.isEmpty {
-                    self.logger.notice(
-                        "Semi-sync adjusted for the zero-loss policy",
-                        metadata: [
-                            LogKey.host: "\(host)", LogKey.semiSyncRole: "\(isWriter ? "writer" : "replica")",
-                            LogKey.semiSyncSteps: "\(actions)", LogKey.semiSyncBefore: "\(before)",
-                        ]
-                    )
-                }
-                let report = "\(isWriter ? "writer" : "replica"): \(after)"
-                let changed = self.state.withLockedValue { state in
-                    defer { state.lastSemiSyncReport = report }
-                    return state.lastSemiSyncReport != report
-                }
-                if changed {
-                    self.logger.notice(
-                        "Semi-sync state", metadata: [LogKey.host: "\(host)", LogKey.semiSyncState: "\(report)"]
-                    )
-                }
-                return (nil, isWriter && after.masterEnabled && after.waitPoint == .afterSync)
-            } catch {
-                await connection.close()
-                throw error
-            }
-        } catch {
-            let message = "keeping semi-sync (failover_policy zero_loss) failed: \(error)"
-            self.recordError(message)
-            return (message, false)
-        }
-    }
-
-    /// Fences another host's mariadbd over SQL (DESIGN.md §4 step 2: its agent does not answer, but this host reaches
-    /// its server): `read_only=ON` and its client sessions killed, within 3 s, with this agent's account. Its VIP cannot
-    /// be dropped from here; with `read_only` on and the sessions gone, clients that still reach it get errors.
-    ///
-    /// - Throws: ``MMMCore/MMMError`` when the target is unknown or its server cannot be fenced (the monitor then
-    ///   waits out the target's writer lease).
-    private func fencePeer(_ order: FenceOrder) async throws -> MMMProtocol.FenceReport {
-        guard let peer = self.settings.host(named: order.target) else {
-            throw MMMError(.invalidArgument, "fence order for unknown host '\(order.target)'; it is not in the config")
-        }
-        var target = self.settings.database(of: peer)
-        target.connectTimeout = .seconds(1)
-        self.logger.warning(
-            "Fencing a peer's server over SQL on the monitor's order",
-            metadata: [LogKey.host: "\(self.settings.this.name)", LogKey.peer: "\(peer.name)", LogKey.error: "\(order.reason)"]
-        )
-        let control = WriteControl(configuration: target, executor: self.executor, logger: self.logger)
-        // The fence's own deadline bounds it (its retries included), as for a fence order on this host.
-        let report = try await control.fence(FenceOptions(sparedUsers: self.settings.sparedUsers, deadline: Self.peerFenceDeadline))
-        return MMMProtocol.FenceReport(
-            target: peer.name, readOnly: true, sessionsKilled: UInt32(clamping: report.killedSessions.count), rolesDropped: []
-        )
-    }
-
-    /// Releases the role IPs this host holds but must not: those the monitor did not give it, and the writer IP when
-    /// it may not write. Used when the database cannot be read; nothing is acquired then.
-    private func releaseUnwanted(_ round: AgentStateMachine.Round) async {
-        guard round.known != nil, let held = try? await self.observer.heldIPs(deadline: .seconds(1)) else { return }
-        let unwanted = self.state.withLockedValue { $0.machine.unwantedIPs(held: held, for: round) }
-        for roleIP in unwanted {
-            self.logger.notice(
-                "Releasing role IP (the database cannot be read)",
-                metadata: [LogKey.host: "\(self.settings.this.name)", LogKey.role: "\(roleIP)"]
-            )
-            do {
-                try await self.endpoints.release(role: roleIP.role, ip: roleIP.ip, deadline: .seconds(2))
-            } catch {
-                self.recordError("releasing \(roleIP) failed: \(error)")
-            }
-        }
-    }
-
-    private func recordError(_ message: String) {
-        // Logged when it changes: a server that stays down is retried often and must not flood the log.
-        let repeated = self.state.withLockedValue { state in
-            defer { state.lastError = message }
-            return state.lastError == message
-        }
-        guard !repeated else { return }
-        self.logger.error("Convergence step failed", metadata: [LogKey.host: "\(self.settings.this.name)", LogKey.error: "\(message)"])
-    }
-
-    private func execute(_ action: AgentAction, observed: AgentObservation) async throws {
-        let host = self.settings.this.name
-        switch action {
-        case .fence:
-            self.logger.notice("Fencing: read_only on, client sessions killed", metadata: [LogKey.host: "\(host)"])
-            _ = try await self.writeControl.fence(FenceOptions(sparedUsers: self.settings.sparedUsers))
-        case .releaseIP(let roleIP):
-            self.logger.notice("Releasing role IP", metadata: [LogKey.host: "\(host)", LogKey.role: "\(roleIP)"])
-            try await self.endpoints.release(role: roleIP.role, ip: roleIP.ip, deadline: .seconds(3))
-        case .promote:
-            try self.requireWriterStillWanted()
-            var drain: DrainRequest?
-            if let previous = observed.following.flatMap(self.settings.host(named:)) {
-                drain = DrainRequest(
-                    oldWriter: previous.name, oldWriterHost: previous.ip, oldWriterPort: previous.mysqlPort,
-                    timeout: self.settings.drainTimeout
-                )
-            }
-            self.logger.notice("Promoting: drain, then read_only off", metadata: [LogKey.host: "\(host)", LogKey.peer: "\(observed.following ?? "none")"])
-            // read_only=OFF passes the writer-IP gate after asking again whether the role is still wanted: a fence
-            // order that came during the drain set read_only=ON and answered; it must not be undone.
-            let gate = WritableGate(gate: self.writerIPChanges) { [self] in try self.requireWriterStillWanted() }
-            _ = try await self.writeControl.promote(PromotionRequest(drain: drain), gate: gate)
-            // Promotion stopped replication on purpose: when the monitor names the peer again (the ring closes after a
-            // clean rejoin), that is a source named anew, started even though it is configured (bench finding 5).
-            self.state.withLockedValue { $0.machine.promoted() }
-        case .acquireIP(let roleIP, let probe) where roleIP.role == self.settings.writerRole:
-            try self.requireWriterStillWanted()
-            // Zero loss: no client reaches the writer through its IP before its commits wait for ACKs.
-            if self.settings.failoverPolicy == .zeroLoss {
-                let semiSync = await self.keepSemiSync()
-                guard semiSync.writerReady else {
-                    throw MMMError(
-                        .unexpectedResult,
-                        "not taking the writer IP: semi-sync (master ON, AFTER_SYNC) is not on yet under failover_policy zero_loss: \(semiSync.failure ?? "the server is not writable")"
-                    )
-                }
-            }
-            try await self.writerIPChanges.run {
-                // Again inside the gate: a fence order may have come while semi-sync was checked or a fence ran.
-                try self.requireWriterStillWanted()
-                self.logger.notice(
-                    probe ? "Acquiring role IP" : "Acquiring role IP handed over by the monitor (no other host holds it)",
-                    metadata: [LogKey.host: "\(host)", LogKey.role: "\(roleIP)"]
-                )
-                try await self.endpoints.acquire(role: roleIP.role, ip: roleIP.ip, probe: probe, deadline: .seconds(2))
-            }
-        case .acquireIP(let roleIP, let probe):
-            self.logger.notice("Acquiring role IP", metadata: [LogKey.host: "\(host)", LogKey.role: "\(roleIP)"])
-            try await self.endpoints.acquire(role: roleIP.role, ip: roleIP.ip, probe: probe, deadline: .seconds(2))
-        case .follow(let writer):
-            guard let target = self.settings.host(named: writer) else {
-                throw MMMError(.invalidArgument, "the monitor named '\(writer)' as writer, which is not in the config")
-            }
-            self.logger.notice("Repointing replication by GTID", metadata: [LogKey.host: "\(host)", LogKey.peer: "\(writer)"])
-            _ = try await self.replication.repoint(
-                RepointRequest(
-                    writer: target.name, writerHost: target.ip, writerPort: target.mysqlPort,
-                    replicationUser: target.replicationUser, replicationPassword: target.replicationPassword
-                )
-            )
-        }
-    }
-
-    /// The monitor's last status gave this host the writer role and the lease lets it write.
-    private var writerRoleWanted: Bool {
-        self.state.withLockedValue { $0.machine.writerRoleWanted }
-    }
-
-    /// A fence order (or the lease) may have taken the writer role away while this round ran: then the round must
-    /// not promote or take the writer IP on the strength of its older plan.
-    private func requireWriterStillWanted() throws {
-        guard self.writerRoleWanted else {
-            throw MMMError(.invalidTransition, "the writer role was withdrawn while this round ran (fence order or lease); not taking it")
-        }
-    }
-
-    // MARK: - Lease
-
-    /// Keeps the writer lease: when it runs out, asks the peers and fences if they say so (DESIGN.md §6).
-    public func runLease() async {
-        await self.armLeaseIfWritable()
-        while !Task.isCancelled {
-            try? await Task.sleep(for: self.settings.lease.tickInterval)
-            let now = self.now()
-            let action = self.state.withLockedValue { $0.machine.tick(at: now) }
-            switch action {
-            case .none:
-                continue
-            case .fence(let reason):
-                await self.leaseFenced(reason)
-            case .askPeers:
-                let answers = await self.askPeers()
-                let answered = self.now()
-                let outcome = self.state.withLockedValue { $0.machine.peersAnswered(answers, at: answered) }
-                switch outcome {
-                case .none:
-                    break
-                case .keepWriting:
-                    self.logger.warning(
-                        "Lost the monitor, and so did every peer: keeping the writer role",
-                        metadata: [LogKey.host: "\(self.settings.this.name)"]
-                    )
-                case .fence(let reason):
-                    await self.leaseFenced(reason)
-                }
-            }
-        }
-    }
-
-    /// An agent that starts on a writable host has no lease yet: arm one that runs out after `startupGrace`, so that
-    /// a restarted agent on an isolated writer still fences itself. A monitor that reaches the host renews it within
-    /// its next cycle.
-    func armLeaseIfWritable(startupGrace: Duration = .seconds(1)) async {
-        guard let database = try? await self.observer.readDatabase(), !database.facts.readOnly else { return }
-        let now = self.now()
-        let grace = min(startupGrace, self.settings.lease.timeout)
-        self.state.withLockedValue { $0.machine.startedOnWritableServer(grace: grace, at: now) }
-        self.logger.notice(
-            "Started on a writable host: writer lease armed until the monitor speaks",
-            metadata: [LogKey.host: "\(self.settings.this.name)"]
-        )
-    }
-
-    /// Fences at once, within the lease's `fenceDeadline` (which the monitor's promotion bound counts on), instead of
-    /// waiting for the next convergence round, in this order:
-    /// 1. the writer IPs are dropped: this needs no `mariadbd`, so a hung server cannot delay it, and clients stop
-    ///    reaching this host first;
-    /// 2. one `read_only=ON` attempt, client sessions killed.
-    ///
-    /// Both run inside the writer-IP gate, which a convergence round's writer-IP take and its `read_only=OFF` also
-    /// pass after asking whether the role is still wanted (the lease said no before this began): nothing a round
-    /// already past its check does can land after the fence.
-    private func leaseFenced(_ reason: WriterLease.FenceReason) async {
-        self.logger.critical(
-            "Writer lease lost: fencing this host",
-            metadata: [LogKey.host: "\(self.settings.this.name)", LogKey.error: "\(reason)"]
-        )
-        let started = self.clock.now
-        let deadline = self.settings.lease.fenceDeadline
-        let writerIPs = self.settings.roleIPs.filter { $0.role == self.settings.writerRole }
-        _ = try? await self.writerIPChanges.run {
-            for roleIP in writerIPs {
-                let left = max(.milliseconds(200), deadline - (self.clock.now - started))
-                do {
-                    try await self.endpoints.release(role: roleIP.role, ip: roleIP.ip, deadline: left)
-                } catch {
-                    self.recordError("lease fence could not drop \(roleIP): \(error)")
-                }
-            }
-            do {
-                let left = max(.milliseconds(500), deadline - (self.clock.now - started))
-                _ = try await self.writeControl.fence(
-                    FenceOptions(sparedUsers: self.settings.sparedUsers, maxAttempts: 1, deadline: left)
-                )
-            } catch {
-                self.recordError("lease fence failed: \(error)")
-            }
-        }
-        self.logger.notice(
-            "Lease fence done: it stays fenced until the monitor gives the writer role under a newer epoch",
-            metadata: [
-                LogKey.host: "\(self.settings.this.name)",
-                LogKey.fenceMilliseconds: "\((self.clock.now - started).milliseconds)",
-            ]
-        )
-        self.wake.yield()
-    }
-
-    /// Asks every peer at once; a peer that has not answered when `peerCheckDeadline` ends counts as silent.
-    private func askPeers() async -> [WriterLease.PeerAnswer] {
-        let deadline = self.settings.lease.peerCheckDeadline
-        let peerCount = self.settings.peers.count
-        return await withTaskGroup(of: WriterLease.PeerAnswer?.self) { group in
-            group.addTask {
-                try? await Task.sleep(for: deadline)
-                return nil  // the deadline
-            }
-            for peer in self.settings.peers {
-                group.addTask {
-                    let target = ProtocolPeer(name: peer.name, host: peer.ip, port: peer.agentPort)
-                    let query = AgentRequest.canReach(ReachQuery(host: Self.monitorName, service: .monitor))
-                    guard let response = try? await self.peers.send(query, to: target, replyTimeout: deadline),
-                        case .reachability(let report) = response
-                    else { return .noAnswer }
-                    return report.reachable ? .hearsMonitor : .lostMonitor
-                }
-            }
-            var answers: [WriterLease.PeerAnswer] = []
-            while answers.count < peerCount, let next = await group.next() {
-                guard let answer = next else { break }  // deadline: the rest are silent
-                answers.append(answer)
-            }
-            group.cancelAll()
-            return answers + Array(repeating: .noAnswer, count: peerCount - answers.count)
-        }
-    }
 }
