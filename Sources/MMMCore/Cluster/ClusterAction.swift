@@ -1,18 +1,29 @@
-/// What the monitor must do after a cluster event. The executor runs actions in order.
+/// What follows from a cluster event, in order.
+///
+/// Two kinds (the monitor's executor, `MonitorService`, does exactly this):
+/// - **Carried out directly:** ``drainThenPromote(host:previousWriter:)`` (a promotion run: the fencing ladder, the
+///   drain), ``cancelDrain(host:)``, ``promote(host:role:)`` (the new writer epoch) and
+///   ``crossCheckWriter(host:via:)`` (the agents are asked).
+/// - **Notifications, logged:** every other case. Their effect reaches the agents through the statuses: after each
+///   batch the monitor recomputes every host's status from ``ClusterStateMachine/assignment`` with ``StatusPlan``
+///   (which holds an exclusive role IP back from a host while another may still hold it) and its pushers deliver
+///   them; each agent then converges to its status (roles, `read_only`, the writer it follows).
 ///
 /// In PASSIVE mode the machine returns only ``hostStateChanged(host:_:)``, ``modeChanged(from:to:)`` and
 /// ``crossCheckVetoed(host:by:)`` (to log): nothing may reach an agent.
 public enum ClusterAction: Hashable, Sendable {
-    /// A host changed state: log it (notice; critical when ``HostTransition/flapDetected``), persist, and
-    /// send the host its status. Entering ADMIN_OFFLINE the agent stops replication (`STOP SLAVE`); leaving
-    /// it, the agent starts it again, as in MMM. If the status cannot be delivered to a host that just lost
-    /// roles, the executor fences it (MMM's `kill_host`).
+    /// A host changed state: logged (notice; critical when ``HostTransition/flapDetected``); the state is persisted
+    /// and reaches the host in its next status. A host whose agent cannot be reached keeps only its claim on the
+    /// writer IP (``StatusPlan/unreachable(_:)``): its other role IPs may be given to others (their duplicate-address
+    /// probe guards them), while a writer is fenced by the promotion's ladder before anyone else gets the role.
+    /// Unlike MMM, no `kill_host` follows an undelivered status.
     case hostStateChanged(host: String, HostTransition)
-    /// Take these role IPs from the host. When the writer role is among them the agent denies writes
-    /// (`read_only=ON`, kill client sessions) before dropping the VIP. Always returned before any
-    /// action that gives a role away.
+    /// These role IPs leave the host (a notification: the host's next status lacks them). When the writer role is
+    /// among them the agent denies writes (`read_only=ON`, kill client sessions) before dropping the VIP. Always
+    /// returned before any action that gives a role away.
     case removeRoles(host: String, roles: [RoleIP])
-    /// Give these role IPs to the host (never the writer role: see ``promote(host:role:)``).
+    /// These role IPs go to the host (a notification: its next status has them, once no other host may still hold
+    /// them). Never the writer role: see ``promote(host:role:)``.
     case addRoles(host: String, roles: [RoleIP])
     /// Drain `host` (wait, bounded, until it has applied all it received, and `previousWriter`'s
     /// `gtid_binlog_pos` when that host is reachable), then report ``ClusterStateMachine/promotionDrained(host:at:)``
@@ -21,10 +32,12 @@ public enum ClusterAction: Hashable, Sendable {
     /// Stop draining `host`: its promotion was called off (it left ONLINE, the operator moved the role
     /// elsewhere, or the monitor went PASSIVE). A later drain confirmation for it is ignored.
     case cancelDrain(host: String)
-    /// `host` drained: make it the writer (stop replication from the old writer, `read_only=OFF`, add the
-    /// VIP, gratuitous ARP, publish the new writer epoch).
+    /// `host` drained: it is the writer under a new epoch, published in its next status; its agent stops
+    /// replication from the old writer, turns `read_only` off, adds the VIP and announces it.
     case promote(host: String, role: RoleIP)
-    /// Repoint these replicas, by GTID, to the new writer (after ``promote(host:role:)``).
+    /// These replicas follow the new writer (a notification, after ``promote(host:role:)``): their statuses name it
+    /// as the master to follow once the monitor found the writer's GTID state contains theirs, and each agent then
+    /// repoints by GTID.
     case repointReplicas(newWriter: String, replicas: [String])
     /// The writer `host` fails the monitor's ping or mysql check: ask the agents of `via` (in this order: the
     /// writer's peer first) whether they can still reach its `mysqld`, then report every answer together through
@@ -38,14 +51,11 @@ public enum ClusterAction: Hashable, Sendable {
     case crossCheckVetoed(host: String, by: [String])
     /// The monitor mode changed.
     case modeChanged(from: MonitorMode, to: MonitorMode)
-    /// Push every host its full status from ``ClusterStateMachine/assignment``: MMM's
-    /// `cleanup_and_send_status` at startup and when leaving PASSIVE, in MMM's host order (passive
-    /// master, slaves, writer last).
-    ///
-    /// - Important: in two passes. First every host, in this order, drops each role IP it holds but is
-    ///   not assigned (MMM's `CLEAR_BAD_ROLES`; for the writer role: deny writes first) and confirms;
-    ///   only then does each host, in this order, get its assigned roles. MMM's single pass can briefly
-    ///   put an exclusive role on two hosts when it moved while the monitor was down or PASSIVE.
+    /// Every host is sent its full status from ``ClusterStateMachine/assignment`` (a notification: MMM's
+    /// `cleanup_and_send_status`, at startup and when leaving PASSIVE). MMM's single pass could briefly put an
+    /// exclusive role on two hosts when it moved while the monitor was down or PASSIVE; here ``StatusPlan`` starts
+    /// from the IPs each host was found holding and gives none of them to another host until the holder has
+    /// acknowledged a status without it (or was fenced).
     case sendStatusToAll(hosts: [String])
 }
 
