@@ -456,3 +456,16 @@ public struct WriterTakeFailure: Sendable, Hashable {
     /// What its agent reported.
     public var reason: String
 }
+
+extension ClusterStateMachine {
+    /// The hosts other than `candidate` and `previousWriter` that may have sent semi-sync ACKs and may become writer:
+    /// `mode master` hosts of the writer role that are ONLINE or REPLICATION_DELAY (lagging in applying, a host still
+    /// receives and may ACK). A promotion reads their positions again once the old writer is fenced, and the
+    /// candidate must have everything they received (``RolePlanner/hostsAhead(of:among:positions:)``).
+    public func peersThatMayHaveACKed(except candidate: String, previousWriter: String?) -> [String] {
+        self.topology.writerRole.hosts.filter { name in
+            guard name != candidate, name != previousWriter, self.topology.host(name)?.mode == .master else { return false }
+            return [.online, .replicationDelay].contains(self.hosts[name]?.state)
+        }
+    }
+}

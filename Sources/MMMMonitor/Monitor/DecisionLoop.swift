@@ -328,12 +328,7 @@ struct DecisionLoop {
                 : "fencing \(claimed.joined(separator: ", ")) (may still write), then draining \(host)"
         )
         self.recorder = recorder
-        let topology = self.settings.topology
-        // A master lagging in applying (REPLICATION_DELAY) still receives and may have ACKed: it counts too.
-        let peersThatMayHaveACKed = topology.writerRole.hosts.filter { name in
-            guard name != host, name != previousWriter, topology.host(name)?.mode == .master else { return false }
-            return [.online, .replicationDelay].contains(self.machine.hosts[name]?.state)
-        }
+        let peersThatMayHaveACKed = self.machine.peersThatMayHaveACKed(except: host, previousWriter: previousWriter)
         return PromotionRun(
             candidate: host,
             token: token,

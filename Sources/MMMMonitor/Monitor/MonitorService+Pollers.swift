@@ -81,10 +81,7 @@ extension MonitorService {
         await self.poll(host, link, every: self.settings.positionsInterval, .getGTIDPositions) { answer, _ in
             guard case .gtidPositions(let reported) = answer else { return }
             do {
-                let positions = try ReplicationPositions(
-                    receivedPosition: reported.receivedPosition, slavePosition: reported.slavePosition,
-                    binlogPosition: reported.binlogPosition
-                )
+                let positions = try reported.replicationPositions()
                 post(.positions(host: host, positions))
             } catch {
                 self.logger.debug("Could not read a host's replication positions", metadata: [LogKey.host: "\(host)", LogKey.error: "\(error)"])

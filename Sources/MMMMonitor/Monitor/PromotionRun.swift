@@ -122,10 +122,7 @@ struct PromotionRun: Sendable {
                         let reported = try await self.positions(of: link)
                         return (
                             host,
-                            try ReplicationPositions(
-                                receivedPosition: reported.receivedPosition, slavePosition: reported.slavePosition,
-                                binlogPosition: reported.binlogPosition
-                            )
+                            try reported.replicationPositions()
                         )
                     } catch {
                         self.logger.warning(

@@ -265,3 +265,15 @@ extension AgentResponse {
         }
     }
 }
+
+extension GTIDPositions {
+    /// The positions as the core ranks them: `Gtid_IO_Pos` received, `gtid_slave_pos` and `gtid_binlog_pos` applied.
+    ///
+    /// - Throws: ``MMMCore/MMMError`` when a position is not valid GTID text.
+    public func replicationPositions() throws(MMMError) -> ReplicationPositions {
+        try ReplicationPositions(
+            receivedPosition: self.receivedPosition, slavePosition: self.slavePosition, binlogPosition: self.binlogPosition
+        )
+    }
+}
+

@@ -319,3 +319,28 @@ import Testing
         #expect(RolePlanner.hostsAhead(of: "db2", among: ["db2"], positions: positions).isEmpty)
     }
 }
+
+/// Who a promotion asks again for positions before the drain (the hosts that may have ACKed).
+@Suite struct PeersThatMayHaveACKedTests {
+    @Test("the writer role's masters other than the candidate and the old writer; a slave never, a host offline never")
+    func peers() {
+        let topology = try! ClusterTopology(  // a valid literal; a failure is a broken fixture
+            hosts: [
+                HostSpec(name: "db1", ip: "192.168.0.31", mode: .master, peer: "db2"),
+                HostSpec(name: "db2", ip: "192.168.0.32", mode: .master, peer: "db1"),
+                HostSpec(name: "db3", ip: "192.168.0.33", mode: .master, peer: "db1"),
+                HostSpec(name: "db4", ip: "192.168.0.34", mode: .slave),
+            ],
+            roles: [
+                RoleSpec(name: "writer", mode: .exclusive, hosts: ["db1", "db2", "db3", "db4"], ips: ["192.168.0.50"]),
+                RoleSpec(name: "reader", mode: .balanced, hosts: ["db1", "db2"], ips: ["192.168.0.51"]),
+            ],
+            activeMasterRole: "writer"
+        )
+        var machine = ClusterStateMachine.running(topology: topology)
+        #expect(machine.peersThatMayHaveACKed(except: "db2", previousWriter: "db1") == ["db3"])
+        #expect(machine.peersThatMayHaveACKed(except: "db3", previousWriter: nil) == ["db1", "db2"])
+        _ = machine.setOfflineRequested(host: "db3", agentReachable: true, at: .seconds(5))
+        #expect(machine.peersThatMayHaveACKed(except: "db2", previousWriter: "db1").isEmpty, "ADMIN_OFFLINE db3")
+    }
+}

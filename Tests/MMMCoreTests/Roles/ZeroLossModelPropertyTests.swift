@@ -39,7 +39,7 @@ import Testing
 /// - **Promotion**, as `PromotionRun` does it: the old writer, the only host that may hold the writer IP, is fenced
 ///   (its mariadbd is down: its agent drops the IP, and there is no `gtid_binlog_pos` to catch up with). Then the
 ///   candidate's and the other hosts' positions are read again, the hosts being those `DecisionLoop.beginPromotion`
-///   names (the writer role's `mode master` hosts that are ONLINE in the machine, neither the candidate nor the
+///   names (``ClusterStateMachine/peersThatMayHaveACKed(except:previousWriter:)``: the writer role's masters, neither the candidate nor the
 ///   previous writer); when the real ``RolePlanner/hostsAhead(of:among:positions:)`` finds one ahead, the positions
 ///   read go to the machine, then ``ClusterStateMachine/drainFailed(host:reason:at:)``, and the machine chooses again.
 ///   Otherwise the drain (polled every 50 ms) waits until the candidate has applied its relay log and has what those
@@ -439,11 +439,8 @@ import Testing
                         return self.outcome
                     }
                 }
-                // DecisionLoop.beginPromotion, when the promotion begins.
-                let peers = topology.writerRole.hosts.filter { name in
-                    name != candidate && name != previousWriter && topology.host(name)?.mode == .master
-                        && machine.hosts[name]?.state == .online
-                }
+                // The same rule DecisionLoop.beginPromotion uses, when the promotion begins.
+                let peers = machine.peersThatMayHaveACKed(except: candidate, previousWriter: previousWriter)
                 // Only the old writer may hold the writer IP (a claim): its mariadbd is down, so its agent drops the
                 // IP and no gtid_binlog_pos is read (the drain covers the relay log, not the old writer's binlog).
                 let fencedAt = now + self.uniform(5, 60)
