@@ -1,4 +1,5 @@
 import MMMCore
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -88,9 +89,9 @@ import Glibc
     /// MMM's defaults, but hosts come back by themselves (auto_set_online 5 s, no flap hold) and a failed drain is
     /// retried after 5 s, so that a 40 s history sees several failovers.
     static let policy = ClusterPolicy(autoSetOnline: .seconds(5), flapCount: 0, drainRetryDelay: .seconds(5))
-    /// A failing check is reported after 500 ms.
+    /// Checks reported at once (no trap period), as `ClusterFixtures.immediateChecks`: the quickest failovers.
     static let checkPolicies: [CheckKind: CheckPolicy] = Dictionary(
-        uniqueKeysWithValues: CheckKind.allCases.map { ($0, CheckPolicy(trapPeriod: .milliseconds(500))) }
+        uniqueKeysWithValues: CheckKind.allCases.map { ($0, CheckPolicy(trapPeriod: .zero)) }
     )
     /// The step-free wall time at the model's start (ms since 1970): the epochs are drawn from it.
     static let wallBase = 1_767_225_600_000
@@ -1104,13 +1105,40 @@ import Glibc
         print("VIOLATION: \(violation ?? "none") faults \(model.faults)")
     }
 
-    /// Each guard, switched off, is caught within 20,000 histories.
+    /// Each guard, switched off, is caught within 20,000 histories. Two lanes share the seeds (the first catch is
+    /// the same history as in one lane), so that the slowest mutant does not leave a core idle.
     @Test(arguments: Mutant.allCases)
-    func aBrokenGuardIsCaught(mutant: Mutant) {
-        let found = Self.histories(20_000, seed: 0xBAD_6A2D, mutant: mutant)
+    func aBrokenGuardIsCaught(mutant: Mutant) async {
+        let first = FirstCatch()
+        let lanes = 2
+        await withTaskGroup(of: Void.self) { group in
+            for lane in 0..<lanes {
+                group.addTask {
+                    var seeds = SplitMix64(seed: 0xBAD_6A2D)
+                    for index in 1...20_000 {
+                        let history = seeds.next()
+                        guard index % lanes == lane else { continue }
+                        if let caught = first.found.withLock({ $0?.index }), caught < index { return }
+                        var model = Model(seed: history, mutant: mutant)
+                        guard let violation = model.run(milliseconds: 40_000) else { continue }
+                        first.found.withLock { found in
+                            if found.map({ $0.index > index }) ?? true { found = (index, history, violation) }
+                        }
+                        return
+                    }
+                }
+            }
+        }
+        let found = first.found.withLock { $0 }
         #expect(found != nil, "the model did not notice \(mutant)")
         if let found { print("mutant \(mutant) caught by history \(found.index) (seed \(found.seed)): \(found.violation)") }
     }
+}
+
+/// The first history (by index) that caught a mutant, shared by the lanes of ``AgentModelPropertyTests/aBrokenGuardIsCaught(mutant:)``.
+final class FirstCatch: Sendable {
+    /// The catch, if any.
+    let found = Mutex<(index: Int, seed: UInt64, violation: String)?>(nil)
 }
 
 /// Environment variables without Foundation.
