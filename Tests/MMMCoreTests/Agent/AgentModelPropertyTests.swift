@@ -31,6 +31,10 @@ import Glibc
 ///   with `restoring:` and the agents' startup observations, the plan's claims as `DecisionLoop.init` makes them, and
 ///   the epoch above the stored one.
 ///
+/// On the agents' side a lease fence takes effect up to the lease's `fenceDeadline` after it is decided (at once on
+/// waking from a freeze), and a host's kernel answers while it is frozen: a stopped agent refuses connections, a
+/// frozen one accepts them and does not answer.
+///
 /// Around them: a network that loses, duplicates, delays and reorders messages, one-way cuts and partitions that
 /// heal, agents stopped and restarted, mariadbd crashed and restarted, whole hosts frozen and woken, `kill_host_bin`
 /// power-offs, monitor restarts, and wall clocks that step (±10 s, ±1 h, -1 day) on every host and on the monitor.
