@@ -136,6 +136,15 @@ public struct FenceLadder: Sendable, Hashable {
         return self.set(.orderAgent)
     }
 
+    /// How long the next rung's I/O (the fence order, the SQL fence through the candidate) may take, given `now` and
+    /// the last renewal: once the host has been silent, a rung never keeps the promotion waiting past the instant its
+    /// lease has certainly run out (a frozen host accepts the connection and never answers, so each rung would wait
+    /// out its whole reply timeout, issue 17). Nil while the host has not been silent: its rungs take their own time.
+    public func ioBudget(at now: MonitorInstant, lastRenewal: MonitorInstant) -> Duration? {
+        guard self.lastAnswer == .silent else { return nil }
+        return max(.milliseconds(100), now.duration(to: self.leaseEnd(lastRenewal: lastRenewal)))
+    }
+
     /// When a silent host's lease has certainly run out and it has fenced itself, if it is cut off.
     public func leaseEnd(lastRenewal: MonitorInstant) -> MonitorInstant {
         self.configuration.lease.earliestPromotion(lastSentToOldWriter: lastRenewal, candidateAcknowledgedAt: self.startedAt)

@@ -99,6 +99,26 @@ public struct StatusPlan: Sendable, Hashable {
         if confirmed { self.withoutWriterIP.insert(host) }
     }
 
+    /// `host` was made unable to write the way ``FenceLadder`` says (`how`), during a promotion.
+    ///
+    /// Which of those let the next writer take the writer IP without the duplicate-address probe (a hand-over):
+    /// - its agent confirmed the fence: it dropped the IP;
+    /// - its lease has certainly run out, or `kill_host_bin` stopped it: the IP may still be on its interface (a frozen
+    ///   host's kernel keeps answering ARP for it, issue 17), but the host can no longer legitimately hold it. Its agent
+    ///   drops it before anything else when it runs again, and the new writer's gratuitous ARP moves the clients.
+    ///   Probing would refuse the IP for as long as the host stays frozen: no writes at all;
+    /// - not when it was fenced over SQL through the candidate: its server answers, so its host runs, and its agent
+    ///   (not running, or cut off with its lease still valid) may hold the IP for a while yet: the probe protects the
+    ///   clients from two live hosts answering for it.
+    public mutating func writerFenced(_ host: String, by how: FenceLadder.How) {
+        switch how {
+        case .agent, .leaseRanOut, .killed:
+            self.writerFenced(host, confirmed: true)
+        case .sqlThroughCandidate:
+            self.writerFenced(host, confirmed: false)
+        }
+    }
+
     /// `host`'s agent read its interface: `holdsWriterIP` says whether the writer IP was on it, `told` whether it may
     /// have meant to take it then: told to hold the IP when the answer came or at any time since the question was
     /// asked, or its agent said it wants the role. Then an empty interface may predate a take and proves nothing; a

@@ -146,6 +146,11 @@ public enum LogKey {
     /// The MAC address that answers for a role IP.
     public static let endpointMAC = "mmm.endpoint.mac"
 
+    /// The fencing ladder's next step for a host that may still write.
+    public static let fenceStep = "mmm.fence.step"
+    /// How long until a silent host's writer lease has certainly run out, in milliseconds (negative: it has).
+    public static let leaseEndsInMilliseconds = "mmm.lease.ends_in_ms"
+
     /// Every key above, for tests that check they stay distinct and under `mmm.`.
     public static let all: [String] = [
         program, host, role, tls, check, peer, error, request, sender, cluster, rejection, address, path, pid,
@@ -156,6 +161,6 @@ public enum LogKey {
         oldWriter, drainResult, gtidReceived, gtidApplied, drainStartedSQLThread, gtidBinlogPosition,
         gtidSlavePosition, drainMilliseconds, repointMode, repointAction, repointReplicating, semiSyncRole,
         semiSyncSteps, semiSyncBefore, semiSyncState, fenceMilliseconds, endpointIP, endpointSkipped,
-        endpointProgram, endpointVerb, endpointRole, endpointInterface, endpointMAC,
+        endpointProgram, endpointVerb, endpointRole, endpointInterface, endpointMAC, fenceStep, leaseEndsInMilliseconds,
     ]
 }

@@ -20,6 +20,8 @@ public final class AgentLink: Sendable {
     private let lastRenewal: Mutex<MonitorInstant>
     private let lastDelivered: Mutex<MonitorInstant>
     private let refused = Mutex(false)
+    private let renewalsHeld = Mutex(false)
+    private let unanswered = Mutex(false)
     private let clock: MMMClock
 
     /// Creates a link over `client` (whose key is this agent's); `writerRole` is the active master role's name;
@@ -44,6 +46,11 @@ public final class AgentLink: Sendable {
     /// Cleared by the next answer.
     public var agentRefusing: Bool { self.refused.withLock { $0 } }
 
+    /// The last request reached the agent's host (the connection was made, so the host's kernel answers) but got no
+    /// answer in time, and nothing was answered since: the agent is frozen or hung with its host, or the network lost
+    /// the reply. Cleared by the next answer.
+    public var agentSilent: Bool { self.unanswered.withLock { $0 } }
+
     /// When the last request that could renew this agent's writer lease was started (the link's creation before any).
     ///
     /// Every monitor message renews the lease once received, but a status without the writer role and a fence order
@@ -62,12 +69,36 @@ public final class AgentLink: Sendable {
         }
     }
 
+    /// While a promotion fences this host, only fence orders are sent to it. A request that could renew its writer
+    /// lease would move ``lastRenewalStarted``, and with it the instant the promotion may go on without the host's
+    /// answer; any other request (a status without the writer role) would hold the link's queue for its whole reply
+    /// timeout ahead of the next fence order. A frozen host accepts connections into its kernel's backlog and answers
+    /// nothing, so both kept the promotion waiting until the host woke (issue 17). Requests already sent still count.
+    /// Released by ``releaseRenewals()``.
+    public func holdRenewals() {
+        self.renewalsHeld.withLock { $0 = true }
+    }
+
+    /// Renewing requests may be sent again (the promotion ended, or the host's agent confirmed its fence: a fenced
+    /// lease is re-armed only by a status of a newer epoch).
+    public func releaseRenewals() {
+        self.renewalsHeld.withLock { $0 = false }
+    }
+
     /// Sends `request` once it is this link's turn, and returns the answer.
     ///
-    /// - Throws: ``MMMCore/MMMError`` from the transport (unreachable, timed out, rejected), or `CancellationError`.
+    /// - Throws: ``MMMCore/MMMError`` from the transport (unreachable, timed out, rejected), `interrupted` for any
+    ///   request but a fence order while renewals are held (see ``holdRenewals()``), or `CancellationError`.
     public func send(_ request: AgentRequest, replyTimeout: Duration) async throws -> AgentResponse {
         try await self.queue.run {
             let renews = self.renewsWriterLease(request)
+            if case .fence = request {
+            } else if self.renewalsHeld.withLock({ $0 }) {
+                throw MMMError(
+                    .interrupted,
+                    "\(self.peer.name): not sent while a promotion fences this host (only fence orders are): it could renew the host's writer lease or hold up the next fence order"
+                )
+            }
             let started = self.clock.now
             let previous = self.lastRenewal.withLock { last in
                 defer { if renews { last = started } }
@@ -76,6 +107,7 @@ public final class AgentLink: Sendable {
             do {
                 let answer = try await self.client.send(request, to: self.peer, replyTimeout: replyTimeout)
                 self.refused.withLock { $0 = false }
+                self.unanswered.withLock { $0 = false }
                 if renews { self.lastDelivered.withLock { $0 = max($0, started) } }
                 return answer
             } catch {
@@ -83,6 +115,7 @@ public final class AgentLink: Sendable {
                     self.refused.withLock { $0 = true }
                 } else if !ProtocolClient.failedBeforeSending(error) {
                     self.refused.withLock { $0 = false }
+                    self.unanswered.withLock { $0 = true }
                 }
                 // A request that never got a connection was never received: it renewed nothing.
                 if renews, ProtocolClient.failedBeforeSending(error) {

@@ -181,9 +181,9 @@ struct DecisionLoop {
                 self.plan.writerFenced(host)
             }
             return self.machine.rolesObserved(host: host, roleIPs: info.rolesOnInterface.map(\.ip), at: now)
-        case .writerFenced(let host, let token, let how, let skipped, let confirmedByAgent):
+        case .writerFenced(let host, let token, let how, let skipped, let fencedBy):
             guard self.promotion?.token == token else { return [] }
-            self.plan.writerFenced(host, confirmed: confirmedByAgent)
+            self.plan.writerFenced(host, by: fencedBy)
             self.recorder?.step("\(host) can no longer write: \(how)")
             if let skipped { self.recorder?.skipped(skipped) }
             Failpoint.writerFenced.hit()

@@ -18,9 +18,10 @@ enum MonitorInput: Sendable {
     /// `toldCount`: ``StatusPlan/writerToldCount`` of the host when the question was sent.
     case systemInfo(host: String, SystemInfo, toldCount: Int)
     /// Promotion `token`: another host was fenced (or its lease ran out) on the way.
-    /// `skipped` names a step of full fencing that could not be done (it goes to the failover report);
-    /// `confirmedByAgent`: the host's own agent answered that the writer IP is not on it.
-    case writerFenced(host: String, token: UInt64, how: String, skipped: String? = nil, confirmedByAgent: Bool = false)
+    /// `how` says it for the report, `fencedBy` for ``MMMCore/StatusPlan/writerFenced(_:by:)`` (whether the next writer
+    /// takes the writer IP without the duplicate-address probe); `skipped` names a step of full fencing that could not
+    /// be done (it goes to the failover report).
+    case writerFenced(host: String, token: UInt64, how: String, skipped: String? = nil, fencedBy: FenceLadder.How)
     /// Promotion `token`: the candidate has applied everything; `window` describes what it applied meanwhile.
     case drained(host: String, token: UInt64, window: String?)
     /// Promotion `token`: the candidate could not be drained.

@@ -19,6 +19,12 @@ extension MonitorService {
     /// not let it write: after each such failure the wait doubles, from the status interval up to
     /// ``AgentBackoff/maximum``. A changed status is sent at once, and a status with the writer role every interval
     /// whatever happened (each one renews the writer's lease). So dead hosts cost the monitor little.
+    ///
+    /// Except: a status with the writer role is not sent while the host's `mysql` check fails and its agent left the
+    /// last request unanswered (``AgentLink/agentSilent``): a frozen host accepts the connection and takes nothing, and
+    /// each renewal started would push back the instant its lease has certainly run out, which is when a promotion may
+    /// go on without it (issue 17: the promotion waited for the wake). A writer that only lost the monitor for a moment
+    /// is renewed again as soon as either answers.
     func runPusher(
         host: String,
         link: AgentLink,
@@ -32,6 +38,11 @@ extension MonitorService {
             guard let status = self.shared.state.withLock({ $0.desired[host] }) else { continue }
             let now = self.clock.now
             if status == lastTried, !link.renewsWriterLease(.setStatus(status)), !backoff.mayTry(at: now) { continue }
+            if link.renewsWriterLease(.setStatus(status)), link.agentSilent,
+                self.shared.state.withLock({ $0.mysqlFailing.contains(host) })
+            {
+                continue
+            }
             lastTried = status
             do {
                 let answer = try await link.send(.setStatus(status), replyTimeout: .seconds(2))

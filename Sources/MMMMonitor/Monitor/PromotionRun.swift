@@ -63,6 +63,9 @@ struct PromotionRun: Sendable {
     /// Runs the promotion to its end (a result posted) or until it is called off.
     func run() async {
         guard let candidateLink = self.links[self.candidate] else { return }
+        let fenced = self.claimed.filter { $0 != self.candidate }.compactMap { self.links[$0] }
+        for link in fenced { link.holdRenewals() }
+        defer { for link in fenced { link.releaseRenewals() } }
         do {
             _ = try await self.drainStatus(candidateLink)
         } catch {
@@ -166,14 +169,28 @@ struct PromotionRun: Sendable {
         )
         var step = FenceLadder.Step.orderAgent
         var lastFenceReport: MMMProtocol.FenceReport?
+        var logged: FenceLadder.Step?
         while self.isCurrent(self.token) {
+            if step != logged, step != .orderAgent || logged != nil {
+                // Progress of a fence that takes long (a silent host waits out its lease): what comes next, and when
+                // the lease certainly ends as of now.
+                logged = step
+                let endsIn = self.clock.now.duration(to: ladder.leaseEnd(lastRenewal: link.lastRenewalStarted))
+                self.logger.notice(
+                    "Fencing a host that may still write",
+                    metadata: [LogKey.host: "\(host)", LogKey.fenceStep: "\(step)", LogKey.leaseEndsInMilliseconds: "\(Int64((endsIn / .milliseconds(1)).rounded()))"]
+                )
+            }
             switch step {
             case .orderAgent:
-                let (answer, report) = await self.orderFence(host, link)
+                let budget = ladder.ioBudget(at: self.clock.now, lastRenewal: link.lastRenewalStarted)
+                let (answer, report) = await self.orderFence(host, link, replyTimeout: min(.seconds(3), budget ?? .seconds(3)))
                 lastFenceReport = report
                 step = ladder.agentAnswered(answer, at: self.clock.now)
             case .fenceThroughCandidate:
-                step = ladder.sqlFenceAnswered(await self.fenceThroughCandidate(host), at: self.clock.now)
+                let budget = ladder.ioBudget(at: self.clock.now, lastRenewal: link.lastRenewalStarted)
+                let fenced = await self.fenceThroughCandidate(host, replyTimeout: min(.seconds(4), budget ?? .seconds(4)))
+                step = ladder.sqlFenceAnswered(fenced, at: self.clock.now)
             case .killHost:
                 step = ladder.killAnswered(await self.killHost(host), at: self.clock.now)
             case .wait(let until):
@@ -192,11 +209,13 @@ struct PromotionRun: Sendable {
     }
 
     /// Sends the fence order; the answer as the ladder sees it, with the agent's report when it fenced.
-    private func orderFence(_ host: String, _ link: AgentLink) async -> (FenceLadder.AgentAnswer, MMMProtocol.FenceReport?) {
+    private func orderFence(
+        _ host: String, _ link: AgentLink, replyTimeout: Duration
+    ) async -> (FenceLadder.AgentAnswer, MMMProtocol.FenceReport?) {
         do {
             let answer = try await link.send(
                 .fence(FenceOrder(target: host, epoch: self.epoch, reason: "the writer role moves to \(self.candidate)")),
-                replyTimeout: .seconds(3)
+                replyTimeout: replyTimeout
             )
             switch answer {
             case .fenced(let report):
@@ -226,6 +245,7 @@ struct PromotionRun: Sendable {
 
     /// `host` can no longer write: posts how, and reads its `gtid_binlog_pos` when its agent fenced it.
     private func fenced(_ host: String, _ link: AgentLink, how: FenceLadder.How, report: MMMProtocol.FenceReport?) async -> FenceResult {
+        if case .agent = how { link.releaseRenewals() }
         switch how {
         case .agent(readOnly: true):
             // Its agent answers: what it has, the candidate must have (invariant 2). A read that keeps failing stops
@@ -238,7 +258,7 @@ struct PromotionRun: Sendable {
                     self.post(
                         .writerFenced(
                             host: host, token: self.token,
-                            how: "fenced by its agent (read_only ON, sessions killed: \(report?.sessionsKilled ?? 0))", confirmedByAgent: true
+                            how: "fenced by its agent (read_only ON, sessions killed: \(report?.sessionsKilled ?? 0))", fencedBy: how
                         )
                     )
                     return .position(position)
@@ -260,7 +280,7 @@ struct PromotionRun: Sendable {
                     how: "its agent dropped the writer IP (\(dropped.isEmpty ? "none held" : dropped)); mariadbd could not be made read-only (down or frozen)"
                         + (killed ? "; kill_host_bin stopped it" : ""),
                     skipped: "read_only on \(host) and the catch-up to its gtid_binlog_pos (its server did not answer): the drain covered the relay log only",
-                    confirmedByAgent: true
+                    fencedBy: how
                 )
             )
         case .sqlThroughCandidate:
@@ -268,16 +288,25 @@ struct PromotionRun: Sendable {
                 .writerFenced(
                     host: host, token: self.token,
                     how: "read_only set and sessions killed over SQL by \(self.candidate)'s agent (its own agent does not answer)",
-                    skipped: "dropping \(host)'s writer IP (its agent did not answer) and the catch-up to its gtid_binlog_pos"
+                    skipped: "dropping \(host)'s writer IP (its agent did not answer) and the catch-up to its gtid_binlog_pos",
+                    fencedBy: how
                 )
             )
         case .killed:
-            self.post(.writerFenced(host: host, token: self.token, how: "killed by \(self.killHostBin)"))
+            self.post(
+                .writerFenced(
+                    host: host, token: self.token,
+                    how: "killed by \(self.killHostBin) (the new writer takes the writer IP without waiting for the host to give it up)",
+                    fencedBy: how
+                )
+            )
         case .leaseRanOut:
             self.post(
                 .writerFenced(
-                    host: host, token: self.token, how: "its writer lease has certainly run out",
-                    skipped: "fencing \(host) (nothing reached its agent or its server) and the catch-up to its gtid_binlog_pos"
+                    host: host, token: self.token,
+                    how: "its writer lease has certainly run out (the new writer takes the writer IP without waiting for the host to give it up)",
+                    skipped: "fencing \(host) (nothing reached its agent or its server) and the catch-up to its gtid_binlog_pos",
+                    fencedBy: how
                 )
             )
         }
@@ -286,10 +315,10 @@ struct PromotionRun: Sendable {
 
     /// Asks the candidate's agent to fence `host`'s server over SQL; true (and the fencing posted) when it did. The
     /// drain then waits for the candidate's relay log only: `host`'s own binlog position is not read this way.
-    private func fenceThroughCandidate(_ host: String) async -> Bool {
+    private func fenceThroughCandidate(_ host: String, replyTimeout: Duration) async -> Bool {
         guard let candidateLink = self.links[self.candidate] else { return false }
         let order = FenceOrder(target: host, epoch: self.epoch, reason: "its agent does not answer; the writer role moves to \(self.candidate)")
-        guard case .fenced(let report)? = try? await candidateLink.send(.fence(order), replyTimeout: .seconds(4)) else { return false }
+        guard case .fenced(let report)? = try? await candidateLink.send(.fence(order), replyTimeout: replyTimeout) else { return false }
         return report.readOnly
     }
 

@@ -31,6 +31,20 @@ import Testing
         #expect(ladder.resume(at: end, lastRenewal: .seconds(9)) == .done(.leaseRanOut))
     }
 
+    /// Issue 17: a frozen host accepts the connection and never answers; once it has been silent, no rung waits past
+    /// the instant its lease has certainly run out, so a silent host never holds the promotion longer than its lease.
+    @Test func aSilentHostsRungsAreBoundedByItsLease() {
+        var ladder = self.ladder()
+        #expect(ladder.ioBudget(at: .seconds(10), lastRenewal: .seconds(9)) == nil, "not silent yet: the rung takes its own time")
+        _ = ladder.agentAnswered(.silent, at: .seconds(13))
+        let end = ladder.leaseEnd(lastRenewal: .seconds(9))
+        #expect(ladder.ioBudget(at: .seconds(13), lastRenewal: .seconds(9)) == MonitorInstant.seconds(13).duration(to: end))
+        #expect(ladder.ioBudget(at: end, lastRenewal: .seconds(9)) == .milliseconds(100), "past the lease's end: a short last try")
+        var refusing = self.ladder()
+        _ = refusing.agentAnswered(.refused, at: .seconds(13))
+        #expect(refusing.ioBudget(at: .seconds(13), lastRenewal: .seconds(9)) == nil, "a refused agent is never waited out")
+    }
+
     @Test func theSQLFenceThroughTheCandidateCounts() {
         var ladder = self.ladder()
         _ = ladder.agentAnswered(.silent, at: .seconds(10))

@@ -111,6 +111,28 @@ struct StatusPlanTests {
         #expect(plan.status(for: writer, machine: machine, epoch: 2).handedOver.isEmpty)
     }
 
+    /// Issue 17: a frozen old writer's kernel keeps answering ARP for the writer IP; probing would refuse the IP for
+    /// as long as it stays frozen. Once its lease has certainly run out (or `kill_host_bin` stopped it), the new writer
+    /// is handed the IP; a host fenced over SQL (its host runs, its agent may still hold the IP) is not.
+    @Test("a lease that ran out or a kill hands the writer IP over; a fence over SQL does not", arguments: [
+        (FenceLadder.How.leaseRanOut, true), (.killed, true), (.agent(readOnly: true), true), (.agent(readOnly: false), true),
+        (.sqlThroughCandidate, false),
+    ])
+    func fenceKindsAndHandOver(how: FenceLadder.How, handsOver: Bool) {
+        let machine = Self.settled()
+        let writer = machine.writer!
+        let other = writer == "db1" ? "db2" : "db1"
+        var plan = StatusPlan(writerRoleIP: Self.writer, claims: [other: [Self.writer]])
+        plan.publishing([Self.writer], to: writer)
+        plan.interfaceRead(of: writer, holdsWriterIP: true, told: true)
+        plan.publishing([Self.writer], to: other)
+        #expect(plan.writerClaims(except: writer) == [other])
+        #expect(plan.status(for: writer, machine: machine, epoch: 2).handedOver.isEmpty)
+        plan.writerFenced(other, by: how)
+        #expect(plan.writerClaims(except: writer).isEmpty, "fenced, whatever the way: no writer claim is left")
+        #expect(plan.status(for: writer, machine: machine, epoch: 2).handedOver == (handsOver ? [Self.writer.ip] : []))
+    }
+
     @Test("a host with errant transactions is not told to follow the writer")
     func errantHostFollowsNobody() {
         var machine = Self.settled()

@@ -375,7 +375,7 @@ struct DecisionLoopTests {
         _ = loop.apply(
             .writerFenced(
                 host: "db2", token: run.token, how: "its writer lease has certainly run out",
-                skipped: "fencing db2 (nothing reached its agent or its server)"
+                skipped: "fencing db2 (nothing reached its agent or its server)", fencedBy: .leaseRanOut
             ),
             now: clock.now, shared: shared
         )
