@@ -41,6 +41,16 @@ extension AgentCore {
         }
     }
 
+    /// Runs before anything else the agent does (a request, a convergence round): a writer whose lease ticks stopped
+    /// for a whole lease timeout (stopped with its server: SIGSTOP, a frozen VM, a live migration) fences at once, before
+    /// it acts on or answers anything, rather than at its next tick (issue 17). The monitor may have promoted another
+    /// host meanwhile; whoever notices first fences, the others find the lease fenced.
+    func fenceIfStalled() async {
+        let now = self.now()
+        guard self.state.withLockedValue({ $0.machine.stallNoticed(at: now) }) else { return }
+        await self.leaseFenced(.stalled)
+    }
+
     /// An agent that starts on a writable host has no lease yet: arm one that runs out after `startupGrace`, so that
     /// a restarted agent on an isolated writer still fences itself. A monitor that reaches the host renews it within
     /// its next cycle.
@@ -87,7 +97,23 @@ extension AgentCore {
                     FenceOptions(sparedUsers: self.settings.sparedUsers, maxAttempts: 1, deadline: left)
                 )
             } catch {
-                self.recordError("lease fence failed: \(error)")
+                guard self.settings.failoverPolicy == .zeroLoss else {
+                    self.recordError("lease fence failed: \(error)")
+                    return
+                }
+                // Under zero_loss a woken old writer's replication SQL thread may be waiting for an ACK with a
+                // transaction of the new writer's, holding read_only back. The fence killed every client session that
+                // waited; the semi-sync pass now switches the master side off (it does so only once no client commit
+                // waits), which lets that transaction finish, and read_only is tried once more (issue 17).
+                _ = await self.keepSemiSync()
+                do {
+                    let left = max(.milliseconds(500), deadline - (self.clock.now - started))
+                    _ = try await self.writeControl.fence(
+                        FenceOptions(sparedUsers: self.settings.sparedUsers, maxAttempts: 1, deadline: left)
+                    )
+                } catch {
+                    self.recordError("lease fence failed: \(error)")
+                }
             }
         }
         self.logger.notice(

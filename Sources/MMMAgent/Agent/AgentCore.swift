@@ -127,6 +127,7 @@ public final class AgentCore: AgentRequestHandling, Sendable {
 
     /// Answers one request; errors become the `failed` answer in ``handle(_:from:)``.
     func answer(_ request: AgentRequest, from sender: String) async throws -> AgentResponse {
+        await self.fenceIfStalled()
         // Every monitor message proves the monitor reaches this host (DESIGN §6); set status renews with its roles.
         if sender == Self.monitorName, !request.isSetStatus { self.heardMonitor() }
         switch request {

@@ -136,6 +136,12 @@ public struct AgentStateMachine: Sendable, Hashable {
         self.lease.tick(at: now)
     }
 
+    /// Before anything else the agent does: true when the lease's ticks stopped for a whole lease timeout while this
+    /// host could write (see ``WriterLease/stallNoticed(at:)``); the caller fences the host at once.
+    public mutating func stallNoticed(at now: MonitorInstant) -> Bool {
+        self.lease.stallNoticed(at: now)
+    }
+
     /// The peers' answers to the lease's question.
     public mutating func peersAnswered(_ answers: [WriterLease.PeerAnswer], at now: MonitorInstant) -> WriterLease.PeersAnsweredAction {
         self.lease.peersAnswered(answers, at: now)

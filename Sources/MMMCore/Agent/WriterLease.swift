@@ -216,10 +216,7 @@ public struct WriterLease: Sendable, Hashable {
     /// promoted another host meanwhile, so a writer fences at once, before it asks anyone anything.
     public mutating func tick(at now: MonitorInstant) -> TickAction {
         defer { self.lastTick = now }
-        if let lastTick = self.lastTick, lastTick.duration(to: now) >= self.configuration.timeout, self.mayWrite {
-            self.fenced()
-            return .fence(.stalled)
-        }
+        if self.stallNoticed(at: now) { return .fence(.stalled) }
         switch self.state {
         case .notWriter, .fenced:
             return .none
@@ -234,6 +231,19 @@ public struct WriterLease: Sendable, Hashable {
             guard now >= nextCheck else { return .none }
             return self.askPeers(at: now)
         }
+    }
+
+    /// Asked before the agent does anything else (answers a request, starts a convergence round), so that a writer
+    /// woken from a stall fences before it acts on or answers anything: true when the ticks stopped for a whole lease
+    /// timeout and this host may write; the lease is then fenced, and the caller fences the host before going on
+    /// (issue 17). Whichever of the tick and the other callers notices first fences; the others see a fenced lease.
+    /// Does not count as a tick.
+    public mutating func stallNoticed(at now: MonitorInstant) -> Bool {
+        guard let lastTick = self.lastTick, lastTick.duration(to: now) >= self.configuration.timeout, self.mayWrite else {
+            return false
+        }
+        self.fenced()
+        return true
     }
 
     /// What the agent does with its peers' answers.

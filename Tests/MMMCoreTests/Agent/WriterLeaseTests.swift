@@ -122,6 +122,26 @@ import Testing
         #expect(notWriter.tick(at: .seconds(30)) == .none)
     }
 
+    /// Issue 17: whatever the agent runs first after waking (a queued request, a convergence round) asks before it
+    /// acts; the stall is noticed once, and the tick that runs later does not fence again.
+    @Test func aStallIsNoticedBeforeAnythingElseAndFencesOnce() {
+        var lease = self.holding()
+        #expect(lease.tick(at: MonitorInstant(sinceOrigin: .milliseconds(100))) == .none)
+        let short = lease.stallNoticed(at: MonitorInstant(sinceOrigin: .milliseconds(2_900)))
+        #expect(!short, "less than a lease timeout: no stall")
+        #expect(lease.mayWrite)
+        let stalled = lease.stallNoticed(at: .seconds(10))
+        #expect(stalled)
+        #expect(!lease.mayWrite && lease.fencedEpoch == 1)
+        let again = lease.stallNoticed(at: .seconds(10))
+        #expect(!again, "noticed once")
+        #expect(lease.tick(at: .seconds(10)) == .none, "the tick finds it fenced already")
+        var notWriter = WriterLease(configuration: self.configuration)
+        _ = notWriter.tick(at: .zero)
+        let idle = notWriter.stallNoticed(at: .seconds(30))
+        #expect(!idle, "a host that may not write has nothing to fence")
+    }
+
     /// Random sequences of what an agent receives (statuses of any epoch, polls, fence orders, ticks, peer answers):
     /// once fenced, the lease never allows writing again until a status of a newer epoch than the fence's gives it
     /// the writer role. Re-arming from a poll (the bug of bench finding 1) breaks this.
