@@ -30,6 +30,7 @@ extension AgentCore {
 
     /// One round: observe, plan, execute in order; the first failing step ends the round (the next one retries).
     public func convergeOnce() async {
+        await self.fenceIfStalled()
         guard case .converge(let round) = self.state.withLockedValue({ $0.machine.roundStart() }) else { return }
         let observation: AgentObservation
         do {
@@ -127,6 +128,17 @@ extension AgentCore {
                     case .restartIOThread:
                         self.state.withLockedValue { $0.lastSemiSyncIORestart = self.now() }
                         try await connection.restartReplicaIOThread()
+                    case .releaseWaitingCommits:
+                        // Inside the writer gate, asked again: the lease's fence also runs there, so a host whose lease
+                        // ran out (it may be an old writer) never returns an un-ACKed commit to its client.
+                        try await self.writerIPChanges.run {
+                            guard self.writerRoleWanted else { return }
+                            try await connection.releaseSemiSyncWaiters()
+                            self.logger.warning(
+                                "Released commits waiting for a semi-sync ACK: they return to their clients without one",
+                                metadata: [LogKey.host: "\(host)", LogKey.semiSyncBefore: "\(before)"]
+                            )
+                        }
                     }
                 }
                 let after = actions.isEmpty ? before : try await connection.semiSyncObservation()
@@ -159,6 +171,33 @@ extension AgentCore {
             let message = "keeping semi-sync (failover_policy zero_loss) failed: \(error)"
             self.recordError(message)
             return (message, false)
+        }
+    }
+
+    /// Under zero_loss, a new writer stops sending its binlog to the old writer. In the master-master ring the old
+    /// writer replicates from this host with its ACK side on; frozen or hung (issue 17: a frozen host's kernel keeps
+    /// the connection open), it stays counted as a semi-sync replica that never ACKs, so every commit here waited for
+    /// it and writes through the VIP did not resume until it woke. Cut, the writer has no semi-sync replica, finds
+    /// the old writer's server silent, and commits without waiting (``MMMCore/SemiSyncPlanner``). The old writer
+    /// reconnects by itself when it runs again; its ACKs count again from then on.
+    func cutOldWriterReplication(_ oldWriterIP: String) async {
+        do {
+            let connection = try await MariaDBConnection.connect(self.settings.database, on: self.executor)
+            do {
+                let killed = try await connection.killBinlogDumps(to: oldWriterIP)
+                await connection.close()
+                if killed > 0 {
+                    self.logger.notice(
+                        "Stopped sending the binlog to the old writer: it no longer counts as a semi-sync replica until it reconnects",
+                        metadata: [LogKey.host: "\(self.settings.this.name)", LogKey.peer: "\(oldWriterIP)"]
+                    )
+                }
+            } catch {
+                await connection.close()
+                throw error
+            }
+        } catch {
+            self.recordError("could not stop sending the binlog to the old writer \(oldWriterIP): \(error)")
         }
     }
 
@@ -242,6 +281,9 @@ extension AgentCore {
             // Promotion stopped replication on purpose: when the monitor names the peer again (the ring closes after a
             // clean rejoin), that is a source named anew, started even though it is configured (bench finding 5).
             self.state.withLockedValue { $0.machine.promoted() }
+            if self.settings.failoverPolicy == .zeroLoss, let oldWriter = drain?.oldWriterHost {
+                await self.cutOldWriterReplication(oldWriter)
+            }
         case .acquireIP(let roleIP, let probe) where roleIP.role == self.settings.writerRole:
             try self.requireWriterStillWanted()
             // Zero loss: no client reaches the writer through its IP before its commits wait for ACKs.

@@ -40,6 +40,11 @@ public struct SemiSyncObservation: Sendable, Hashable {
     public var masterActive: Bool
     /// Status `Rpl_semi_sync_master_clients`: connected semi-sync replicas.
     public var masterClients: Int
+    /// Client sessions whose commit waits for an ACK now (`information_schema.PROCESSLIST`, state `Waiting for
+    /// semi-sync ACK from slave`, replication threads left out: releasing those acknowledges nothing to anyone).
+    public var masterWaitSessions: Int
+    /// How long the oldest of those commits has waited, in milliseconds; 0 when none waits.
+    public var longestACKWaitMilliseconds: UInt64
     /// Status `Rpl_semi_sync_slave_status`: this server's IO thread ACKs what it receives.
     public var slaveActive: Bool
     /// The default replication connection's IO thread is `Yes` (connected to its master).
@@ -56,6 +61,8 @@ public struct SemiSyncObservation: Sendable, Hashable {
         slaveEnabled: Bool = false,
         masterActive: Bool = false,
         masterClients: Int = 0,
+        masterWaitSessions: Int = 0,
+        longestACKWaitMilliseconds: UInt64 = 0,
         slaveActive: Bool = false,
         ioThreadConnected: Bool = false,
         sqlThreadRunning: Bool = false
@@ -67,6 +74,8 @@ public struct SemiSyncObservation: Sendable, Hashable {
         self.slaveEnabled = slaveEnabled
         self.masterActive = masterActive
         self.masterClients = masterClients
+        self.masterWaitSessions = masterWaitSessions
+        self.longestACKWaitMilliseconds = longestACKWaitMilliseconds
         self.slaveActive = slaveActive
         self.ioThreadConnected = ioThreadConnected
         self.sqlThreadRunning = sqlThreadRunning
@@ -80,7 +89,8 @@ extension SemiSyncObservation: CustomStringConvertible {
             self.masterEnabled
             ? "ON (\(self.masterActive ? "active" : "fallen back to async"), clients \(self.masterClients), "
                 + "\(self.waitPoint?.rawValue ?? "unknown wait point"), timeout \(self.timeoutMilliseconds) ms"
-                + "\(self.masterWaitNoSlave ? "" : ", no wait without a replica"))"
+                + "\(self.masterWaitNoSlave ? "" : ", no wait without a replica")"
+                + "\(self.masterWaitSessions > 0 ? ", \(self.masterWaitSessions) waiting, oldest \(self.longestACKWaitMilliseconds) ms" : ""))"
             : "OFF"
         let slave = self.slaveEnabled ? "ON (\(self.slaveActive ? "active" : "inactive"))" : "OFF"
         return "master \(master), slave \(slave)"
@@ -95,22 +105,30 @@ public enum SemiSyncAction: Sendable, Hashable {
     /// `STOP SLAVE IO_THREAD; START SLAVE IO_THREAD` on the default connection while its SQL thread runs, so that the
     /// IO thread reconnects as a semi-sync replica. Never both threads (rule R3: the relay log would be lost).
     case restartIOThread
+    /// `SET GLOBAL rpl_semi_sync_master_enabled=OFF`, then `ON`: the commits waiting for an ACK return to their clients
+    /// un-ACKed (MariaDB switches semi-sync off, which wakes every waiter; setting `wait_no_slave` or the timeout does
+    /// not), and the next commits wait again. The agent does it only inside its writer gate, while its lease still lets
+    /// it write: a host that may be an old writer never releases a commit (issue 17).
+    case releaseWaitingCommits
 }
 
 /// Plans the semi-sync variables of one host under the zero-loss policy (DESIGN.md §4, failover facts §6, R9, R10).
 ///
 /// A pure function, run by the agent in every convergence round after promotion and repointing:
 /// - the **writer** (holds the writer role and is writable): `rpl_semi_sync_master_wait_point=AFTER_SYNC`,
-///   `rpl_semi_sync_master_timeout` and `rpl_semi_sync_master_wait_no_slave` first, then
-///   `rpl_semi_sync_master_enabled=ON`, so that the first commit that waits already waits after the sync;
-///   `rpl_semi_sync_slave_enabled=ON` too, so that it ACKs as soon as it loses the role (its IO thread picks it up
-///   when it is repointed). `wait_no_slave` is OFF only while no promotable peer is up (`promotablePeerUp`): then
-///   no ACK can come, and a commit that waits for one falls back to async only if it waits the whole timeout; a
-///   client that kills its statement sooner (a 1 s query timeout) leaves MariaDB waiting again at the next commit,
-///   so writes through the VIP never resumed (bench case 2). While a peer is up, ON (MariaDB's default): a commit
-///   waits for a replica that disconnected, as before;
+///   `rpl_semi_sync_master_timeout` (``strictTimeoutMilliseconds``: MariaDB never falls back by itself) and
+///   `rpl_semi_sync_master_wait_no_slave` first, then `rpl_semi_sync_master_enabled=ON`, so that the first commit
+///   that waits already waits after the sync; `rpl_semi_sync_slave_enabled=ON` too, so that it ACKs as soon as it
+///   loses the role (its IO thread picks it up when it is repointed). `wait_no_slave` is OFF only while no promotable
+///   peer is up (`promotablePeerUp`): then no ACK can come, and a commit need not wait for one (bench case 2: a new
+///   writer whose only other host was `mode slave` waited on every commit). While a peer is up, ON (MariaDB's
+///   default): a commit waits for a replica that disconnected. Commits already waiting are released
+///   (``SemiSyncAction/releaseWaitingCommits``) when no promotable peer is up and no replica is connected, or when
+///   the oldest has waited `timeoutMilliseconds` (`semi_sync_timeout`): the agent's decision, under a valid lease,
+///   where MariaDB's own timeout would also fire for a host frozen past it (issue 17);
 /// - **every other host that may become the writer** (it may hold the writer role): `rpl_semi_sync_master_enabled=OFF`
-///   first (rule R10: with the master role on, a standby's drain stalled for a whole timeout), then
+///   first, once no commit waits for an ACK (on an old writer the fence kills those sessions: switching the master
+///   side off would return them to their clients as acknowledged) (rule R10: with the master role on, a standby's drain stalled for a whole timeout), then
 ///   `rpl_semi_sync_slave_enabled=ON`, then, when its IO thread is connected but not ACKing (the variable is read at
 ///   connect time only), one restart of the IO thread alone while the SQL thread runs (rule R3). The restart is not
 ///   repeated within ``ioRestartBackoff``, so a replica that stays inactive (e.g. a master that refuses) is not
@@ -122,6 +140,14 @@ public enum SemiSyncAction: Sendable, Hashable {
 ///
 /// Only variables that differ from the target produce an action; a converged host gives an empty plan.
 public enum SemiSyncPlanner {
+    /// `rpl_semi_sync_master_timeout` on the writer: 2³² − 1 ms (49.7 days), so that MariaDB never falls back to
+    /// asynchronous commits by itself. MariaDB measures the timeout in real time, so a commit that waited across a
+    /// freeze of the whole host (SIGSTOP, a paused VM) longer than any finite timeout would return to its client at the
+    /// wake, before the agent could fence, with the ACK never sent and a new writer already promoted without it
+    /// (issue 17). Commits that must not wait for ever are released by the agent instead
+    /// (``SemiSyncAction/releaseWaitingCommits``), only while its lease is valid.
+    public static let strictTimeoutMilliseconds: UInt32 = .max
+
     /// The least time between two IO thread restarts planned for the same host.
     public static let ioRestartBackoff: Duration = .seconds(30)
 
@@ -130,7 +156,8 @@ public enum SemiSyncPlanner {
     /// - Parameters:
     ///   - isWriter: the host holds the writer role and is writable after this round's promotion.
     ///   - mayBecomeWriter: the host is among the writer role's hosts (a candidate of a future promotion).
-    ///   - timeoutMilliseconds: `rpl_semi_sync_master_timeout` for the writer (`semi_sync_timeout`).
+    ///   - timeoutMilliseconds: `semi_sync_timeout`: how long a commit on the writer may wait for an ACK before the
+    ///     agent releases it (MariaDB's own timeout is ``strictTimeoutMilliseconds``).
     ///   - promotablePeerUp: for the writer: a semi-sync replica is connected, or the server of another host that may
     ///     become the writer answers; false when none can send an ACK.
     ///   - lastIORestart: when this host last restarted its IO thread for semi-sync, if ever.
@@ -148,14 +175,22 @@ public enum SemiSyncPlanner {
         if isWriter {
             if !observed.slaveEnabled { actions.append(.set(.slaveEnabled(true))) }
             if observed.waitPoint != .afterSync { actions.append(.set(.masterWaitPoint(.afterSync))) }
-            if observed.timeoutMilliseconds != UInt64(timeoutMilliseconds) {
-                actions.append(.set(.masterTimeout(milliseconds: timeoutMilliseconds)))
+            if observed.timeoutMilliseconds != UInt64(Self.strictTimeoutMilliseconds) {
+                actions.append(.set(.masterTimeout(milliseconds: Self.strictTimeoutMilliseconds)))
             }
             if observed.masterWaitNoSlave != promotablePeerUp { actions.append(.set(.masterWaitNoSlave(promotablePeerUp))) }
-            if !observed.masterEnabled { actions.append(.set(.masterEnabled(true))) }
+            if !observed.masterEnabled {
+                actions.append(.set(.masterEnabled(true)))
+            } else if observed.masterWaitSessions > 0,
+                (!promotablePeerUp && observed.masterClients == 0) || observed.longestACKWaitMilliseconds >= UInt64(timeoutMilliseconds)
+            {
+                actions.append(.releaseWaitingCommits)
+            }
             return actions
         }
-        if observed.masterEnabled { actions.append(.set(.masterEnabled(false))) }
+        // A commit still waiting here (an old writer whose fence has not killed it yet) would be acknowledged by
+        // switching the master side off: leave it on until the fence has killed every waiter.
+        if observed.masterEnabled, observed.masterWaitSessions == 0 { actions.append(.set(.masterEnabled(false))) }
         guard mayBecomeWriter else {
             if observed.slaveEnabled { actions.append(.set(.slaveEnabled(false))) }
             // Stopping the ACKs is what protects the acknowledged writes: no backoff.

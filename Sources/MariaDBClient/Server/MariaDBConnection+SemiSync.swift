@@ -4,7 +4,7 @@ extension SemiSyncSetting {
     /// The `SET GLOBAL` statement, after checking the value: every part of it is a constant of this code or a
     /// range-checked integer, never caller text.
     ///
-    /// - Throws: ``MMMError/Code/invalidArgument`` for a timeout outside 1 ms to 1 hour.
+    /// - Throws: ``MMMError/Code/invalidArgument`` for a timeout of 0 ms (MariaDB would not wait at all).
     public func sql() throws(MMMError) -> String {
         switch self {
         case .masterEnabled(let on):
@@ -12,11 +12,8 @@ extension SemiSyncSetting {
         case .masterWaitPoint(let point):
             return "SET GLOBAL rpl_semi_sync_master_wait_point=\(point.rawValue)"
         case .masterTimeout(let milliseconds):
-            guard (1...3_600_000).contains(milliseconds) else {
-                throw MMMError(
-                    .invalidArgument,
-                    "semi-sync timeout \(milliseconds) ms is out of range; use 1 to 3600000 ms (semi_sync_timeout 0.001 to 3600)"
-                )
+            guard milliseconds >= 1 else {
+                throw MMMError(.invalidArgument, "semi-sync timeout 0 ms would make every commit return without an ACK; use at least 1 ms")
             }
             return "SET GLOBAL rpl_semi_sync_master_timeout=\(milliseconds)"
         case .masterWaitNoSlave(let on):
@@ -43,6 +40,13 @@ extension MariaDBConnection {
         _ = try await self.query(try setting.sql())
     }
 
+    /// Releases every commit waiting for an ACK: `rpl_semi_sync_master_enabled` OFF (MariaDB switches semi-sync off
+    /// and wakes the waiters, which return to their clients un-ACKed), then ON again (the next commits wait).
+    public func releaseSemiSyncWaiters() async throws {
+        try await self.setSemiSync(.masterEnabled(false))
+        try await self.setSemiSync(.masterEnabled(true))
+    }
+
     /// Reads the semi-sync variables and status, and the default replication connection's threads, for
     /// ``MMMCore/SemiSyncPlanner``.
     public func semiSyncObservation() async throws -> SemiSyncObservation {
@@ -57,6 +61,14 @@ extension MariaDBConnection {
         ).singleRow("the semi-sync variables")
         let counters = try await self.semiSyncStatus()
         let source = try await self.replicaStatuses().first { $0.connectionName.isEmpty }
+        // Client sessions only: a replication SQL thread whose applied transaction waits (an old writer that follows the
+        // new one while its master side is still on) acknowledges nothing to anyone.
+        let waiting = try await self.query(
+            """
+            SELECT COUNT(*) AS sessions, CAST(COALESCE(MAX(TIME_MS), 0) AS UNSIGNED) AS longest FROM information_schema.PROCESSLIST \
+            WHERE STATE = 'Waiting for semi-sync ACK from slave' AND COMMAND NOT IN ('Slave_SQL', 'Slave_worker')
+            """
+        ).singleRow("the client sessions waiting for a semi-sync ACK")
         return SemiSyncObservation(
             masterEnabled: try row.bool("master_enabled") ?? false,
             waitPoint: SemiSyncWaitPoint(rawValue: (try row.string("wait_point") ?? "").uppercased()),
@@ -65,6 +77,8 @@ extension MariaDBConnection {
             slaveEnabled: try row.bool("slave_enabled") ?? false,
             masterActive: counters["Rpl_semi_sync_master_status"] == "ON",
             masterClients: Int(counters["Rpl_semi_sync_master_clients"] ?? "0") ?? 0,
+            masterWaitSessions: try waiting.int("sessions") ?? 0,
+            longestACKWaitMilliseconds: try waiting.uint64("longest") ?? 0,
             slaveActive: counters["Rpl_semi_sync_slave_status"] == "ON",
             ioThreadConnected: source?.ioThread == .yes,
             sqlThreadRunning: source?.sqlThreadRunning ?? false

@@ -77,6 +77,29 @@ extension MariaDBConnection {
         return sessions
     }
 
+    /// Kills this server's binlog dump threads that send to a replica at `replicaIP` (`Binlog Dump`, `Binlog Dump
+    /// GTID`), and returns how many. The replica's IO thread reconnects by itself when it runs again.
+    ///
+    /// - Throws: ``MMMError/Code/invalidArgument`` when `replicaIP` is not an IP address, and server errors.
+    public func killBinlogDumps(to replicaIP: String) async throws -> Int {
+        guard IPAddressText.isIPAddress(replicaIP) else {
+            throw MMMError(.invalidArgument, "'\(replicaIP)' is not an IP address; binlog dump threads are found by their replica's address")
+        }
+        let result = try await self.query(
+            """
+            SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND IN ('Binlog Dump', 'Binlog Dump GTID') \
+            AND SUBSTRING_INDEX(HOST, ':', 1) = \(SQLValidation.quote(replicaIP))
+            """
+        )
+        var killed = 0
+        for row in result.rows {
+            guard let id = try row.uint64("ID") else { continue }
+            try await self.killConnection(id)
+            killed += 1
+        }
+        return killed
+    }
+
     private func kill(_ statement: String) async throws {
         do {
             _ = try await self.query(statement)

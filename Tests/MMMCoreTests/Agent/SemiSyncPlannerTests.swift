@@ -8,9 +8,10 @@ import Testing
         SemiSyncPlanner.plan(isWriter: writer, timeoutMilliseconds: 3000, observed: observed, lastIORestart: lastRestart, now: Self.now)
     }
 
-    /// A writer in the target state: master ON, AFTER_SYNC, 3000 ms, slave ON.
+    /// A writer in the target state: master ON, AFTER_SYNC, the strict timeout, slave ON.
     static let convergedWriter = SemiSyncObservation(
-        masterEnabled: true, waitPoint: .afterSync, timeoutMilliseconds: 3000, slaveEnabled: true, masterActive: true,
+        masterEnabled: true, waitPoint: .afterSync, timeoutMilliseconds: UInt64(SemiSyncPlanner.strictTimeoutMilliseconds),
+        slaveEnabled: true, masterActive: true,
         masterClients: 1
     )
     /// A replica in the target state: master OFF, slave ON and ACKing.
@@ -22,7 +23,7 @@ import Testing
         #expect(
             self.plan(writer: true, SemiSyncObservation())
                 == [
-                    .set(.slaveEnabled(true)), .set(.masterWaitPoint(.afterSync)), .set(.masterTimeout(milliseconds: 3000)),
+                    .set(.slaveEnabled(true)), .set(.masterWaitPoint(.afterSync)), .set(.masterTimeout(milliseconds: SemiSyncPlanner.strictTimeoutMilliseconds)),
                     .set(.masterEnabled(true)),
                 ]
         )
@@ -44,7 +45,7 @@ import Testing
         // A fresh writer stops waiting before its master role is on, so not even the first commit waits.
         #expect(
             plan(SemiSyncObservation(), peerUp: false) == [
-                .set(.slaveEnabled(true)), .set(.masterWaitPoint(.afterSync)), .set(.masterTimeout(milliseconds: 3000)),
+                .set(.slaveEnabled(true)), .set(.masterWaitPoint(.afterSync)), .set(.masterTimeout(milliseconds: SemiSyncPlanner.strictTimeoutMilliseconds)),
                 .set(.masterWaitNoSlave(false)), .set(.masterEnabled(true)),
             ]
         )
@@ -52,6 +53,46 @@ import Testing
         #expect(plan(alone, peerUp: false).isEmpty)
         // The peer's server is back (its IO thread not yet connected): commits wait for its ACK again.
         #expect(plan(alone, peerUp: true) == [.set(.masterWaitNoSlave(true))])
+    }
+
+    /// Issue 17: MariaDB's own timeout runs in real time, so a commit waiting across a freeze longer than the timeout
+    /// returns to its client at the wake, before the agent can fence. The writer's timeout is therefore never reached;
+    /// commits are released by the agent (under its lease) once they waited `semi_sync_timeout`, or at once when no
+    /// host that may become writer can ACK.
+    @Test func theWriterNeverFallsBackByItselfAndReleasesWaitersOnlyByDecision() {
+        func plan(_ observed: SemiSyncObservation, peerUp: Bool = true) -> [SemiSyncAction] {
+            SemiSyncPlanner.plan(
+                isWriter: true, timeoutMilliseconds: 3000, promotablePeerUp: peerUp, observed: observed, lastIORestart: nil, now: Self.now
+            )
+        }
+        var waiting = Self.convergedWriter
+        waiting.masterWaitSessions = 2
+        waiting.longestACKWaitMilliseconds = 2_999
+        #expect(plan(waiting).isEmpty, "a commit that waited less than semi_sync_timeout keeps waiting")
+        waiting.longestACKWaitMilliseconds = 3_000
+        #expect(plan(waiting) == [.releaseWaitingCommits])
+        var alone = Self.convergedWriter
+        alone.masterClients = 0
+        alone.masterWaitNoSlave = false
+        alone.masterWaitSessions = 1
+        alone.longestACKWaitMilliseconds = 10
+        #expect(plan(alone, peerUp: false) == [.releaseWaitingCommits], "nobody that may become writer can ACK: no reason to wait")
+        alone.masterWaitNoSlave = true
+        #expect(plan(alone, peerUp: true).isEmpty, "a peer's server answers: its IO thread may reconnect and ACK")
+        var connected = waiting
+        connected.longestACKWaitMilliseconds = 10
+        #expect(!plan(connected, peerUp: false).contains(.releaseWaitingCommits), "a connected replica may still ACK")
+    }
+
+    /// Issue 17: a woken old writer's commits still waiting for an ACK are killed by its fence; switching the master
+    /// side off first would return them to their clients as acknowledged.
+    @Test func aHostThatLostTheWriterRoleKeepsTheMasterSideOnWhileCommitsWait() {
+        var oldWriter = Self.convergedWriter
+        oldWriter.masterWaitSessions = 1
+        oldWriter.longestACKWaitMilliseconds = 30_000
+        #expect(self.plan(writer: false, oldWriter) == [], "nothing until the fence has killed the waiting sessions")
+        oldWriter.masterWaitSessions = 0
+        #expect(self.plan(writer: false, oldWriter) == [.set(.masterEnabled(false))])
     }
 
     @Test func convergedHostsNeedNothing() {
@@ -92,9 +133,9 @@ import Testing
 
     @Test func aWriterWithAnotherTimeoutOrAfterCommitIsCorrected() {
         var observed = Self.convergedWriter
-        observed.timeoutMilliseconds = 10_000
+        observed.timeoutMilliseconds = 10_000  // MariaDB's default, or a semi_sync_timeout an earlier version set
         observed.waitPoint = .afterCommit
-        #expect(self.plan(writer: true, observed) == [.set(.masterWaitPoint(.afterSync)), .set(.masterTimeout(milliseconds: 3000))])
+        #expect(self.plan(writer: true, observed) == [.set(.masterWaitPoint(.afterSync)), .set(.masterTimeout(milliseconds: SemiSyncPlanner.strictTimeoutMilliseconds))])
         observed.waitPoint = nil  // a value this code does not know
         #expect(self.plan(writer: true, observed).first == .set(.masterWaitPoint(.afterSync)))
     }
@@ -142,7 +183,7 @@ import Testing
     }
 
     @Test func theLogLineNamesEveryPart() {
-        #expect(Self.convergedWriter.description == "master ON (active, clients 1, AFTER_SYNC, timeout 3000 ms), slave ON (inactive)")
+        #expect(Self.convergedWriter.description == "master ON (active, clients 1, AFTER_SYNC, timeout 4294967295 ms), slave ON (inactive)")
         #expect(SemiSyncObservation().description == "master OFF, slave OFF")
     }
 }
