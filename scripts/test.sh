@@ -37,8 +37,9 @@ swift build --build-tests 2>&1 | tail -3
 swift build --product mmm_agentd 2>&1 | tail -1
 
 step "unit tests (no server)"
-# The protocol decoder fuzz test runs 2 x its default: over 100,000 inputs (issue 4).
-MMM_PROTOCOL_FUZZ_SCALE=${MMM_PROTOCOL_FUZZ_SCALE:-2} swift test --skip-build --skip "$REAL_TESTS|$TIMED_TESTS" 2>&1 | tee "$LOGS/unit.log" |
+# The protocol decoder fuzz test runs 2 x its default: over 100,000 inputs (issue 4); the agent model runs 100,000
+# histories (issue 11).
+MMM_PROTOCOL_FUZZ_SCALE=${MMM_PROTOCOL_FUZZ_SCALE:-2} MMM_MODEL_HISTORIES=${MMM_MODEL_HISTORIES:-100000} swift test --skip-build --skip "$REAL_TESTS|$TIMED_TESTS" 2>&1 | tee "$LOGS/unit.log" |
     grep -E '^(✘|✔ Test run|✘ Test run)|error:' || true
 unit=$(passed_count "$LOGS/unit.log") || { echo "unit tests FAILED (log: $LOGS/unit.log)"; exit 1; }
 echo "unit tests: $unit passed"
