@@ -19,14 +19,16 @@ extension Bench {
     /// role on every host; every account is the bench's admin account, replication uses the bench's replication
     /// account. `this` selects the host of `mmm_agent.conf`; `agentPort` the agents' port; `monitorPort` the monitor's
     /// control port; `monitorExtra` is appended to `mmm_mon.conf` (e.g. a `<check>` section); `commonExtra` is added to
-    /// the top level of `mmm_common.conf` (e.g. `failover_policy zero_loss`).
+    /// the top level of `mmm_common.conf` (e.g. `failover_policy zero_loss`); `killHostBin` false leaves
+    /// `kill_host_bin` out (a DBA without a way to power a host off: the lease is then the only way past a silent writer).
     public func writeMMMConfiguration(
         to directory: String,
         this: String = "db1",
         agentPort: Int = 9989,
         monitorPort: Int = 9988,
         monitorExtra: String = "",
-        commonExtra: String = ""
+        commonExtra: String = "",
+        killHostBin: Bool = true
     ) throws {
         var common = """
             # Written by MMMTestSupport for the bench.
@@ -86,7 +88,7 @@ extension Bench {
                 monitor_signing_key \(directory)/monitor.key
                 ping_ips            198.18.0.1
                 auto_set_online     1
-                kill_host_bin       \(Bench.scriptURL().deletingLastPathComponent().appendingPathComponent("kill_host").path)
+                \(killHostBin ? "kill_host_bin       \(Bench.scriptURL().deletingLastPathComponent().appendingPathComponent("kill_host").path)" : "")
             </monitor>
 
             \(monitorExtra)

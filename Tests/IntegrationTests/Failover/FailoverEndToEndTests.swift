@@ -484,6 +484,129 @@ extension IntegrationTests {
             }
         }
 
+        @Test("j. the writer's whole host frozen for 10 s (mariadbd and agent, no kill_host_bin): writes resume on the standby, the woken writer fences itself at once", .timeLimit(.minutes(5)))
+        func writerHostFrozenShort() async throws {
+            try await Self.writerHostFrozen(seconds: 10, zeroLoss: false)
+        }
+
+        @Test("k. the writer's whole host frozen for 30 s under zero_loss (no kill_host_bin): writes resume on the standby, the woken writer fences itself, nothing acknowledged lost", .timeLimit(.minutes(5)))
+        func writerHostFrozenLongZeroLoss() async throws {
+            try await Self.writerHostFrozen(seconds: 30, zeroLoss: true)
+        }
+
+        /// Issue 17 on the bench: the writer's mariadbd and its agent stopped together (SIGSTOP, what a VM freeze looks
+        /// like: the host's kernel still answers ARP for the VIP and accepts TCP connections into the listen backlog),
+        /// without `kill_host_bin`, so that only the writer lease lets the promotion past the silent host; then both
+        /// woken together (SIGCONT).
+        ///
+        /// Expected: writes through the VIP resume on the standby while the host is still frozen (the new writer takes
+        /// the VIP although the frozen kernel answers ARP for it: the old writer's lease has certainly run out); after
+        /// the wake the old writer's agent fences it before anything else (read-only, VIP dropped) and both VIP holders
+        /// last only that long; no acknowledged insert is missing on the new writer.
+        static func writerHostFrozen(seconds: Int, zeroLoss: Bool) async throws {
+            let name = "host-freeze-\(seconds)s\(zeroLoss ? "-zero-loss" : "")"
+            try await FailoverScenario.run(name, commonExtra: zeroLoss ? "failover_policy zero_loss" : "", killHostBin: false) { scenario in
+                let old = try scenario.bench.host(scenario.writer)
+                guard let agent = scenario.cluster.agents[scenario.writer] else {
+                    throw MMMError(.commandFailed, "no agent process for \(scenario.writer)")
+                }
+                if zeroLoss {
+                    _ = await expecting("semi-sync master on \(scenario.writer)") {
+                        try await eventually(timeout: .seconds(30), "semi-sync master active on \(scenario.writer)") { () -> Bool? in
+                            let master = try await scenario.semiSync(on: scenario.writer)
+                            return master.masterEnabled && master.masterActive && master.masterClients == 1 ? true : nil
+                        }
+                    }
+                }
+                var notes: [String] = []
+                var failed = false
+                let frozen = ContinuousClock.now
+                // Both stopped in the same instant as far as the host's clients can tell: mariadbd first, so that the
+                // agent cannot fence it in between.
+                guard kill(old.pid, SIGSTOP) == 0, kill(agent.pid, SIGSTOP) == 0 else {
+                    _ = kill(old.pid, SIGCONT)
+                    _ = kill(agent.pid, SIGCONT)
+                    throw MMMError(.commandFailed, "SIGSTOP of \(scenario.writer)'s mariadbd (\(old.pid)) or agent (\(agent.pid)) failed: errno \(errno)")
+                }
+                var woken = frozen
+                try await restoring({
+                    _ = kill(old.pid, SIGCONT)
+                    _ = kill(agent.pid, SIGCONT)
+                }) {
+                    // The wake comes at its time whether or not the promotion finished first.
+                    let waking = Task { () -> ContinuousClock.Instant in
+                        try? await Task.sleep(until: frozen + .seconds(seconds), clock: .continuous)
+                        // The agent first: whatever order the kernel resumes them in, the agent must fence a server
+                        // that already runs; this order gives the server no head start.
+                        _ = kill(agent.pid, SIGCONT)
+                        _ = kill(old.pid, SIGCONT)
+                        return ContinuousClock.now
+                    }
+                    // The promotion goes on once the frozen writer's lease has certainly run out: about 2.3 s to confirm
+                    // the failure plus the lease bound (7.4 s with the defaults, WriterLease.Configuration), whatever
+                    // the freeze's length. A freeze shorter than that may end first; then the woken agent's own fence
+                    // lets the promotion finish.
+                    let mustResumeWhileFrozen = seconds >= 20
+                    let resumed = await expecting("writes resume on \(scenario.standby)\(mustResumeWhileFrozen ? " while \(scenario.writer) is frozen (\(seconds) s)" : "")") {
+                        try await scenario.waitForWrites(on: scenario.standby, after: frozen, timeout: .seconds(mustResumeWhileFrozen ? seconds : seconds + 20))
+                    }
+                    woken = await waking.value
+                    if let resumed {
+                        notes.append(
+                            "VIP on \(scenario.standby) writable \(scenario.since(frozen, resumed.vipReached)) ms after the freeze (\(resumed.vipReached < woken ? "before" : "after") the wake), first acknowledged insert there \(scenario.since(frozen, resumed.acknowledgement.at)) ms after it"
+                        )
+                    } else {
+                        notes.append("writes did NOT resume on \(scenario.standby)")
+                        failed = true
+                    }
+                }
+                let fenced = await expecting("\(scenario.writer) read-only without the VIP within 10 s of the wake") {
+                    try await eventually(timeout: .seconds(10), "\(scenario.writer) read-only without the VIP after SIGCONT") {
+                        () -> ContinuousClock.Instant? in
+                        scenario.sampler.samples.first { $0.at >= woken && $0.readOnly[scenario.writer] == true && !$0.vipHolders.contains(scenario.writer) }?.at
+                    }
+                }
+                let samplesAfterWake = scenario.sampler.samples.filter { $0.at >= woken }
+                let bothHolding = samplesAfterWake.filter { $0.vipHolders.count > 1 }
+                let lastBoth = bothHolding.last.map { scenario.since(woken, $0.at) }
+                let bothWritable = samplesAfterWake.filter { $0.writable.count > 1 }
+                notes.append(
+                    "two writable hosts after the wake: \(bothWritable.count) samples, the last \(bothWritable.last.map { "\(scenario.since(woken, $0.at)) ms" } ?? "none") after the wake"
+                )
+                // What the old writer acknowledged around the freeze and in the window between the wake and its fence:
+                // the candidates for a loss under the default policy (docs/agent.md, "A frozen writer").
+                let acknowledgedAtFreeze = scenario.load.acknowledgements.filter { $0.at >= frozen - .milliseconds(200) && $0.at < frozen + .seconds(2) }
+                let acknowledgedAtWake = scenario.load.acknowledgements.filter { $0.at >= woken && $0.at < (fenced ?? woken + .seconds(2)) }
+                notes.append(
+                    "inserts acknowledged from 200 ms before the freeze to 2 s into it: \(acknowledgedAtFreeze.map { "\($0.id)@\(scenario.since(frozen, $0.at))ms" }); between the wake and the fence: \(acknowledgedAtWake.map { "\($0.id)@\(scenario.since(woken, $0.at))ms" })"
+                )
+                notes.append(
+                    fenced.map { "\(scenario.writer) read-only without the VIP \(scenario.since(woken, $0)) ms after the wake (sampled every 100 ms)" }
+                        ?? "\(scenario.writer) NOT fenced within 10 s of the wake"
+                )
+                notes.append("two VIP holders after the wake: \(bothHolding.count) samples, the last \(lastBoth.map { "\($0) ms" } ?? "none") after the wake")
+                let fenceLog = agent.log.split(separator: "\n").filter { $0.contains("Lease fence done") || $0.contains("Writer lease lost") }
+                notes.append("\(scenario.writer) agent: \(fenceLog.suffix(2).map { String($0.suffix(220)) }.joined(separator: " | "))")
+                failed = failed || fenced == nil
+                if fenced == nil {
+                    let sessions = (try? await scenario.value(
+                        "(SELECT GROUP_CONCAT(CONCAT_WS(' ', ID, USER, COMMAND, TIME_MS, STATE, LEFT(INFO, 60)) SEPARATOR ' | ') FROM information_schema.PROCESSLIST)",
+                        on: scenario.writer
+                    )) ?? nil
+                    notes.append("\(scenario.writer) sessions: \(sessions ?? "(unreadable)")")
+                }
+                try await Task.sleep(for: .seconds(2))
+                let writer = try await scenario.writerInShow()
+                #expect(writer == scenario.standby, "\(scenario.standby) holds the writer role in show")
+                return ScenarioOutcome(
+                    finalWriter: scenario.standby, event: frozen, requireZeroLoss: true,
+                    replicationChecked: [scenario.standby], notes: notes, printLogs: failed,
+                    // The fence on waking is bounded by the lease's fence deadline (1.5 s); one more sample of slack.
+                    frozen: (scenario.writer, frozen, woken, .milliseconds(1600))
+                )
+            }
+        }
+
         /// `host`'s semi-sync master variables and counters (read over its socket) and how often its error log says
         /// a commit timed out waiting for an ACK, as one line for the notes; or why they could not be read.
         static func semiSyncStatus(on host: String, _ scenario: FailoverScenario) async -> String {

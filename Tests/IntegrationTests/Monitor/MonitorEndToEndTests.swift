@@ -21,6 +21,7 @@ struct MonitorCluster {
     static func with(
         _ bench: Bench,
         commonExtra: String = "",
+        killHostBin: Bool = true,
         _ body: (inout MonitorCluster) async throws -> Void
     ) async throws {
         Self.stopLeftoverDaemon()
@@ -35,7 +36,9 @@ struct MonitorCluster {
                 try bench.writeMMMConfiguration(to: directory, this: host.name, monitorExtra: extra, commonExtra: commonExtra)
                 agents[host.name] = try bench.startAgent(for: host, configDirectory: directory)
             }
-            try bench.writeMMMConfiguration(to: Self.monitorDirectory, monitorExtra: extra, commonExtra: commonExtra)
+            try bench.writeMMMConfiguration(
+                to: Self.monitorDirectory, monitorExtra: extra, commonExtra: commonExtra, killHostBin: killHostBin
+            )
             monitor = try bench.startMonitor(configDirectory: Self.monitorDirectory)
             var cluster = MonitorCluster(bench: bench, agents: agents, monitor: monitor!, executor: executor)
             try await body(&cluster)
