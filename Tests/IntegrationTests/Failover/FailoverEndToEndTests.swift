@@ -585,6 +585,11 @@ extension IntegrationTests {
                         ?? "\(scenario.writer) NOT fenced within 10 s of the wake"
                 )
                 notes.append("two VIP holders after the wake: \(bothHolding.count) samples, the last \(lastBoth.map { "\($0) ms" } ?? "none") after the wake")
+                // One line for scripts/freeze-benchmark.sh: from the wake to the old writer read-only without the VIP, and
+                // to the last sample with two VIP holders and with two writable hosts (0: none after the wake).
+                print(
+                    "SCENARIO \(name) wake: fenced \(fenced.map { scenario.since(woken, $0) } ?? -1) ms, two VIP holders \(lastBoth ?? 0) ms, two writable \(bothWritable.last.map { scenario.since(woken, $0.at) } ?? 0) ms"
+                )
                 let fenceLog = agent.log.split(separator: "\n").filter { $0.contains("Lease fence done") || $0.contains("Writer lease lost") }
                 notes.append("\(scenario.writer) agent: \(fenceLog.suffix(2).map { String($0.suffix(220)) }.joined(separator: " | "))")
                 failed = failed || fenced == nil

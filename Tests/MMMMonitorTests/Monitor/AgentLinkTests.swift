@@ -38,6 +38,14 @@ struct AgentLinkRenewalTests {
         )
     }
 
+    /// A link to an agent of host db1 on a loopback port.
+    static func link(port: Int) -> AgentLink {
+        AgentLink(
+            peer: ProtocolPeer(name: "db1", host: "127.0.0.1", port: port), client: AgentClient(client: Self.client()), writerRole: "writer",
+            clock: .system
+        )
+    }
+
     static let writerStatus = SetStatus(state: .online, roles: [RoleIP(role: "writer", ip: "198.18.0.200")], activeMaster: "db1", epoch: 1)
 
     /// A frozen host: a listening socket that nobody accepts from. The kernel completes the connection into the
@@ -65,7 +73,7 @@ struct AgentLinkRenewalTests {
     func unansweredRequestMarksTheAgentSilent() async throws {
         let (descriptor, port) = try Self.frozenListener()
         defer { close(descriptor) }
-        let link = AgentLink(peer: ProtocolPeer(name: "db1", host: "127.0.0.1", port: port), client: AgentClient(client: Self.client()), writerRole: "writer", clock: .system)
+        let link = Self.link(port: port)
         let before = link.lastRenewalStarted
         #expect(!link.agentSilent)
         try await Task.sleep(for: .milliseconds(20))
@@ -81,7 +89,7 @@ struct AgentLinkRenewalTests {
     func heldRenewalsAreNotSent() async throws {
         let (descriptor, port) = try Self.frozenListener()
         defer { close(descriptor) }
-        let link = AgentLink(peer: ProtocolPeer(name: "db1", host: "127.0.0.1", port: port), client: AgentClient(client: Self.client()), writerRole: "writer", clock: .system)
+        let link = Self.link(port: port)
         let before = link.lastRenewalStarted
         try await Task.sleep(for: .milliseconds(20))
         link.holdRenewals()
