@@ -20,7 +20,7 @@ public final class AgentLink: Sendable {
     private let lastRenewal: Mutex<MonitorInstant>
     private let lastDelivered: Mutex<MonitorInstant>
     private let refused = Mutex(false)
-    private let renewalsHeld = Mutex(false)
+    private let holding = Mutex(false)
     private let unanswered = Mutex(false)
     private let clock: MMMClock
 
@@ -76,13 +76,16 @@ public final class AgentLink: Sendable {
     /// nothing, so both kept the promotion waiting until the host woke (issue 17). Requests already sent still count.
     /// Released by ``releaseRenewals()``.
     public func holdRenewals() {
-        self.renewalsHeld.withLock { $0 = true }
+        self.holding.withLock { $0 = true }
     }
+
+    /// Whether a promotion holds this link to fence orders (see ``holdRenewals()``).
+    public var renewalsHeld: Bool { self.holding.withLock { $0 } }
 
     /// Renewing requests may be sent again (the promotion ended, or the host's agent confirmed its fence: a fenced
     /// lease is re-armed only by a status of a newer epoch).
     public func releaseRenewals() {
-        self.renewalsHeld.withLock { $0 = false }
+        self.holding.withLock { $0 = false }
     }
 
     /// Sends `request` once it is this link's turn, and returns the answer.
@@ -93,7 +96,7 @@ public final class AgentLink: Sendable {
         try await self.queue.run {
             let renews = self.renewsWriterLease(request)
             if case .fence = request {
-            } else if self.renewalsHeld.withLock({ $0 }) {
+            } else if self.renewalsHeld {
                 throw MMMError(
                     .interrupted,
                     "\(self.peer.name): not sent while a promotion fences this host (only fence orders are): it could renew the host's writer lease or hold up the next fence order"

@@ -38,6 +38,8 @@ extension MonitorService {
             guard let status = self.shared.state.withLock({ $0.desired[host] }) else { continue }
             let now = self.clock.now
             if status == lastTried, !link.renewsWriterLease(.setStatus(status)), !backoff.mayTry(at: now) { continue }
+            // Held by a promotion that fences this host: pushed again once it is released (the next interval).
+            if link.renewalsHeld { continue }
             if link.renewsWriterLease(.setStatus(status)), link.agentSilent,
                 self.shared.state.withLock({ $0.mysqlFailing.contains(host) })
             {

@@ -93,6 +93,7 @@ struct AgentLinkRenewalTests {
         let before = link.lastRenewalStarted
         try await Task.sleep(for: .milliseconds(20))
         link.holdRenewals()
+        #expect(link.renewalsHeld)
         let withoutRole = SetStatus(state: .hardOffline, roles: [], activeMaster: nil, epoch: 1)
         for request in [AgentRequest.setStatus(Self.writerStatus), .setStatus(withoutRole), .getGTIDPositions, .getSystemInfo, .ping] {
             let error = await #expect(throws: MMMError.self) { try await link.send(request, replyTimeout: .milliseconds(300)) }
@@ -105,6 +106,7 @@ struct AgentLinkRenewalTests {
         #expect(error?.code != .interrupted, "the fence order was sent (and timed out)")
         #expect(link.agentSilent)
         link.releaseRenewals()
+        #expect(!link.renewalsHeld)
         let released = await #expect(throws: MMMError.self) { try await link.send(.ping, replyTimeout: .milliseconds(300)) }
         #expect(released?.code != .interrupted)
         #expect(link.lastRenewalStarted > before)
