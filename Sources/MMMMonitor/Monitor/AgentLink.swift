@@ -79,6 +79,12 @@ public final class AgentLink: Sendable {
         self.holding.withLock { $0 = true }
     }
 
+    /// The agent refused connections when the previous monitor process last tried (its status file says so): it is
+    /// not taken for a silent one until it answers (see ``agentRefusing``).
+    public func rememberRefused() {
+        self.refused.withLock { $0 = true }
+    }
+
     /// Whether a promotion holds this link to fence orders (see ``holdRenewals()``).
     public var renewalsHeld: Bool { self.holding.withLock { $0 } }
 

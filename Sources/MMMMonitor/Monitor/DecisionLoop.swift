@@ -39,6 +39,8 @@ struct DecisionLoop {
     private var lastSaved: MonitorStatus?
     private var published: [String: SetStatus] = [:]
     private var lastAgentError: [String: String] = [:]
+    /// Hosts whose agent refused connections and has not answered since, persisted (``MonitorStatus/agentsRefusing``).
+    private(set) var refusing: Set<String>
     private var unreachableSince: [String: String] = [:]
     private var hasNetwork = true
     private let settings: MonitorSettings
@@ -82,6 +84,7 @@ struct DecisionLoop {
         self.epoch = max((stored?.epoch ?? 0) + 1, UInt64(max(0, clock.wallMilliseconds)))
         self.lastSaved = stored
         self.lastReport = stored?.lastFailover
+        self.refusing = Set(stored?.agentsRefusing ?? [])
     }
 
     // MARK: - Inputs
@@ -127,6 +130,7 @@ struct DecisionLoop {
                 self.lastReport = recorder.report
                 self.recorder = nil
             }
+            self.refusing.remove(host)
             if self.unreachableSince.removeValue(forKey: host) != nil {
                 self.logger.notice("Agent answers again", metadata: [LogKey.host: "\(host)"])
             }
@@ -155,8 +159,10 @@ struct DecisionLoop {
             return taking + self.machine.agentAnswered(
                 host: host, uptime: .milliseconds(Int64(clamping: answer.uptimeMilliseconds)), at: now
             )
-        case .deliveryFailed(let host, let reason):
+        case .deliveryFailed(let host, let reason, let refused):
             let planBefore = self.plan
+            // Sticky like the link's flag: a timeout after a refusal proves the agent runs no more than the refusal did.
+            let newlyRefusing = refused && self.refusing.insert(host).inserted
             let known = self.unreachableSince[host] != nil
             self.plan.unreachable(host)
             if self.unreachableSince[host] == nil {
@@ -164,7 +170,7 @@ struct DecisionLoop {
                 self.logger.warning("Agent does not take its status", metadata: [LogKey.host: "\(host)", LogKey.error: "\(reason)"])
             }
             let actions = self.machine.agentUnreachable(host: host, at: now)
-            self.lastInputChangedNothing = known && actions.isEmpty && self.plan == planBefore
+            self.lastInputChangedNothing = known && actions.isEmpty && self.plan == planBefore && !newlyRefusing
             return actions
         case .systemInfo(let host, let info, let toldCount):
             let writerIP = self.settings.topology.writerRoleIP
@@ -398,7 +404,8 @@ struct DecisionLoop {
     /// The status to save, when it differs from the last one saved.
     func statusToSave() -> MonitorStatus? {
         let status = MonitorStatus(
-            cluster: self.machine.snapshot, epoch: self.epoch, lastFailover: self.recorder?.report ?? self.lastReport
+            cluster: self.machine.snapshot, epoch: self.epoch, lastFailover: self.recorder?.report ?? self.lastReport,
+            agentsRefusing: self.refusing.isEmpty ? nil : self.refusing.sorted()
         )
         return status == self.lastSaved ? nil : status
     }

@@ -13,7 +13,8 @@ enum MonitorInput: Sendable {
     /// An agent acknowledged a status.
     case delivered(host: String, sent: SetStatus, answer: AgentStatus)
     /// An agent did not take a status (unreachable, timed out, or refused).
-    case deliveryFailed(host: String, reason: String)
+    /// `refused`: the host's link counts its agent as refusing connections (``AgentLink/agentRefusing``).
+    case deliveryFailed(host: String, reason: String, refused: Bool = false)
     /// What an agent's host really holds.
     /// `toldCount`: ``StatusPlan/writerToldCount`` of the host when the question was sent.
     case systemInfo(host: String, SystemInfo, toldCount: Int)

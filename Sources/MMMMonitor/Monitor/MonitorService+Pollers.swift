@@ -61,7 +61,7 @@ extension MonitorService {
                 return
             } catch {
                 if ProtocolClient.failedBeforeSending(error) { backoff.failed(at: now) } else { backoff.succeeded() }
-                post(.deliveryFailed(host: host, reason: "\(error)"))
+                post(.deliveryFailed(host: host, reason: "\(error)", refused: link.agentRefusing))
             }
         }
     }

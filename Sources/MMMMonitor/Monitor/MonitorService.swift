@@ -180,6 +180,10 @@ public final class MonitorService: Service, ControlHandling, Sendable {
             )
             stored = nil
         }
+        for name in stored?.agentsRefusing ?? [] {
+            // An agent that was not running when the last monitor process saw it is not waited out as a silent one.
+            links[name]?.rememberRefused()
+        }
         let observations = await self.observeAgents(links)
         var loop = DecisionLoop(
             settings: self.settings,

@@ -21,19 +21,25 @@ public struct MonitorStatus: Codable, Sendable, Hashable {
     public var epoch: UInt64?
     /// The last (or running) change of writer, for `mmm_control failover_report`.
     public var lastFailover: FailoverReport?
+    /// Hosts whose agent refused connections (host up, agent not running) the last time the monitor tried, and has
+    /// not answered since. A restarted monitor must not take such a host for a silent one whose lease it can wait out
+    /// when it cannot reach it any more (its server may still write); absent in files written before it existed.
+    public var agentsRefusing: [String]?
 
     /// Creates a status of the current schema.
     public init(
         cluster: ClusterSnapshot,
         failoverInProgress: Data? = nil,
         epoch: UInt64? = nil,
-        lastFailover: FailoverReport? = nil
+        lastFailover: FailoverReport? = nil,
+        agentsRefusing: [String]? = nil
     ) {
         self.schemaVersion = Self.currentSchemaVersion
         self.cluster = cluster
         self.failoverInProgress = failoverInProgress
         self.epoch = epoch
         self.lastFailover = lastFailover
+        self.agentsRefusing = agentsRefusing
     }
 }
 

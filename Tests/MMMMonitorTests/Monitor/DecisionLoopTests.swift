@@ -116,6 +116,37 @@ struct DecisionLoopTests {
         #expect(!loop.lastInputChangedNothing, "only a repeated failure is marked")
     }
 
+    /// Found by the agent model at 100,000 histories: an agent stopped (refusing), then its host cut off, then the
+    /// monitor restarted. The new process saw only silence, waited out a lease nobody kept, and promoted over a server
+    /// that still wrote. The refusal is persisted until the agent answers, and a restarted monitor starts from it.
+    @Test("an agent's refusal is persisted until it answers, and a restarted monitor starts from it")
+    func refusingAgentsSurviveARestart() async throws {
+        let settings = try await Self.settings()
+        let clock = MMMClock.system
+        let shared = MonitorShared()
+        var loop = Self.startedLoop(settings, clock: clock, observations: ["db1": Self.answered(), "db2": Self.answered()])
+        _ = loop.apply(.deliveryFailed(host: "db2", reason: "timed out"), now: clock.now, shared: shared)
+        #expect(loop.statusToSave()?.agentsRefusing == nil, "a timeout is not a refusal")
+        _ = loop.apply(.deliveryFailed(host: "db2", reason: "refused", refused: true), now: clock.now, shared: shared)
+        #expect(!loop.lastInputChangedNothing, "a new refusal must be saved")
+        let saved = try #require(loop.statusToSave())
+        #expect(saved.agentsRefusing == ["db2"])
+        loop.saved(saved)
+        // Cut off now: timeouts do not clear it.
+        _ = loop.apply(.deliveryFailed(host: "db2", reason: "timed out"), now: clock.now, shared: shared)
+        #expect(loop.refusing == ["db2"])
+        // Restarted from the file.
+        var restarted = DecisionLoop(settings: settings, stored: saved, observations: [:], clock: clock, logger: Self.quiet)
+        #expect(restarted.refusing == ["db2"])
+        #expect(restarted.statusToSave()?.agentsRefusing == ["db2"])
+        // The agent answers again: forgotten.
+        let sent = SetStatus(state: .online, roles: [], activeMaster: "db1", epoch: restarted.epoch)
+        let answer = AgentStatus(state: .online, roles: [], activeMaster: "db1", epoch: restarted.epoch, uptimeMilliseconds: 1)
+        _ = restarted.apply(.delivered(host: "db2", sent: sent, answer: answer), now: clock.now, shared: shared)
+        #expect(restarted.refusing.isEmpty)
+        #expect(restarted.statusToSave()?.agentsRefusing == nil)
+    }
+
     @Test("the epoch continues above the stored one")
     func epochNeverGoesBack() async throws {
         let settings = try await Self.settings()
