@@ -58,7 +58,7 @@ table=$(awk '
         name = $2; sub(/:$/, "", name)
         if (!(name in seen)) { seen[name] = 1; order[++k] = name }
         if ($3 == "wake:") {
-            # -1: not fenced within the test's 10 s (counted apart, left out of the times).
+            # -1: not fenced within the 10 s the test waits (counted apart, left out of the times).
             f = field($0, "fenced"); if (f >= 0) add(name, "fenced", f); else unfenced[name]++
             add(name, "vip", field($0, "two VIP holders")); add(name, "writable", field($0, "two writable"))
         } else {

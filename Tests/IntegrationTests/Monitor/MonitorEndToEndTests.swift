@@ -214,7 +214,12 @@ extension IntegrationTests {
                     #expect(oldWriter.readOnly, "the old writer was fenced")
 
                     // set_online: it comes back ONLINE and gets a reader role back (balanced); the writer stays.
-                    let online = try await cluster.control("set_online", writerHost)
+                    // MMM refuses while the peer's replication checks fail ("Please, wait some time"): right after the
+                    // move the new writer's checks may still be settling (seen once in CI); a DBA asks again.
+                    let online = try await eventually(timeout: .seconds(15), "set_online \(writerHost) is accepted") { () -> CommandResult? in
+                        let answer = try await cluster.control("set_online", writerHost)
+                        return answer.output.contains("Please, wait some time") ? nil : answer
+                    }
                     #expect(online.output.contains("OK: State of '\(writerHost)' changed to ONLINE."), "\(online.output)")
                     try await cluster.waitFor(writerHost, "ONLINE")
                     _ = try await eventually("\(writerHost) gets a reader role back") { () -> Bool? in
