@@ -12,6 +12,7 @@
 # a scenario that fails its expectations is still measured (its line is kept) and reported as failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/benchmark-section.sh
 RUNS=3
 CRASH_RUNS=10
 while (($#)); do
@@ -147,14 +148,6 @@ section=$(
     echo "<!-- failover-benchmark:end -->"
 )
 # Replace this command's own section (or add it at the end); other sections stay as they are.
-if grep -q '^<!-- failover-benchmark:begin -->' BENCHMARKS.md; then
-    awk -v section="$section" '
-        /^<!-- failover-benchmark:begin -->/ { print section; skip = 1; next }
-        /^<!-- failover-benchmark:end -->/ { skip = 0; next }
-        !skip { print }' BENCHMARKS.md >BENCHMARKS.md.new
-    mv BENCHMARKS.md.new BENCHMARKS.md
-else
-    printf '\n%s\n' "$section" >>BENCHMARKS.md
-fi
+write_benchmark_section failover-benchmark "$section"
 echo "=== written to BENCHMARKS.md:"
 echo "$table"

@@ -11,6 +11,7 @@
 # suite; a run that fails its test's expectations is still measured and counted as failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/benchmark-section.sh
 RUNS=10
 while (($#)); do
     case $1 in
@@ -99,14 +100,6 @@ section=$(
     echo "never comes and is killed by the fence, so nothing acknowledged is lost (docs/agent.md)."
     echo "<!-- freeze-benchmark:end -->"
 )
-if grep -q '^<!-- freeze-benchmark:begin -->' BENCHMARKS.md; then
-    awk -v section="$section" '
-        /^<!-- freeze-benchmark:begin -->/ { print section; skip = 1; next }
-        /^<!-- freeze-benchmark:end -->/ { skip = 0; next }
-        !skip { print }' BENCHMARKS.md >BENCHMARKS.md.new
-    mv BENCHMARKS.md.new BENCHMARKS.md
-else
-    printf '\n%s\n' "$section" >>BENCHMARKS.md
-fi
+write_benchmark_section freeze-benchmark "$section"
 echo "=== written to BENCHMARKS.md:"
 echo "$table"
